@@ -1,0 +1,48 @@
+"""One root exception for the project; subclasses say what went wrong and carry the thing it concerns.
+
+The CLI prints ``str(error)`` as one red line and exits non-zero; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+
+class FinsightError(Exception):
+    """Root of every error this project raises on purpose."""
+
+    exit_code: int = 1
+
+
+class PlatformTreeError(FinsightError):
+    """The platform tree is missing or does not have the expected layout."""
+
+
+class ArtifactError(FinsightError):
+    """An artifact is missing, unreadable or does not match its digest."""
+
+
+class DigestMismatchError(ArtifactError):
+    """Stored bytes do not hash to the digest they are stored under."""
+
+
+class UnknownReleaseError(FinsightError):
+    """No release with this id exists in the store."""
+
+
+class UnknownEnvironmentError(FinsightError):
+    """The environment name is not one of dev, staging, prod."""
+
+
+class StoreUnavailableError(FinsightError):
+    """The artifact or pointer store cannot be reached."""
+
+
+class StaleCasTokenError(FinsightError):
+    """A compare-and-swap lost: the pointer changed since it was read (another writer won)."""
+
+
+class PromotionRefusedError(FinsightError):
+    """A promotion or rollback was refused before anything changed (order, gates, state)."""
+
+
+class AuditChainError(FinsightError):
+    """The audit hash chain is broken; names the first bad event."""

@@ -1,0 +1,42 @@
+"""The interface every pre-deploy check implements, and the context it runs in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from finsight_release.release.artifact import Artifact, ArtifactKind
+from finsight_release.validate.finding import Finding
+
+
+@dataclass(frozen=True)
+class ValidationContext:
+    """What a check may look at.
+
+    ``platform`` is the platform tree being validated. ``env`` is the target environment (its
+    config is ``release_assets/config/<env>.yaml``), or None for environment-independent checks.
+    ``base_dir(artifact_name)`` returns a directory holding the base release's copy of that artifact
+    (materialized from the store), or None when there is no base or the artifact is new.
+    """
+
+    platform: Path
+    env: str | None = None
+    base_dir: Callable[[str], Path | None] = field(default=lambda _name: None)
+    airflow_python: Path | None = None
+    workers: int = 2
+    options: dict[str, str] = field(default_factory=dict)
+
+
+class Check(Protocol):
+    """A pre-deploy check over the artifacts of some kinds.
+
+    ``run`` receives only artifacts of ``kinds`` (the changed ones, or all with ``--all``) and returns
+    findings; it must not raise for bad input (unreadable file, junk, not-a-plan): report a finding.
+    """
+
+    id: str
+    kinds: frozenset[ArtifactKind]
+
+    def run(self, ctx: ValidationContext, artifacts: Sequence[Artifact]) -> list[Finding]: ...

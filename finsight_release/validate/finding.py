@@ -1,0 +1,37 @@
+"""Findings: what a pre-deploy check reports about an artifact."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Severity(StrEnum):
+    """ERROR blocks the release; WARNING is reported but does not block; INFO is context."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def is_blocking(self) -> bool:
+        return self is Severity.ERROR
+
+
+class Finding(BaseModel):
+    """One result of a check: id, severity, artifact, location, message and how to fix it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    check_id: str
+    severity: Severity
+    artifact: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.file and self.line else (self.file or self.artifact)
+        return f"[{self.severity}] {self.check_id} {where}: {self.message}"

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on a fresh Debian machine, idempotently:
+#   .venv/           the Dagster side (this package, dagster, dbt, soda, moto, ...)
+#   .venvs/airflow/  a real Airflow 2.10.5 in its own virtualenv (its SQLAlchemy 1.4 cannot share .venv),
+#                    installed against the constraint file committed in release_assets/airflow/
+#   PostgreSQL and Java from Debian's packages when missing (audit-log tests, Spark smoke runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY="${FINSIGHT_PYTHON:-}"
+if [ -z "$PY" ]; then
+  for candidate in /root/.pyenv/versions/3.11.*/bin/python3.11 "$(command -v python3.11 || true)" /usr/bin/python3.11; do
+    if [ -x "$candidate" ]; then PY="$candidate"; break; fi
+  done
+fi
+[ -n "$PY" ] || { echo "setup: no python3.11 found; set FINSIGHT_PYTHON" >&2; exit 1; }
+
+if ! command -v uv >/dev/null 2>&1; then
+  "$PY" -m pip install -q uv
+fi
+export DBT_SEND_ANONYMOUS_USAGE_STATS=false SODA_CORE_TELEMETRY_ENABLED=false
+
+need_apt=()
+command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)
+if [ ${#need_apt[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
+  echo "setup: installing ${need_apt[*]} from Debian's packages"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then uv venv -q -p "$PY" .venv; fi
+echo "setup: installing the Dagster environment (.venv)"
+uv pip install -q -p .venv/bin/python -e ".[dev]"
+
+if [ ! -x .venvs/airflow/bin/airflow ]; then
+  echo "setup: installing Airflow 2.10.5 (.venvs/airflow) against release_assets/airflow/constraints-2.10.5.txt"
+  uv venv -q -p "$PY" .venvs/airflow
+  uv pip install -q -p .venvs/airflow/bin/python -c release_assets/airflow/constraints-2.10.5.txt \
+    "apache-airflow==2.10.5" apache-airflow-providers-amazon apache-airflow-providers-snowflake \
+    apache-airflow-providers-postgres "dagster-airlift[in-airflow]"
+fi
+echo "setup: done"
