@@ -46,3 +46,7 @@ class PromotionRefusedError(FinsightError):
 
 class AuditChainError(FinsightError):
     """The audit hash chain is broken; names the first bad event."""
+
+
+class PromotionFailedError(FinsightError):
+    """Applying or verifying a release failed; the environment was restored to its previous release."""

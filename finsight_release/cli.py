@@ -1,0 +1,197 @@
+"""``finsight-release``: build, validate, promote, roll back, inspect and diagnose releases.
+
+Every command runs the plain-Python core directly (no Dagster daemon needed). Errors print one red
+line and exit non-zero; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from finsight_release.envs.environment import Environment
+from finsight_release.errors import FinsightError
+from finsight_release.settings import load_settings
+from finsight_release.system import ReleaseSystem
+
+console = Console(stderr=True)
+out = Console()
+
+
+def _system(ctx: click.Context, platform: Path | None = None) -> ReleaseSystem:
+    overrides: dict[str, Any] = {"platform": platform.resolve()} if platform else {}
+    return ReleaseSystem(load_settings(**overrides))
+
+
+def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn FinsightError (and unexpected errors) into one red line and a non-zero exit."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = click.get_current_context().find_root().params.get("debug", False)
+        try:
+            return fn(*args, **kwargs)
+        except FinsightError as exc:
+            if debug:
+                console.print_exception()
+            console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            sys.exit(exc.exit_code)
+        except (OSError, ValueError) as exc:
+            if debug:
+                console.print_exception()
+            console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+platform_option = click.option(
+    "--platform",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Platform tree to read (default: FINSIGHT_PLATFORM or this repository's reference platform).",
+)
+env_argument = click.argument("env", callback=lambda _c, _p, v: Environment.parse(v) if v else v)
+
+
+@click.group()
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+def main(debug: bool) -> None:
+    """Safe, audited releases of the FinSight data platform."""
+    from finsight_release.observe.logging import configure_logging
+
+    configure_logging()
+
+
+@main.command()
+@platform_option
+@click.option(
+    "--base-env", default="prod", help="Environment whose current release the change set is against."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@handles_errors
+def build(platform: Path | None, base_env: str, as_json: bool) -> None:
+    """Build (or find) the content-addressed release of a platform tree."""
+    system = _system(click.get_current_context(), platform)
+    with console.status("hashing the platform tree..."):
+        manifest, created = system.build(platform, Environment.parse(base_env), progress=console.log)
+    if as_json:
+        out.print_json(manifest.model_dump_json())
+        return
+    verb = "built" if created else "unchanged, already built"
+    out.print(
+        f"{manifest.release_id} {verb}: {len(manifest.artifacts)} artifacts, git {manifest.git_sha or '-'}"
+    )
+    if manifest.change_set:
+        out.print(f"change set vs {manifest.change_set.base_release}: {manifest.change_set.summary()}")
+        if manifest.change_set.is_slow_path:
+            out.print(
+                "[yellow]slow path:[/yellow] requirements/plugins changed (MWAA environment update ~20 min)"
+            )
+
+
+@main.command()
+@env_argument
+@click.argument("release_id")
+@click.option(
+    "--emergency-override",
+    "override",
+    default=None,
+    metavar="REASON",
+    help="Skip the promotion-order gate; the reason is written to the audit log.",
+)
+@handles_errors
+def promote(env: Environment, release_id: str, override: str | None) -> None:
+    """Promote RELEASE_ID to ENV (dev, staging, prod)."""
+    system = _system(click.get_current_context())
+    with console.status(f"promoting {release_id} to {env}..."):
+        record = system.deployer.promote(env, release_id, override_reason=override)
+    out.print(
+        f"{env}: {record.to_release} {record.state} ({record.id}, {record.seconds:.2f}s) "
+        f"{record.change_set.summary()}"
+    )
+
+
+@main.command()
+@env_argument
+@click.option("--to", "to_release", default=None, help="Release to return to (default: the previous one).")
+@handles_errors
+def rollback(env: Environment, to_release: str | None) -> None:
+    """Roll ENV back to the release it ran before (no rebuild)."""
+    system = _system(click.get_current_context())
+    with console.status(f"rolling back {env}..."):
+        record = system.deployer.rollback(env, to_release)
+    out.print(f"{env}: rolled back to {record.to_release} ({record.id}, {record.seconds:.2f}s)")
+
+
+@main.command()
+@click.option("--history/--no-history", default=True, help="Show each environment's pointer history.")
+@handles_errors
+def status(history: bool) -> None:
+    """What each environment runs now, with its history."""
+    system = _system(click.get_current_context())
+    table = Table(title="environments")
+    for col in ("env", "seq", "release", "since", "by", "operation", "in flight"):
+        table.add_column(col)
+    for env, (pointer, entries) in system.status().items():
+        table.add_row(
+            str(env),
+            str(pointer.seq),
+            pointer.release_id or "-",
+            f"{pointer.updated_at:%Y-%m-%d %H:%M:%S}",
+            pointer.actor,
+            pointer.operation,
+            pointer.pending or "",
+        )
+        if history:
+            for entry in reversed(entries[:-1] if entries else []):
+                table.add_row(
+                    "",
+                    str(entry.seq),
+                    f"[dim]{entry.release_id}[/dim]",
+                    f"[dim]{entry.updated_at:%Y-%m-%d %H:%M:%S}[/dim]",
+                    entry.actor,
+                    entry.operation,
+                    "",
+                )
+    out.print(table)
+
+
+@main.group()
+def audit() -> None:
+    """The SOX audit trail."""
+
+
+@audit.command("verify")
+@handles_errors
+def audit_verify() -> None:
+    """Verify the audit hash chain; names the first bad event."""
+    from finsight_release.audit.verify import verify_chain
+
+    system = _system(click.get_current_context())
+    result = verify_chain(system.audit)
+    if not result.ok:
+        console.print(f"[red]audit chain broken:[/red] {result.message}", highlight=False)
+        sys.exit(2)
+    out.print(f"audit chain ok: {result.checked} events verified")
+
+
+@main.command()
+@click.option("--keep", is_flag=True, help="Keep the existing state instead of starting from a clean home.")
+@handles_errors
+def demo(keep: bool) -> None:
+    """The end-to-end demo on the embedded defaults (no cloud access needed)."""
+    from finsight_release.demo import run_demo
+
+    run_demo(_system(click.get_current_context()), console=out, fresh=not keep)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""The end-to-end demo on the embedded defaults: build, promote, change, promote, roll back, verify.
+
+It runs the same core calls the CLI and Dagster jobs use, against the local store, the DuckDB
+warehouse and a local Airflow dags folder, and prints a timeline with each step's duration.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from finsight_release.envs.environment import Environment
+from finsight_release.errors import FinsightError
+from finsight_release.system import ReleaseSystem
+
+# State the demo owns under FINSIGHT_HOME; removed on a fresh run (nothing else is touched).
+DEMO_STATE = ("store", "targets", "warehouse", "audit.db", "metrics.jsonl", "demo", "validate-cache")
+
+# v2's change: a DAG behaviour change (the fast path) and a dbt model change (a new warehouse version).
+V2_DAG_FILE = "release_assets/airflow/dags/reconcile_ledger_payments.py"
+V2_DBT_FILE = "dbt_project/models/staging/stg_payments__payments.sql"
+
+
+@dataclass
+class Step:
+    """One timeline row."""
+
+    name: str
+    seconds: float
+    result: str
+
+
+class Timeline:
+    """Times steps and prints progress as they finish."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.steps: list[Step] = []
+
+    def run(self, name: str, work: Callable[[], Any], describe: Callable[[Any], str] = str) -> Any:
+        start = time.perf_counter()
+        with self.console.status(f"{name}..."):
+            value = work()
+        step = Step(name, time.perf_counter() - start, describe(value))
+        self.steps.append(step)
+        self.console.print(f"[green]✓[/green] {name} [dim]{step.seconds:.2f}s[/dim]  {step.result}", highlight=False)
+        return value
+
+    def table(self) -> Table:
+        table = Table(title="finsight-release demo timeline")
+        table.add_column("#", justify="right")
+        table.add_column("step")
+        table.add_column("seconds", justify="right")
+        table.add_column("result")
+        for i, step in enumerate(self.steps, 1):
+            table.add_row(str(i), step.name, f"{step.seconds:.2f}", step.result)
+        table.add_row("", "[bold]total[/bold]", f"[bold]{sum(s.seconds for s in self.steps):.2f}[/bold]", "")
+        return table
+
+
+def reset_state(home: Path) -> None:
+    """Remove only the demo-owned state under ``home``."""
+    for name in DEMO_STATE:
+        path = home / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def copy_platform(platform: Path, dest: Path) -> Path:
+    """Copy the release-relevant part of a platform tree (no generated files)."""
+    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__", "*.duckdb", "*.pyc")
+    for part in ("release_assets", "dbt_project"):
+        if (platform / part).is_dir():
+            shutil.copytree(platform / part, dest / part, ignore=ignore, symlinks=True)
+    return dest
+
+
+def make_v2_change(tree: Path) -> str:
+    """Apply v2's change to a copied tree: more retries on a critical DAG, a cleaner dbt model."""
+    dag = tree / V2_DAG_FILE
+    text = dag.read_text()
+    changed, n = re.subn(r'"retries":\s*(\d+)', lambda m: f'"retries": {int(m.group(1)) + 1}', text, count=1)
+    if not n:
+        raise FinsightError(f"demo: cannot find retries in {V2_DAG_FILE} to change")
+    dag.write_text(changed)
+    model = tree / V2_DBT_FILE
+    model.write_text(model.read_text().rstrip() + "\n-- v2: payments staging reviewed for the Q4 close\n")
+    return f"{V2_DAG_FILE} retries+1, {V2_DBT_FILE} edited"
+
+
+def run_demo(system: ReleaseSystem, console: Console, fresh: bool = True) -> list[Step]:
+    """Run the whole demo; returns the timeline steps."""
+    home = system.settings.home
+    if fresh:
+        reset_state(home)
+    timeline = Timeline(console)
+    deployer = system.deployer
+    envs = (Environment.DEV, Environment.STAGING, Environment.PROD)
+
+    def built(value: tuple[Any, bool]) -> str:
+        manifest, created = value
+        cs = manifest.change_set.summary() if manifest.change_set else "first release"
+        return f"{manifest.release_id} ({len(manifest.artifacts)} artifacts{'' if created else ', reused'}): {cs}"
+
+    def live(record: Any) -> str:
+        return f"{record.environment} -> {record.to_release} [{record.state}] {record.change_set.summary()[:80]}"
+
+    v1, _ = timeline.run("build release v1", lambda: system.build(system.settings.platform), built)
+    for env in envs:
+        timeline.run(f"promote v1 to {env}", lambda env=env: deployer.promote(env, v1.release_id), live)
+    tree = copy_platform(system.settings.platform, home / "demo" / "platform-v2")
+    timeline.run("change platform for v2", lambda: make_v2_change(tree))
+    v2, _ = timeline.run("build release v2", lambda: system.build(tree), built)
+    for env in envs:
+        timeline.run(f"promote v2 to {env}", lambda env=env: deployer.promote(env, v2.release_id), live)
+    timeline.run("roll prod back to v1", lambda: deployer.rollback(Environment.PROD), live)
+
+    from finsight_release.audit.verify import verify_chain
+
+    result = timeline.run("verify audit chain", lambda: verify_chain(system.audit), lambda r: r.message)
+    if not result.ok:
+        raise FinsightError(f"demo: audit chain broken: {result.message}")
+    console.print(timeline.table())
+    console.print(
+        f"prod runs {system.board.read(Environment.PROD)[0].release_id}; Airflow dags folder: "
+        f"{system.airflow_dags_folder(Environment.PROD)}; warehouse: {system.settings.warehouse_path}/prod.duckdb"
+    )
+    console.print("Next: `dagster dev` and open Lineage to see releases and environment deployments.")
+    return timeline.steps

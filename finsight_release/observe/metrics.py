@@ -1,0 +1,68 @@
+"""Step metrics: duration and outcome of each step, as CloudWatch embedded metric format (EMF) records.
+
+In AWS mode the records go to stdout, where the CloudWatch agent / Lambda / ECS awslogs driver turns
+them into metrics. Locally the same records are appended to a JSON-lines file.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+NAMESPACE = "FinSight/Release"
+
+
+def emf_record(step: str, seconds: float, outcome: str, dimensions: dict[str, str]) -> dict[str, Any]:
+    """One EMF record for a step's duration and success count."""
+    dims = {"Step": step, "Outcome": outcome, **dimensions}
+    return {
+        "_aws": {
+            "Timestamp": int(time.time() * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [sorted(k for k in dims if k in {"Step", "Environment", "Outcome"})],
+                    "Metrics": [{"Name": "Duration", "Unit": "Seconds"}, {"Name": "Count", "Unit": "Count"}],
+                }
+            ],
+        },
+        **dims,
+        "Duration": round(seconds, 6),
+        "Count": 1,
+    }
+
+
+class MetricSink:
+    """Writes EMF records to a file (local) or stdout (AWS)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+
+    def emit(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, sort_keys=True)
+        if self.path is None:
+            print(line, file=sys.stdout, flush=True)
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a") as fh:
+            fh.write(line + "\n")
+
+    @contextmanager
+    def step(self, step: str, **dimensions: str | None) -> Iterator[dict[str, str]]:
+        """Time a block; emits one record with outcome ``ok`` or ``failed``. Yields a dict the block may
+        fill with extra dimensions (e.g. ``{"Outcome": "noop"}``)."""
+        extra: dict[str, str] = {}
+        dims = {k.title().replace("_", ""): v for k, v in dimensions.items() if v is not None}
+        start = time.perf_counter()
+        try:
+            yield extra
+        except BaseException:
+            self.emit(emf_record(step, time.perf_counter() - start, "failed", dims))
+            raise
+        outcome = extra.pop("Outcome", "ok")
+        self.emit(emf_record(step, time.perf_counter() - start, outcome, {**dims, **extra}))

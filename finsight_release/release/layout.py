@@ -1,0 +1,107 @@
+"""Where each artifact kind lives in a platform tree, and discovery of the artifacts there.
+
+A platform tree is this repository or a user's repository with the same layout::
+
+    release_assets/airflow/dags/             airflow_dags          "airflow/dags"
+    release_assets/airflow/requirements.txt  airflow_requirements  "airflow/requirements"
+    release_assets/airflow/plugins/          airflow_plugins       "airflow/plugins"
+    dbt_project/                             dbt_project           "dbt/project"
+    release_assets/spark/<job>/              spark_job             "spark/<job>"
+    release_assets/streaming/<topic>/        stream_schema         "streaming/<topic>"
+    release_assets/terraform/<stack>/        terraform_stack       "terraform/<stack>"
+    release_assets/config/<env>.yaml         env_config            "config/<env>"
+    release_assets/images/<image>/           container_image       "images/<image>"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from finsight_release.errors import ArtifactError, PlatformTreeError
+from finsight_release.release.artifact import ArtifactKind
+
+
+@dataclass(frozen=True)
+class ArtifactSource:
+    """An artifact found in a platform tree, before hashing."""
+
+    kind: ArtifactKind
+    name: str
+    root: Path
+    metadata: dict[str, str]
+
+
+# (kind, name, path) for kinds with exactly one artifact per tree.
+SINGLE_ARTIFACTS: tuple[tuple[ArtifactKind, str, str], ...] = (
+    (ArtifactKind.AIRFLOW_DAGS, "airflow/dags", "release_assets/airflow/dags"),
+    (ArtifactKind.AIRFLOW_REQUIREMENTS, "airflow/requirements", "release_assets/airflow/requirements.txt"),
+    (ArtifactKind.AIRFLOW_PLUGINS, "airflow/plugins", "release_assets/airflow/plugins"),
+    (ArtifactKind.DBT_PROJECT, "dbt/project", "dbt_project"),
+)
+
+# (kind, name prefix, parent directory) for kinds with one artifact per subdirectory.
+DIRECTORY_ARTIFACTS: tuple[tuple[ArtifactKind, str, str], ...] = (
+    (ArtifactKind.SPARK_JOB, "spark", "release_assets/spark"),
+    (ArtifactKind.STREAM_SCHEMA, "streaming", "release_assets/streaming"),
+    (ArtifactKind.TERRAFORM_STACK, "terraform", "release_assets/terraform"),
+    (ArtifactKind.CONTAINER_IMAGE, "images", "release_assets/images"),
+)
+
+CONFIG_DIR = "release_assets/config"
+
+
+def discover(platform: Path) -> Iterator[ArtifactSource]:
+    """Yield every artifact source in ``platform`` in a stable order.
+
+    Raises PlatformTreeError when the tree has none of the expected folders, so pointing the tool at
+    the wrong directory fails with a message instead of building an empty release.
+    """
+    if not platform.is_dir():
+        raise PlatformTreeError(f"platform tree {platform} does not exist or is not a directory")
+    found = False
+    for kind, name, rel in SINGLE_ARTIFACTS:
+        root = platform / rel
+        if root.exists() and not root.is_symlink():
+            found = True
+            yield ArtifactSource(kind, name, root, {})
+    for kind, prefix, rel in DIRECTORY_ARTIFACTS:
+        parent = platform / rel
+        if not parent.is_dir():
+            continue
+        for child in sorted(p for p in parent.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+            found = True
+            meta = image_metadata(child) if kind is ArtifactKind.CONTAINER_IMAGE else {}
+            yield ArtifactSource(kind, f"{prefix}/{child.name}", child, meta)
+    config_dir = platform / CONFIG_DIR
+    if config_dir.is_dir():
+        for path in sorted(config_dir.glob("*.yaml")):
+            found = True
+            yield ArtifactSource(ArtifactKind.ENV_CONFIG, f"config/{path.stem}", path, {})
+    if not found:
+        raise PlatformTreeError(
+            f"{platform} is not a platform tree: expected release_assets/ and/or dbt_project/ "
+            "(see README 'Platform tree layout')"
+        )
+
+
+def image_metadata(image_dir: Path) -> dict[str, str]:
+    """ECR repository and immutable digest of an image from its ``image.yaml``.
+
+    A mutable tag is never an identity: an image without a ``sha256:`` digest is refused here.
+    """
+    spec_path = image_dir / "image.yaml"
+    try:
+        spec = yaml.safe_load(spec_path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ArtifactError(f"image {image_dir.name}: cannot read {spec_path}: {exc}") from exc
+    repository, digest = str(spec.get("repository", "")), str(spec.get("digest", ""))
+    if not repository or not digest.startswith("sha256:") or len(digest) != 71:
+        raise ArtifactError(
+            f"image {image_dir.name}: {spec_path} must give repository and an immutable digest "
+            "'sha256:<64 hex>' (a mutable tag is not an identity)"
+        )
+    return {"repository": repository, "image_digest": digest}

@@ -1,0 +1,84 @@
+"""S3 backend: conditional writes with If-None-Match / If-Match, as S3 (and moto's server) enforce."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from finsight_release.errors import StaleCasTokenError, StoreUnavailableError
+from finsight_release.store.base import ObjectStore, StoredObject
+
+# Fail fast on an unreachable endpoint instead of retrying for a minute.
+_CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
+_CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
+
+
+class S3ObjectStore(ObjectStore):
+    """Objects under ``s3://bucket/prefix``. S3 PUTs are atomic, so no temp-and-rename is needed."""
+
+    def __init__(self, url: str, client: Any | None = None, endpoint_url: str | None = None) -> None:
+        if not url.startswith("s3://"):
+            raise ValueError(f"not an S3 URL: {url}")
+        bucket, _, prefix = url[5:].partition("/")
+        self.url, self.bucket, self.prefix = url, bucket, prefix.strip("/")
+        self.client = client or boto3.client("s3", endpoint_url=endpoint_url, config=_CLIENT_CONFIG)
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _unavailable(self, key: str, exc: Exception) -> StoreUnavailableError:
+        return StoreUnavailableError(f"store {self.url} unreachable at {key}: {exc}")
+
+    def get(self, key: str) -> StoredObject | None:
+        try:
+            resp = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            return StoredObject(resp["Body"].read(), resp["ETag"])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                return None
+            raise self._unavailable(key, exc) from exc
+        except BotoCoreError as exc:
+            raise self._unavailable(key, exc) from exc
+
+    def _put(self, key: str, data: bytes, **conditions: str) -> str:
+        try:
+            resp = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **conditions)
+            return str(resp["ETag"])
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code"))
+            status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode"))
+            if code in _CONFLICT_CODES or status in {"412", "409"}:
+                raise StaleCasTokenError(f"{key} changed since it was read ({code})") from exc
+            raise self._unavailable(key, exc) from exc
+        except BotoCoreError as exc:
+            raise self._unavailable(key, exc) from exc
+
+    def put(self, key: str, data: bytes) -> None:
+        self._put(key, data)
+
+    def put_if_absent(self, key: str, data: bytes) -> bool:
+        try:
+            self._put(key, data, IfNoneMatch="*")
+            return True
+        except StaleCasTokenError:
+            return False
+
+    def put_if_match(self, key: str, data: bytes, etag: str | None) -> str:
+        if etag is None:
+            return self._put(key, data, IfNoneMatch="*")
+        return self._put(key, data, IfMatch=etag)
+
+    def list(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self._key(prefix)
+            ):
+                keys.extend(obj["Key"][strip:] for obj in page.get("Contents", []))
+        except (ClientError, BotoCoreError) as exc:
+            raise self._unavailable(prefix, exc) from exc
+        return sorted(keys)

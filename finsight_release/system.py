@@ -1,0 +1,109 @@
+"""The release system assembled from settings: store, releases, targets, deployer, evidence.
+
+Entry points (CLI, Dagster assets, CI) build one :class:`ReleaseSystem` and call the core through it,
+so every path uses the same store, audit log and targets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from finsight_release.envs.environment import Environment
+from finsight_release.envs.pointer import EnvPointer, PointerBoard
+from finsight_release.envs.promotion import Deployer
+from finsight_release.observe.metrics import MetricSink
+from finsight_release.release.artifact import ArtifactKind
+from finsight_release.release.manifest import ReleaseManifest
+from finsight_release.release.repository import Progress, ReleaseRepository
+from finsight_release.settings import Settings, load_settings
+from finsight_release.store import open_store
+from finsight_release.targets.base import Target
+from finsight_release.targets.folder import FolderTarget
+
+
+@dataclass
+class ReleaseSystem:
+    """Everything an operation needs, built lazily from :class:`Settings`."""
+
+    settings: Settings = field(default_factory=load_settings)
+
+    @cached_property
+    def repo(self) -> ReleaseRepository:
+        return ReleaseRepository(open_store(self.settings.store_url))
+
+    @cached_property
+    def board(self) -> PointerBoard:
+        return PointerBoard(self.repo.store)
+
+    @cached_property
+    def audit(self):  # noqa: ANN201 - AuditLog, imported lazily to keep start-up fast
+        from finsight_release.audit.log import AuditLog
+
+        return AuditLog(self.settings.audit_url)
+
+    @cached_property
+    def metrics(self) -> MetricSink:
+        return MetricSink(None if self.settings.is_aws else self.settings.metrics_path)
+
+    @cached_property
+    def folder_target(self) -> FolderTarget:
+        return FolderTarget(
+            self.settings.home / "targets", frozenset(ArtifactKind) - {ArtifactKind.DBT_PROJECT}
+        )
+
+    @cached_property
+    def targets(self) -> list[Target]:
+        from finsight_release.targets.warehouse import DuckDbWarehouseTarget
+
+        warehouse = DuckDbWarehouseTarget(self.settings.warehouse_path, self.folder_target.root / "dbt")
+        return [self.folder_target, warehouse]
+
+    @cached_property
+    def deployer(self) -> Deployer:
+        return Deployer(
+            repo=self.repo,
+            targets=self.targets,
+            audit=self.audit,
+            actor=self.settings.actor,
+            metrics=self.metrics,
+        )
+
+    def airflow_dags_folder(self, env: Environment) -> Path:
+        """The stable path an environment's Airflow reads DAGs from."""
+        return self.folder_target.live_path(env, "airflow/dags")
+
+    def build(
+        self,
+        platform: Path | None = None,
+        base_env: Environment = Environment.PROD,
+        progress: Progress | None = None,
+    ) -> tuple[ReleaseManifest, bool]:
+        """Build the release of ``platform`` (default: settings), change set against ``base_env``."""
+        pointer, _ = self.board.read(base_env)
+        base = self.repo.get(pointer.release_id) if pointer.release_id else None
+        with self.metrics.step("build") as extra:
+            manifest, created = self.repo.build(
+                platform or self.settings.platform, self.settings.actor, base, progress
+            )
+            extra["Outcome"] = "ok" if created else "noop"
+        if created:
+            self.audit.append(
+                actor=self.settings.actor,
+                action="build",
+                release_id=manifest.release_id,
+                environment=None,
+                digests=manifest.digests,
+                outcome="ok",
+                details={
+                    "git_sha": manifest.git_sha,
+                    "artifacts": len(manifest.artifacts),
+                    "change_set": manifest.change_set.summary() if manifest.change_set else "first release",
+                },
+            )
+        return manifest, created
+
+    def status(self) -> dict[Environment, tuple[EnvPointer, list[EnvPointer]]]:
+        """Each environment's pointer and its history."""
+        return {env: (self.board.read(env)[0], self.board.history(env)) for env in Environment}

@@ -1,0 +1,165 @@
+"""The embedded warehouse target: dbt built into DuckDB, one schema per dbt-project version.
+
+Each dbt-project digest is built once into its own schema ``dbt_<digest12>`` (its tests run as part
+of ``dbt build``); going live republishes the stable ``analytics`` schema as views over that version
+in one transaction. Rollback republishes the older version's views: no rebuild, since its tables are
+still there. Snowflake blue/green in AWS mode plugs in behind the same interface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+
+from finsight_release.envs.environment import Environment
+from finsight_release.errors import FinsightError
+from finsight_release.release.artifact import Artifact, ArtifactKind
+from finsight_release.release.manifest import ReleaseManifest
+from finsight_release.release.repository import ReleaseRepository
+
+PUBLISHED_SCHEMA = "analytics"
+CONTROL_SCHEMA = "_finsight"
+
+
+class WarehouseDeployError(FinsightError):
+    """dbt build or publication into the warehouse failed."""
+
+
+def version_schema(digest: str) -> str:
+    """The schema a dbt-project version is built into."""
+    return f"dbt_{digest[:12]}"
+
+
+class DuckDbWarehouseTarget:
+    """Deploys the dbt project into ``<warehouse_dir>/<env>.duckdb``."""
+
+    name = "warehouse"
+    kinds = frozenset({ArtifactKind.DBT_PROJECT})
+
+    def __init__(self, warehouse_dir: Path, projects_dir: Path, seed_scale: int = 1) -> None:
+        self.warehouse_dir = Path(warehouse_dir)
+        self.projects_dir = Path(projects_dir)
+        self.seed_scale = seed_scale
+
+    def database(self, env: Environment) -> Path:
+        return self.warehouse_dir / f"{env}.duckdb"
+
+    def apply(
+        self,
+        env: Environment,
+        manifest: ReleaseManifest,
+        artifacts: Sequence[Artifact],
+        repo: ReleaseRepository,
+    ) -> None:
+        """Build the project version if it was never built here, then publish it."""
+        for artifact in artifacts:
+            db = self.database(env)
+            self._ensure_raw_data(db)
+            schema = version_schema(artifact.digest)
+            if not self._built(db, schema):
+                project = self.projects_dir / artifact.digest
+                if not (project / "dbt_project.yml").is_file():
+                    project.mkdir(parents=True, exist_ok=True)
+                    repo.materialize(artifact, project)
+                self._build(project, db, schema)
+            self._publish(db, schema)
+
+    def verify(self, env: Environment, manifest: ReleaseManifest, artifacts: Sequence[Artifact]) -> list[str]:
+        """The published schema points at this version and every published view resolves."""
+        problems = []
+        for artifact in artifacts:
+            db, schema = self.database(env), version_schema(artifact.digest)
+            with duckdb.connect(str(db), read_only=True) as con:
+                live = con.execute(
+                    f"select value from {CONTROL_SCHEMA}.published where key = 'schema'"
+                ).fetchone()
+                if not live or live[0] != schema:
+                    problems.append(f"{PUBLISHED_SCHEMA} publishes {live and live[0]}, expected {schema}")
+                    continue
+                for (view,) in con.execute(
+                    "select table_name from information_schema.tables where table_schema = ?",
+                    [PUBLISHED_SCHEMA],
+                ).fetchall():
+                    try:
+                        con.execute(f'select * from {PUBLISHED_SCHEMA}."{view}" limit 0')
+                    except duckdb.Error as exc:
+                        problems.append(f"{PUBLISHED_SCHEMA}.{view} does not resolve: {exc}")
+        return problems
+
+    def live_schema(self, env: Environment) -> str | None:
+        """The version schema ``analytics`` publishes in ``env``, or None."""
+        db = self.database(env)
+        if not db.exists():
+            return None
+        with duckdb.connect(str(db), read_only=True) as con:
+            try:
+                row = con.execute(
+                    f"select value from {CONTROL_SCHEMA}.published where key = 'schema'"
+                ).fetchone()
+            except duckdb.Error:
+                return None
+        return row[0] if row else None
+
+    def _ensure_raw_data(self, db: Path) -> None:
+        from finsight_release.reference.synthetic import generate_warehouse
+
+        db.parent.mkdir(parents=True, exist_ok=True)
+        with duckdb.connect(str(db)) as con:
+            has_raw = con.execute(
+                "select count(*) from information_schema.schemata where schema_name = 'raw'"
+            ).fetchone()
+        if not has_raw or not has_raw[0]:
+            generate_warehouse(db, scale=self.seed_scale)
+
+    def _built(self, db: Path, schema: str) -> bool:
+        with duckdb.connect(str(db)) as con:
+            con.execute(f"create schema if not exists {CONTROL_SCHEMA}")
+            con.execute(
+                f"create table if not exists {CONTROL_SCHEMA}.builds "
+                "(schema_name varchar primary key, built_at timestamp default current_timestamp)"
+            )
+            return bool(
+                con.execute(
+                    f"select count(*) from {CONTROL_SCHEMA}.builds where schema_name = ?", [schema]
+                ).fetchone()[0]
+            )  # type: ignore[index]
+
+    def _build(self, project: Path, db: Path, schema: str) -> None:
+        from finsight_release.reference.dbt_runner import dbt_build
+
+        dbt_build(project, db, schema=schema)
+        with duckdb.connect(str(db)) as con:
+            con.execute(f"insert or ignore into {CONTROL_SCHEMA}.builds (schema_name) values (?)", [schema])
+
+    def _publish(self, db: Path, schema: str) -> None:
+        """Recreate ``analytics`` as views over ``schema`` (and its custom sub-schemas) atomically."""
+        with duckdb.connect(str(db)) as con:
+            relations = con.execute(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_schema = ? or table_schema like ? order by 1, 2",
+                [schema, f"{schema}\\_%"],
+            ).fetchall()
+            if not relations:
+                raise WarehouseDeployError(f"dbt version schema {schema} has no relations to publish in {db}")
+            con.execute("begin transaction")
+            try:
+                con.execute(f"drop schema if exists {PUBLISHED_SCHEMA} cascade")
+                con.execute(f"create schema {PUBLISHED_SCHEMA}")
+                for source_schema, table in relations:
+                    con.execute(
+                        f'create view {PUBLISHED_SCHEMA}."{table}" as '
+                        f'select * from "{source_schema}"."{table}"'
+                    )
+                con.execute(
+                    f"create table if not exists {CONTROL_SCHEMA}.published "
+                    "(key varchar primary key, value varchar)"
+                )
+                con.execute(
+                    f"insert or replace into {CONTROL_SCHEMA}.published values ('schema', ?)", [schema]
+                )
+                con.execute("commit")
+            except duckdb.Error as exc:
+                con.execute("rollback")
+                raise WarehouseDeployError(f"publishing {schema} in {db} failed: {exc}") from exc
