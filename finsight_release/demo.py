@@ -25,7 +25,7 @@ from finsight_release.system import ReleaseSystem
 DEMO_STATE = ("store", "targets", "warehouse", "audit.db", "metrics.jsonl", "demo", "validate-cache")
 
 # v2's change: a DAG behaviour change (the fast path) and a dbt model change (a new warehouse version).
-V2_DAG_FILE = "release_assets/airflow/dags/reconcile_ledger_payments.py"
+V2_DAG_FILE = "release_assets/airflow/dags/reconciliation/ledger_vs_payments.py"
 V2_DBT_FILE = "dbt_project/models/staging/stg_payments__payments.sql"
 
 
@@ -89,7 +89,7 @@ def make_v2_change(tree: Path) -> str:
     """Apply v2's change to a copied tree: more retries on a critical DAG, a cleaner dbt model."""
     dag = tree / V2_DAG_FILE
     text = dag.read_text()
-    changed, n = re.subn(r'"retries":\s*(\d+)', lambda m: f'"retries": {int(m.group(1)) + 1}', text, count=1)
+    changed, n = re.subn(r"retries=(\d+)", lambda m: f"retries={int(m.group(1)) + 1}", text, count=1)
     if not n:
         raise FinsightError(f"demo: cannot find retries in {V2_DAG_FILE} to change")
     dag.write_text(changed)

@@ -1,0 +1,121 @@
+"""Benchmark of the release core: build, rebuild, pointer promotion (local and S3), audit verify.
+
+    python benchmarks/release_core.py [--json]
+
+Targets: build <= 10 s, rebuild <= 2 s, promotion/rollback <= 100 ms local and <= 1 s on S3 (moto's
+server over HTTP on loopback), audit verify of 100,000 events <= 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import boto3
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.audit_verify import bench_audit_verify  # noqa: E402
+from finsight_release.envs.environment import Environment  # noqa: E402
+from finsight_release.envs.promotion import Deployer  # noqa: E402
+from finsight_release.release.artifact import ArtifactKind  # noqa: E402
+from finsight_release.release.repository import ReleaseRepository  # noqa: E402
+from finsight_release.settings import REPO_ROOT  # noqa: E402
+from finsight_release.store.base import ObjectStore  # noqa: E402
+from finsight_release.store.local import LocalObjectStore  # noqa: E402
+from finsight_release.store.s3 import S3ObjectStore  # noqa: E402
+from finsight_release.targets.folder import FolderTarget  # noqa: E402
+
+TARGETS = {"build_s": 10.0, "rebuild_s": 2.0, "promote_local_s": 0.1, "promote_s3_s": 1.0, "audit_verify_100k_s": 5.0}
+DAG_FILE = "release_assets/airflow/dags/reconciliation/ledger_vs_payments.py"
+
+
+class NullAudit:
+    """The benchmark times pointer moves; the audit log is timed on its own below."""
+
+    def append(self, **fields: object) -> None:
+        return None
+
+
+def timed(fn) -> float:  # noqa: ANN001
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def dag_only_pair(repo: ReleaseRepository, platform: Path, work: Path) -> tuple[str, str]:
+    """v1 = the platform; v2 = a copy with one DAG file changed (the fast path)."""
+    v1, _ = repo.build(platform, "bench")
+    copy = work / "platform-v2"
+    shutil.copytree(platform / "release_assets", copy / "release_assets", symlinks=True)
+    shutil.copytree(platform / "dbt_project", copy / "dbt_project", symlinks=True,
+                    ignore=shutil.ignore_patterns("target", "logs", "*.duckdb"))
+    dag = copy / DAG_FILE
+    dag.write_text(dag.read_text() + "\n# bench change\n")
+    v2, _ = repo.build(copy, "bench", base=v1)
+    return v1.release_id, v2.release_id
+
+
+def bench_promotions(store: ObjectStore, platform: Path, work: Path, rounds: int) -> float:
+    """Median seconds of a DAG-only promotion or rollback in dev (pointer CAS + DAG bundle switch)."""
+    repo = ReleaseRepository(store)
+    v1, v2 = dag_only_pair(repo, platform, work)
+    target = FolderTarget(work / "targets", frozenset({ArtifactKind.AIRFLOW_DAGS}))
+    deployer = Deployer(repo=repo, targets=[target], audit=NullAudit(), actor="bench")
+    deployer.promote(Environment.DEV, v1)
+    deployer.promote(Environment.DEV, v2)  # stage both versions once, as a warm target would have
+    deployer.rollback(Environment.DEV)
+    samples = []
+    for _ in range(rounds):
+        samples.append(timed(lambda: deployer.promote(Environment.DEV, v2)))
+        samples.append(timed(lambda: deployer.rollback(Environment.DEV)))
+    return statistics.median(samples)
+
+
+def run(platform: Path) -> dict[str, float]:
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        repo = ReleaseRepository(LocalObjectStore(work / "store"))
+        results["build_s"] = timed(lambda: repo.build(platform, "bench"))
+        results["rebuild_s"] = timed(lambda: repo.build(platform, "bench"))
+        results["promote_local_s"] = bench_promotions(LocalObjectStore(work / "s2"), platform, work / "l", 10)
+        from moto.server import ThreadedMotoServer
+
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        try:
+            host, port = server.get_host_and_port()
+            client = boto3.client("s3", endpoint_url=f"http://{host}:{port}", region_name="us-east-1",
+                                  aws_access_key_id="bench", aws_secret_access_key="bench")
+            client.create_bucket(Bucket="finsight-release-bench")
+            store = S3ObjectStore("s3://finsight-release-bench/state", client=client)
+            results["promote_s3_s"] = bench_promotions(store, platform, work / "s", 5)
+        finally:
+            server.stop()
+    results["audit_verify_100k_s"] = bench_audit_verify(100_000)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--platform", type=Path, default=REPO_ROOT)
+    args = parser.parse_args()
+    results = run(args.platform.resolve())
+    if args.json:
+        print(json.dumps({k: round(v, 4) for k, v in results.items()}))
+        return
+    print(f"{'measure':<22}{'seconds':>10}{'target':>10}  ok")
+    for key, value in results.items():
+        print(f"{key:<22}{value:>10.4f}{TARGETS[key]:>10.2f}  {'yes' if value <= TARGETS[key] else 'NO'}")
+
+
+if __name__ == "__main__":
+    main()

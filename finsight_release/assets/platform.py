@@ -1,0 +1,115 @@
+"""The platform's own assets: dbt models (dagster-dbt) and the source tables Airflow DAGs load.
+
+Source tables are declared from the DAG factory's YAML source definitions and mapped to the DAG
+that loads them with dagster-airlift's ``assets_with_dag_mappings`` (so an Airflow instance, once
+connected, reports their materializations). dbt sources resolve to the same ``raw/<table>`` keys,
+which gives the lineage source table -> staging -> intermediate -> marts. Both hang off the prod
+deployment assets, so a release's artifacts lead down to what they produce.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import yaml
+from dagster_airlift.core import assets_with_dag_mappings
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from finsight_release.assets.releases import deployment_key
+from finsight_release.envs.environment import Environment
+from finsight_release.release.artifact import ArtifactKind
+from finsight_release.settings import load_settings
+
+SOURCES_DIR = Path("release_assets/airflow/dags/sources")
+DBT_DIR = Path("dbt_project")
+
+
+def ingest_dag_id(source: str, group: str) -> str:
+    """The DAG id the factory gives a source group (see release_assets/airflow/dags)."""
+    return f"ingest_{source}__{group}"
+
+
+def source_table_specs(platform: Path) -> list[dg.AssetSpec | dg.AssetsDefinition]:
+    """One spec per source table in the YAML definitions, mapped to its ingestion DAG."""
+    mappings: dict[str, list[dg.AssetSpec]] = {}
+    for path in sorted((platform / SOURCES_DIR).glob("*.yaml")):
+        doc = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+        source = doc.get("source", path.stem)
+        for group, spec in (doc.get("groups") or {}).items():
+            dag_id = ingest_dag_id(source, group)
+            mappings[dag_id] = [
+                dg.AssetSpec(
+                    dg.AssetKey(["raw", f"{source}__{table}"]),
+                    deps=[deployment_key(Environment.PROD, ArtifactKind.AIRFLOW_DAGS)],
+                    group_name=f"source_{source}",
+                    kinds={"airflow", "snowflake"},
+                    owners=[f"team:{doc['owner']}"] if doc.get("owner") else [],
+                    metadata={"source_kind": doc.get("kind", ""), "primary_key": ",".join(t.get("primary_key", []))},
+                    description=f"{source}.{table}, loaded by Airflow DAG {dag_id}",
+                )
+                for table, t in (spec.get("tables") or {}).items()
+            ]
+    return list(assets_with_dag_mappings(mappings))
+
+
+class PlatformDbtTranslator(DagsterDbtTranslator):
+    """dbt sources map to ``raw/<table>``; every model depends on the prod dbt deployment."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey(["raw", dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if unique_id.startswith("model."):
+            deployed = deployment_key(Environment.PROD, ArtifactKind.DBT_PROJECT)
+            spec = spec.merge_attributes(deps=[deployed])
+        return spec
+
+
+def dbt_project(platform: Path) -> DbtProject:
+    """The platform's dbt project, parsed once so the manifest exists for the definitions."""
+    project = DbtProject(project_dir=platform / DBT_DIR, profiles_dir=platform / DBT_DIR)
+    if not project.manifest_path.exists():
+        from finsight_release.reference.dbt_runner import dbt_parse
+
+        dbt_parse(project.project_dir, project.manifest_path.parent)
+    return project
+
+
+def dbt_model_assets(platform: Path) -> Sequence[dg.AssetsDefinition]:
+    """The dbt models as assets, built with ``dbt build`` into the local warehouse."""
+    project = dbt_project(platform)
+
+    @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=PlatformDbtTranslator())
+    def finsight_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):  # noqa: ANN202
+        yield from dbt.cli(["build"], context=context).stream()
+
+    return [finsight_dbt_models]
+
+
+def platform_assets() -> list[Any]:
+    """Source tables and dbt models of the configured platform tree."""
+    platform = load_settings().platform
+    assets: list[Any] = []
+    if (platform / SOURCES_DIR).is_dir():
+        assets += source_table_specs(platform)
+    if (platform / DBT_DIR / "dbt_project.yml").is_file():
+        assets += dbt_model_assets(platform)
+    return assets
+
+
+def platform_resources() -> dict[str, Any]:
+    """The dbt CLI resource, pointed at the local warehouse unless FINSIGHT_DUCKDB_PATH says otherwise."""
+    settings = load_settings()
+    os.environ.setdefault("FINSIGHT_DUCKDB_PATH", str(settings.warehouse_path / "platform.duckdb"))
+    return {
+        "dbt": DbtCliResource(
+            project_dir=str(settings.platform / DBT_DIR), profiles_dir=str(settings.platform / DBT_DIR)
+        )
+    }

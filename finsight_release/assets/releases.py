@@ -1,0 +1,124 @@
+"""Release artifacts and environment deployments as Dagster assets.
+
+``release/<kind>`` assets are partitioned by release id (a dynamic partition): one materialization
+per release, data version = the kind's digest. ``<env>/<kind>`` assets record which release each
+environment runs: a materialization per promotion or rollback, data version = the deployed digest.
+Lineage: release/<kind> -> dev|staging|prod/<kind> -> platform assets (dbt models, source tables).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+
+import dagster as dg
+
+from finsight_release.envs.environment import Environment
+from finsight_release.release.artifact import ArtifactKind
+from finsight_release.release.manifest import ReleaseManifest
+
+releases_partitions = dg.DynamicPartitionsDefinition(name="releases")
+
+KIND_LABEL: dict[ArtifactKind, str] = {
+    ArtifactKind.AIRFLOW_DAGS: "airflow_dags",
+    ArtifactKind.AIRFLOW_REQUIREMENTS: "airflow_requirements",
+    ArtifactKind.AIRFLOW_PLUGINS: "airflow_plugins",
+    ArtifactKind.DBT_PROJECT: "dbt_models",
+    ArtifactKind.SPARK_JOB: "spark_jobs",
+    ArtifactKind.STREAM_SCHEMA: "stream_schemas",
+    ArtifactKind.TERRAFORM_STACK: "terraform_stacks",
+    ArtifactKind.ENV_CONFIG: "env_config",
+    ArtifactKind.CONTAINER_IMAGE: "container_images",
+}
+DATA_VERSION_TAG = "dagster/data_version"
+
+
+def release_key(kind: ArtifactKind) -> dg.AssetKey:
+    return dg.AssetKey(["release", KIND_LABEL[kind]])
+
+
+def deployment_key(env: Environment, kind: ArtifactKind) -> dg.AssetKey:
+    return dg.AssetKey([str(env), KIND_LABEL[kind]])
+
+
+def kind_digest(manifest: ReleaseManifest, kind: ArtifactKind) -> str | None:
+    """One digest for all artifacts of ``kind`` in a release (None when it has none)."""
+    artifacts = manifest.of_kind(kind)
+    if not artifacts:
+        return None
+    if len(artifacts) == 1:
+        return artifacts[0].digest
+    h = hashlib.sha256("".join(f"{a.name}\0{a.digest}\n" for a in artifacts).encode())
+    return h.hexdigest()
+
+
+def release_specs() -> list[dg.AssetSpec]:
+    """One partitioned spec per artifact kind."""
+    return [
+        dg.AssetSpec(
+            release_key(kind),
+            partitions_def=releases_partitions,
+            group_name="releases",
+            kinds={"finsight"},
+            description=f"Release artifact: {kind.value} (content-addressed, partitioned by release id)",
+        )
+        for kind in ArtifactKind
+    ]
+
+
+def deployment_specs() -> list[dg.AssetSpec]:
+    """One spec per environment and kind, downstream of the release artifact."""
+    return [
+        dg.AssetSpec(
+            deployment_key(env, kind),
+            deps=[release_key(kind)],
+            group_name=f"deploy_{env}",
+            kinds={"finsight"},
+            description=f"What {env} runs for {kind.value}: one materialization per promotion or rollback",
+        )
+        for env in Environment
+        for kind in ArtifactKind
+    ]
+
+
+def release_materializations(manifest: ReleaseManifest) -> Iterator[dg.AssetMaterialization]:
+    """Materializations of every artifact kind of a release, in its partition."""
+    for kind in ArtifactKind:
+        digest = kind_digest(manifest, kind)
+        if digest is None:
+            continue
+        artifacts = manifest.of_kind(kind)
+        yield dg.AssetMaterialization(
+            asset_key=release_key(kind),
+            partition=manifest.release_id,
+            tags={DATA_VERSION_TAG: digest},
+            metadata={
+                "release_id": manifest.release_id,
+                "digest": digest,
+                "artifacts": dg.MetadataValue.json({a.name: a.digest for a in artifacts}),
+                "files": sum(len(a.files) for a in artifacts),
+                "git_sha": manifest.git_sha or "",
+                "author": manifest.author,
+            },
+        )
+
+
+def deployment_materializations(
+    env: Environment, manifest: ReleaseManifest, actor: str, operation: str, change_set: str
+) -> Iterator[dg.AssetMaterialization]:
+    """Materializations recording that ``env`` now runs ``manifest`` for every kind."""
+    for kind in ArtifactKind:
+        digest = kind_digest(manifest, kind)
+        if digest is None:
+            continue
+        yield dg.AssetMaterialization(
+            asset_key=deployment_key(env, kind),
+            tags={DATA_VERSION_TAG: digest},
+            metadata={
+                "release_id": manifest.release_id,
+                "digest": digest,
+                "actor": actor,
+                "operation": operation,
+                "change_set": change_set,
+            },
+        )

@@ -1,0 +1,28 @@
+"""The release system as a Dagster resource; settings come from FINSIGHT_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from finsight_release.settings import load_settings
+from finsight_release.system import ReleaseSystem
+
+
+class ReleaseSystemResource(dg.ConfigurableResource):
+    """Builds a :class:`ReleaseSystem`; empty fields fall back to FINSIGHT_* settings."""
+
+    home: str = ""
+    platform: str = ""
+    actor: str = ""
+
+    def system(self) -> ReleaseSystem:
+        overrides: dict[str, object] = {}
+        if self.home:
+            overrides["home"] = Path(self.home).resolve()
+        if self.platform:
+            overrides["platform"] = Path(self.platform).resolve()
+        if self.actor:
+            overrides["actor"] = self.actor
+        return ReleaseSystem(load_settings(**overrides))

@@ -1,0 +1,108 @@
+"""Jobs that run the core's build, promote and rollback and report them as asset materializations.
+
+CI launches these through Dagster's GraphQL API (``launchRun``); the CLI runs the same core calls
+without a daemon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from finsight_release.assets.releases import (
+    deployment_materializations,
+    release_materializations,
+    releases_partitions,
+)
+from finsight_release.assets.resources import ReleaseSystemResource
+from finsight_release.envs.environment import Environment
+from finsight_release.envs.operation import OperationRecord
+
+
+class BuildConfig(dg.Config):
+    """Which platform tree to build (empty: the configured default) and the change-set base."""
+
+    platform: str = ""
+    base_env: str = "prod"
+
+
+class PromoteConfig(dg.Config):
+    """Promote ``release_id`` to ``env``; ``emergency_override`` skips the order gate (audited)."""
+
+    env: str
+    release_id: str
+    emergency_override: str = ""
+
+
+class RollbackConfig(dg.Config):
+    """Roll ``env`` back to ``to_release`` (empty: the previous release)."""
+
+    env: str
+    to_release: str = ""
+
+
+@dg.op(out={"release_id": dg.Out(str)})
+def build_release_op(
+    context: dg.OpExecutionContext, config: BuildConfig, release_system: ReleaseSystemResource
+) -> Iterator[dg.AssetMaterialization | dg.Output]:
+    """Build the release, register its partition and materialize its artifact assets."""
+    from pathlib import Path
+
+    system = release_system.system()
+    platform = Path(config.platform).resolve() if config.platform else None
+    manifest, created = system.build(platform, Environment.parse(config.base_env), progress=context.log.info)
+    context.instance.add_dynamic_partitions(releases_partitions.name, [manifest.release_id])
+    context.log.info(f"{manifest.release_id} {'built' if created else 'already built'}")
+    yield from release_materializations(manifest)
+    yield dg.Output(manifest.release_id, "release_id")
+
+
+def _deployed(system_res: ReleaseSystemResource, record: OperationRecord) -> Iterator[dg.AssetMaterialization]:
+    system = system_res.system()
+    manifest = system.repo.get(record.to_release)
+    yield from deployment_materializations(
+        record.environment, manifest, record.actor, record.kind, record.change_set.summary()
+    )
+
+
+@dg.op
+def promote_op(
+    context: dg.OpExecutionContext, config: PromoteConfig, release_system: ReleaseSystemResource
+) -> Iterator[dg.AssetMaterialization]:
+    """Promote a release through the core state machine."""
+    system = release_system.system()
+    record = system.deployer.promote(
+        Environment.parse(config.env), config.release_id, override_reason=config.emergency_override or None
+    )
+    context.log.info(f"{record.environment}: {record.to_release} {record.state} ({record.id})")
+    yield from _deployed(release_system, record)
+
+
+@dg.op
+def rollback_op(
+    context: dg.OpExecutionContext, config: RollbackConfig, release_system: ReleaseSystemResource
+) -> Iterator[dg.AssetMaterialization]:
+    """Roll an environment back (pointer move plus re-applying what changed; no rebuild)."""
+    system = release_system.system()
+    record = system.deployer.rollback(Environment.parse(config.env), config.to_release or None)
+    context.log.info(f"{record.environment}: rolled back to {record.to_release} ({record.id})")
+    yield from _deployed(release_system, record)
+
+
+@dg.job(tags={"finsight/operation": "build"})
+def build_release_job() -> None:
+    """Build the release of the platform tree and record its artifacts."""
+    build_release_op()
+
+
+@dg.job(tags={"finsight/operation": "promote"})
+def promote_job() -> None:
+    """Promote a release to an environment."""
+    promote_op()
+
+
+@dg.job(tags={"finsight/operation": "rollback"})
+def rollback_job() -> None:
+    """Roll an environment back to its previous release."""
+    rollback_op()

@@ -1,0 +1,16 @@
+"""The Dagster code location: wiring only (assets, checks, jobs, sensors from their modules)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from finsight_release.assets.platform import platform_assets, platform_resources
+from finsight_release.assets.releases import deployment_specs, release_specs
+from finsight_release.assets.resources import ReleaseSystemResource
+from finsight_release.automation.jobs import build_release_job, promote_job, rollback_job
+
+defs = dg.Definitions(
+    assets=[*release_specs(), *deployment_specs(), *platform_assets()],
+    jobs=[build_release_job, promote_job, rollback_job],
+    resources={"release_system": ReleaseSystemResource(), **platform_resources()},
+)

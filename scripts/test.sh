@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs everything (scripts/setup.sh) and runs the whole test suite: lint, then pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH" DBT_SEND_ANONYMOUS_USAGE_STATS=false SODA_CORE_TELEMETRY_ENABLED=false
+ruff check finsight_release tests benchmarks
+pytest -n 2 --dist loadfile -q "$@"
