@@ -54,8 +54,12 @@ def dag_only_pair(repo: ReleaseRepository, platform: Path, work: Path) -> tuple[
     v1, _ = repo.build(platform, "bench")
     copy = work / "platform-v2"
     shutil.copytree(platform / "release_assets", copy / "release_assets", symlinks=True)
-    shutil.copytree(platform / "dbt_project", copy / "dbt_project", symlinks=True,
-                    ignore=shutil.ignore_patterns("target", "logs", "*.duckdb"))
+    shutil.copytree(
+        platform / "dbt_project",
+        copy / "dbt_project",
+        symlinks=True,
+        ignore=shutil.ignore_patterns("target", "logs", "*.duckdb"),
+    )
     dag = copy / DAG_FILE
     dag.write_text(dag.read_text() + "\n# bench change\n")
     v2, _ = repo.build(copy, "bench", base=v1)
@@ -92,8 +96,13 @@ def run(platform: Path) -> dict[str, float]:
         server.start()
         try:
             host, port = server.get_host_and_port()
-            client = boto3.client("s3", endpoint_url=f"http://{host}:{port}", region_name="us-east-1",
-                                  aws_access_key_id="bench", aws_secret_access_key="bench")
+            client = boto3.client(
+                "s3",
+                endpoint_url=f"http://{host}:{port}",
+                region_name="us-east-1",
+                aws_access_key_id="bench",
+                aws_secret_access_key="bench",
+            )
             client.create_bucket(Bucket="finsight-release-bench")
             store = S3ObjectStore("s3://finsight-release-bench/state", client=client)
             results["promote_s3_s"] = bench_promotions(store, platform, work / "s", 5)

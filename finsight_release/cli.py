@@ -43,10 +43,12 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
                 console.print_exception()
             console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
             sys.exit(exc.exit_code)
-        except (OSError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - the CLI's contract: one line, non-zero exit
             if debug:
                 console.print_exception()
-            console.print(f"[red]error:[/red] {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True)
+            first = (str(exc).strip().splitlines() or [""])[0]
+            console.print(f"[red]error:[/red] {type(exc).__name__}: {first} (--debug for the traceback)",
+                          highlight=False, soft_wrap=True)
             sys.exit(1)
 
     return wrapper
@@ -72,9 +74,7 @@ def main(debug: bool) -> None:
 
 @main.command()
 @platform_option
-@click.option(
-    "--base-env", default="prod", help="Environment whose current release the change set is against."
-)
+@click.option("--base-env", default="prod", help="Environment whose current release the change set is against.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @handles_errors
 def build(platform: Path | None, base_env: str, as_json: bool) -> None:
@@ -86,15 +86,11 @@ def build(platform: Path | None, base_env: str, as_json: bool) -> None:
         out.print_json(manifest.model_dump_json())
         return
     verb = "built" if created else "unchanged, already built"
-    out.print(
-        f"{manifest.release_id} {verb}: {len(manifest.artifacts)} artifacts, git {manifest.git_sha or '-'}"
-    )
+    out.print(f"{manifest.release_id} {verb}: {len(manifest.artifacts)} artifacts, git {manifest.git_sha or '-'}")
     if manifest.change_set:
         out.print(f"change set vs {manifest.change_set.base_release}: {manifest.change_set.summary()}")
         if manifest.change_set.is_slow_path:
-            out.print(
-                "[yellow]slow path:[/yellow] requirements/plugins changed (MWAA environment update ~20 min)"
-            )
+            out.print("[yellow]slow path:[/yellow] requirements/plugins changed (MWAA environment update ~20 min)")
 
 
 @main.command()
@@ -114,8 +110,7 @@ def promote(env: Environment, release_id: str, override: str | None) -> None:
     with console.status(f"promoting {release_id} to {env}..."):
         record = system.deployer.promote(env, release_id, override_reason=override)
     out.print(
-        f"{env}: {record.to_release} {record.state} ({record.id}, {record.seconds:.2f}s) "
-        f"{record.change_set.summary()}"
+        f"{env}: {record.to_release} {record.state} ({record.id}, {record.seconds:.2f}s) {record.change_set.summary()}"
     )
 
 
@@ -181,6 +176,79 @@ def audit_verify() -> None:
         console.print(f"[red]audit chain broken:[/red] {result.message}", highlight=False)
         sys.exit(2)
     out.print(f"audit chain ok: {result.checked} events verified")
+
+
+@main.command()
+@platform_option
+@click.option("--env", "env_name", default="dev", show_default=True, help="Target environment (its config and base).")
+@click.option(
+    "--base", default="auto", show_default=True, help="Base release id, 'auto' (what ENV runs now) or 'none'."
+)
+@click.option("--all", "validate_all", is_flag=True, help="Validate every artifact, not only the changed ones.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "junit", "markdown"]), default="text", show_default=True
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the report here (default: stdout).",
+)
+@click.option("--workers", type=int, default=2, show_default=True, help="Parallel checks and DAG parsers.")
+@handles_errors
+def validate(
+    platform: Path | None, env_name: str, base: str, validate_all: bool, fmt: str, output: Path | None, workers: int
+) -> None:
+    """Pre-deploy validation of a platform tree; exits 1 on any error finding."""
+    from finsight_release.validate.registry import default_checks
+    from finsight_release.validate.release_validation import ValidationRequest, validate_release
+    from finsight_release.validate.report import (
+        print_report,
+        render_json,
+        render_junit,
+        render_markdown,
+        render_text,
+    )
+
+    system = _system(click.get_current_context(), platform)
+    env = Environment.parse(env_name)
+    base_id = {"auto": system.board.read(env)[0].release_id, "none": None}.get(base, base)
+    request = ValidationRequest(system.settings.platform, env, base_id, validate_all or base_id is None, workers)
+    with console.status("validating...") as status:
+        report, artifacts, change_set = validate_release(
+            request,
+            system.repo,
+            default_checks(),
+            system.settings.home,
+            system.settings.airflow_python,
+            progress=lambda event: status.update(f"validating: {event}"),
+        )
+    system.audit.append(
+        actor=system.settings.actor,
+        action="validate",
+        release_id=None,
+        environment=str(env),
+        digests={a.name: a.digest for a in artifacts},
+        outcome="ok" if report.passed else "failed",
+        details={
+            "base_release": base_id,
+            "counts": report.counts,
+            "seconds": report.seconds,
+            "changed": sorted(change_set.changed_names) if change_set else "all",
+        },
+    )
+    if fmt == "text" and output is None:
+        print_report(report, out)
+    else:
+        text = {"text": render_text, "json": render_json, "junit": render_junit, "markdown": render_markdown}[fmt](
+            report
+        )
+        if output:
+            output.write_text(text)
+            out.print(f"report written to {output}")
+        else:
+            click.echo(text)
+    sys.exit(0 if report.passed else 1)
 
 
 @main.command()

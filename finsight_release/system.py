@@ -41,7 +41,7 @@ class ReleaseSystem:
     def audit(self):  # noqa: ANN201 - AuditLog, imported lazily to keep start-up fast
         from finsight_release.audit.log import AuditLog
 
-        return AuditLog(self.settings.audit_url)
+        return AuditLog(self.settings.audit_url, anchor=self.repo.store)
 
     @cached_property
     def metrics(self) -> MetricSink:

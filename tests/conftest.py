@@ -1,0 +1,55 @@
+"""Shared fixtures: a moto AWS server on loopback for tests that talk to AWS APIs through boto3."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_server_session() -> Iterator[str]:
+    """One moto server per test session (per xdist worker) on 127.0.0.1; yields its endpoint URL.
+
+    Prefer :func:`moto_server`, which also points boto3 at it. State is shared across the session:
+    use unique resource names per test (e.g. from ``tmp_path.name``).
+    """
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def moto_server(moto_server_session: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The moto endpoint URL, with AWS_ENDPOINT_URL and fake credentials set for this test only.
+
+    boto3 clients created in the test (without an explicit endpoint) then talk to moto, never AWS.
+    """
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server_session)
+    for name, value in FAKE_AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    return moto_server_session
