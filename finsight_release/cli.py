@@ -60,7 +60,14 @@ platform_option = click.option(
     default=None,
     help="Platform tree to read (default: FINSIGHT_PLATFORM or this repository's reference platform).",
 )
-env_argument = click.argument("env", callback=lambda _c, _p, v: Environment.parse(v) if v else v)
+def _parse_env(_ctx: click.Context, _param: click.Parameter, value: str) -> Environment:
+    try:
+        return Environment.parse(value)
+    except FinsightError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+env_argument = click.argument("env", callback=_parse_env)
 
 
 @click.group()
@@ -134,7 +141,7 @@ def status(history: bool) -> None:
     system = _system(click.get_current_context())
     table = Table(title="environments")
     for col in ("env", "seq", "release", "since", "by", "operation", "in flight"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col == "release", min_width=18 if col == "release" else None)
     for env, (pointer, entries) in system.status().items():
         table.add_row(
             str(env),

@@ -25,9 +25,11 @@ FILES = {
 }
 
 
-def make_platform(root: Path, overrides: dict[str, str] | None = None) -> Path:
-    """Write the mini platform under ``root`` (with ``overrides`` replacing or adding files)."""
+def make_platform(root: Path, overrides: dict[str, str] | None = None, without: str | None = None) -> Path:
+    """Write the mini platform under ``root`` (``overrides`` replace or add files; ``without`` drops a prefix)."""
     for rel, text in {**FILES, **(overrides or {})}.items():
+        if without and rel.startswith(without):
+            continue
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
