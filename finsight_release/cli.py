@@ -76,7 +76,13 @@ def main(debug: bool) -> None:
     """Safe, audited releases of the FinSight data platform."""
     from finsight_release.observe.logging import configure_logging
 
-    configure_logging()
+    settings = load_settings()
+    if settings.is_aws:
+        configure_logging()  # stderr, collected by CloudWatch
+    else:
+        log_file = settings.home / "logs" / "finsight-release.jsonl"
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        configure_logging(log_file.open("a", buffering=1))
 
 
 @main.command()

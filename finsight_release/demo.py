@@ -95,7 +95,7 @@ def make_v2_change(tree: Path) -> str:
     dag.write_text(changed)
     model = tree / V2_DBT_FILE
     model.write_text(model.read_text().rstrip() + "\n-- v2: payments staging reviewed for the Q4 close\n")
-    return f"{V2_DAG_FILE} retries+1, {V2_DBT_FILE} edited"
+    return f"{dag.name} retries+1, {model.name} edited"
 
 
 def run_demo(system: ReleaseSystem, console: Console, fresh: bool = True) -> list[Step]:
@@ -109,11 +109,12 @@ def run_demo(system: ReleaseSystem, console: Console, fresh: bool = True) -> lis
 
     def built(value: tuple[Any, bool]) -> str:
         manifest, created = value
-        cs = manifest.change_set.summary() if manifest.change_set else "first release"
-        return f"{manifest.release_id} ({len(manifest.artifacts)} artifacts{'' if created else ', reused'}): {cs}"
+        cs = ",".join(sorted(manifest.change_set.classes)) if manifest.change_set else "first release"
+        return f"{manifest.release_id} {len(manifest.artifacts)} artifacts{'' if created else ' (reused)'}; {cs}"
 
     def live(record: Any) -> str:
-        return f"{record.environment} -> {record.to_release} [{record.state}] {record.change_set.summary()[:80]}"
+        changed = len(record.change_set.changes)
+        return f"{record.to_release} {record.state}; {changed} artifacts applied"
 
     v1, _ = timeline.run("build release v1", lambda: system.build(system.settings.platform), built)
     for env in envs:

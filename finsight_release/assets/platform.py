@@ -1,3 +1,4 @@
+# No `from __future__ import annotations`: Dagster inspects the asset function annotations at runtime.
 """The platform's own assets: dbt models (dagster-dbt) and the source tables Airflow DAGs load.
 
 Source tables are declared from the DAG factory's YAML source definitions and mapped to the DAG
@@ -7,7 +8,6 @@ which gives the lineage source table -> staging -> intermediate -> marts. Both h
 deployment assets, so a release's artifacts lead down to what they produce.
 """
 
-from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
@@ -108,8 +108,7 @@ def platform_resources() -> dict[str, Any]:
     """The dbt CLI resource, pointed at the local warehouse unless FINSIGHT_DUCKDB_PATH says otherwise."""
     settings = load_settings()
     os.environ.setdefault("FINSIGHT_DUCKDB_PATH", str(settings.warehouse_path / "platform.duckdb"))
-    return {
-        "dbt": DbtCliResource(
-            project_dir=str(settings.platform / DBT_DIR), profiles_dir=str(settings.platform / DBT_DIR)
-        )
-    }
+    from finsight_release.reference.dbt_runner import dbt_executable
+
+    project = str(settings.platform / DBT_DIR)
+    return {"dbt": DbtCliResource(project_dir=project, profiles_dir=project, dbt_executable=dbt_executable())}

@@ -1,10 +1,10 @@
+# No `from __future__ import annotations` here: Dagster resolves op config types from live annotations.
 """Jobs that run the core's build, promote and rollback and report them as asset materializations.
 
 CI launches these through Dagster's GraphQL API (``launchRun``); the CLI runs the same core calls
 without a daemon.
 """
 
-from __future__ import annotations
 
 from collections.abc import Iterator
 
@@ -66,10 +66,10 @@ def _deployed(system_res: ReleaseSystemResource, record: OperationRecord) -> Ite
     )
 
 
-@dg.op
+@dg.op(out={"operation_id": dg.Out(str)})
 def promote_op(
     context: dg.OpExecutionContext, config: PromoteConfig, release_system: ReleaseSystemResource
-) -> Iterator[dg.AssetMaterialization]:
+) -> Iterator[dg.AssetMaterialization | dg.Output]:
     """Promote a release through the core state machine."""
     system = release_system.system()
     record = system.deployer.promote(
@@ -77,17 +77,19 @@ def promote_op(
     )
     context.log.info(f"{record.environment}: {record.to_release} {record.state} ({record.id})")
     yield from _deployed(release_system, record)
+    yield dg.Output(record.id, "operation_id")
 
 
-@dg.op
+@dg.op(out={"operation_id": dg.Out(str)})
 def rollback_op(
     context: dg.OpExecutionContext, config: RollbackConfig, release_system: ReleaseSystemResource
-) -> Iterator[dg.AssetMaterialization]:
+) -> Iterator[dg.AssetMaterialization | dg.Output]:
     """Roll an environment back (pointer move plus re-applying what changed; no rebuild)."""
     system = release_system.system()
     record = system.deployer.rollback(Environment.parse(config.env), config.to_release or None)
     context.log.info(f"{record.environment}: rolled back to {record.to_release} ({record.id})")
     yield from _deployed(release_system, record)
+    yield dg.Output(record.id, "operation_id")
 
 
 @dg.job(tags={"finsight/operation": "build"})

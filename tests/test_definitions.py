@@ -1,0 +1,90 @@
+"""The Dagster code location: it loads, its lineage runs release -> deployment -> platform, and its jobs
+run the core and record what each environment runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from finsight_release.assets.resources import ReleaseSystemResource
+from finsight_release.automation.jobs import build_release_job, promote_job, rollback_job
+from tests.mini_platform import make_platform
+
+
+@pytest.fixture(scope="module")
+def defs() -> dg.Definitions:
+    from finsight_release.definitions import defs
+
+    return defs
+
+
+def test_lineage_release_to_deployment_to_platform(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    release, prod = dg.AssetKey(["release", "airflow_dags"]), dg.AssetKey(["prod", "airflow_dags"])
+    source = dg.AssetKey(["raw", "core_banking__transactions"])
+    assert {release, prod, source} <= keys
+    assert release in graph.get(prod).parent_keys
+    assert prod in graph.get(source).parent_keys
+    staging = dg.AssetKey(["stg_core_banking__transactions"])
+    assert source in graph.get(staging).parent_keys
+    assert dg.AssetKey(["prod", "dbt_models"]) in graph.get(staging).parent_keys
+    sources = [k for k in keys if k.path[0] == "raw"]
+    models = [
+        k for k in keys if graph.get(k).is_materializable and k.path[0] not in {"release", "dev", "staging", "prod"}
+    ]
+    assert 2400 <= len(sources) <= 2600
+    assert len(models) == 40
+
+
+def test_jobs_build_promote_rollback_record_deployments(tmp_path: Path) -> None:
+    instance = dg.DagsterInstance.ephemeral()
+    resource = ReleaseSystemResource(home=str(tmp_path / "home"), actor="ci-bot")
+    resources = {"release_system": resource}
+
+    def build(platform: Path) -> str:
+        result = build_release_job.execute_in_process(
+            run_config={"ops": {"build_release_op": {"config": {"platform": str(platform)}}}},
+            resources=resources,
+            instance=instance,
+        )
+        return str(result.output_for_node("build_release_op", "release_id"))
+
+    v1 = build(make_platform(tmp_path / "p1", without="dbt_project"))
+    assert v1 in instance.get_dynamic_partitions("releases")
+    for env in ("dev", "staging", "prod"):
+        promote_job.execute_in_process(
+            run_config={"ops": {"promote_op": {"config": {"env": env, "release_id": v1}}}},
+            resources=resources,
+            instance=instance,
+        )
+    v2 = build(make_platform(tmp_path / "p2", {"release_assets/airflow/dags/x.py": "x = 2\n"}, without="dbt_project"))
+    for env in ("dev", "staging", "prod"):
+        promote_job.execute_in_process(
+            run_config={"ops": {"promote_op": {"config": {"env": env, "release_id": v2}}}},
+            resources=resources,
+            instance=instance,
+        )
+    rollback_job.execute_in_process(
+        run_config={"ops": {"rollback_op": {"config": {"env": "prod"}}}}, resources=resources, instance=instance
+    )
+    event = instance.get_latest_materialization_event(dg.AssetKey(["prod", "airflow_dags"]))
+    assert event and event.asset_materialization
+    metadata = event.asset_materialization.metadata
+    assert metadata["release_id"].value == v1 and metadata["operation"].value == "rollback"
+    assert metadata["actor"].value == "ci-bot"
+    released = instance.get_latest_materialization_event(dg.AssetKey(["release", "airflow_dags"]))
+    assert released and released.asset_materialization and released.asset_materialization.partition == v2
+
+
+def test_failed_promotion_fails_the_run(tmp_path: Path) -> None:
+    resources = {"release_system": ReleaseSystemResource(home=str(tmp_path / "home"))}
+    result = promote_job.execute_in_process(
+        run_config={"ops": {"promote_op": {"config": {"env": "prod", "release_id": "r-unknown"}}}},
+        resources=resources,
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert not result.success
