@@ -1,0 +1,20 @@
+select
+    cast(transaction_id as bigint) as transaction_id,
+    cast(account_id as bigint) as account_id,
+    cast(customer_id as bigint) as customer_id,
+    cast(merchant_id as bigint) as merchant_id,
+    cast(direction as varchar) as direction,
+    cast(transaction_status as varchar) as transaction_status,
+    cast(currency_code as varchar) as currency_code,
+    cast(amount as decimal(18, 2)) as amount,
+    cast(amount_usd as decimal(18, 2)) as amount_usd,
+    cast(signed_amount_usd as decimal(18, 2)) as signed_amount_usd,
+    cast(fraud_score as double) as fraud_score,
+    cast(fraud_risk_band as varchar) as fraud_risk_band,
+    cast(account_type as varchar) as account_type,
+    cast(customer_segment as varchar) as customer_segment,
+    cast(merchant_category_code as varchar) as merchant_category_code,
+    cast(merchant_risk_tier as varchar) as merchant_risk_tier,
+    cast(created_at as timestamp) as created_at,
+    cast(transaction_date as date) as transaction_date
+from {{ ref('int_transactions_enriched') }}
