@@ -50,3 +50,11 @@ class AuditChainError(FinsightError):
 
 class PromotionFailedError(FinsightError):
     """Applying or verifying a release failed; the environment was restored to its previous release."""
+
+
+class InvalidPlanError(FinsightError):
+    """A file given as a Terraform plan is not one: bad JSON, a state file, or no plan keys."""
+
+
+class SchemaParseError(FinsightError):
+    """An Avro schema file cannot be read or is not a valid Avro schema."""

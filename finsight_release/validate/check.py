@@ -34,6 +34,9 @@ class Check(Protocol):
 
     ``run`` receives only artifacts of ``kinds`` (the changed ones, or all with ``--all``) and returns
     findings; it must not raise for bad input (unreadable file, junk, not-a-plan): report a finding.
+
+    Optional attributes the runner honours (see ``finsight_release.validate.runner``): ``cacheable``
+    (default True), ``parallel_safe`` (default True), ``cache_inputs(ctx, artifact) -> str``.
     """
 
     id: str

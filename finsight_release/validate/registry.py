@@ -1,0 +1,18 @@
+"""The default set of pre-deploy checks, in the order their results are reported."""
+
+from __future__ import annotations
+
+from finsight_release.validate.avro_compat import AvroCompatibilityCheck
+from finsight_release.validate.check import Check
+from finsight_release.validate.secrets_scan import SecretsScanCheck
+from finsight_release.validate.terraform import TerraformDriftCheck, TerraformPolicyCheck
+
+
+def default_checks() -> list[Check]:
+    """Every check the release validator runs."""
+    return [
+        TerraformPolicyCheck(),
+        TerraformDriftCheck(),
+        AvroCompatibilityCheck(),
+        SecretsScanCheck(),
+    ]
