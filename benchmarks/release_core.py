@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import shutil
 import statistics
 import sys
@@ -24,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.audit_verify import bench_audit_verify  # noqa: E402
 from finsight_release.envs.environment import Environment  # noqa: E402
 from finsight_release.envs.promotion import Deployer  # noqa: E402
+from finsight_release.observe.logging import configure_logging  # noqa: E402
 from finsight_release.release.artifact import ArtifactKind  # noqa: E402
 from finsight_release.release.repository import ReleaseRepository  # noqa: E402
 from finsight_release.settings import REPO_ROOT  # noqa: E402
@@ -83,6 +86,8 @@ def bench_promotions(store: ObjectStore, platform: Path, work: Path, rounds: int
 
 
 def run(platform: Path) -> dict[str, float]:
+    configure_logging(open(os.devnull, "w"))  # noqa: SIM115 - benchmark output is the table only
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -45,7 +45,7 @@ class ReleaseSystem:
 
     @cached_property
     def metrics(self) -> MetricSink:
-        return MetricSink(None if self.settings.is_aws else self.settings.metrics_path)
+        return MetricSink(to_stdout=True) if self.settings.is_aws else MetricSink(self.settings.metrics_path)
 
     @cached_property
     def folder_target(self) -> FolderTarget:

@@ -59,7 +59,7 @@ class Deployer:
     targets: Sequence[Target]
     audit: AuditSink
     actor: str
-    metrics: MetricSink = field(default_factory=lambda: MetricSink(None))
+    metrics: MetricSink = field(default_factory=MetricSink)
     gates: Sequence[Gate] = ()
 
     def __post_init__(self) -> None:

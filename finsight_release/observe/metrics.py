@@ -38,15 +38,17 @@ def emf_record(step: str, seconds: float, outcome: str, dimensions: dict[str, st
 
 
 class MetricSink:
-    """Writes EMF records to a file (local) or stdout (AWS)."""
+    """Writes EMF records to a file (local), to stdout (AWS), or nowhere (neither given: tests, tools)."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None = None, to_stdout: bool = False) -> None:
         self.path = path
+        self.to_stdout = to_stdout
 
     def emit(self, record: dict[str, Any]) -> None:
         line = json.dumps(record, sort_keys=True)
         if self.path is None:
-            print(line, file=sys.stdout, flush=True)
+            if self.to_stdout:
+                print(line, file=sys.stdout, flush=True)
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a") as fh:
