@@ -6,6 +6,7 @@ line and exit non-zero; ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -47,8 +48,11 @@ def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             if debug:
                 console.print_exception()
             first = (str(exc).strip().splitlines() or [""])[0]
-            console.print(f"[red]error:[/red] {type(exc).__name__}: {first} (--debug for the traceback)",
-                          highlight=False, soft_wrap=True)
+            console.print(
+                f"[red]error:[/red] {type(exc).__name__}: {first} (--debug for the traceback)",
+                highlight=False,
+                soft_wrap=True,
+            )
             sys.exit(1)
 
     return wrapper
@@ -60,6 +64,8 @@ platform_option = click.option(
     default=None,
     help="Platform tree to read (default: FINSIGHT_PLATFORM or this repository's reference platform).",
 )
+
+
 def _parse_env(_ctx: click.Context, _param: click.Parameter, value: str) -> Environment:
     try:
         return Environment.parse(value)
@@ -262,6 +268,84 @@ def validate(
         else:
             click.echo(text)
     sys.exit(0 if report.passed else 1)
+
+
+@main.command()
+@click.option("--env", "env_name", default="prod", show_default=True, help="Environment to examine.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@handles_errors
+def doctor(env_name: str, as_json: bool) -> None:
+    """Probe ENV layer by layer and stop at the first failing layer, with its diagnosis."""
+    from finsight_release.diagnose.doctor import run_doctor
+    from finsight_release.diagnose.probes import DoctorContext
+
+    system = _system(click.get_current_context())
+    env = Environment.parse(env_name)
+    with console.status("doctor...") as status:
+        report = run_doctor(DoctorContext(system, env), progress=lambda layer: status.update(f"doctor: {layer}"))
+    failed_layer = report.failed_layer
+    system.audit.append(
+        actor=system.settings.actor,
+        action="doctor",
+        environment=str(env),
+        outcome="ok" if report.ok else "failed",
+        details={
+            "failed_layer": failed_layer.layer if failed_layer else None,
+            "category": getattr(report.diagnosis, "category", None),
+        },
+    )
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), default=str))
+    else:
+        table = Table(title=f"doctor: {env}")
+        for col in ("layer", "status", "seconds", "detail"):
+            table.add_column(col)
+        colors = {"ok": "green", "failed": "red", "skipped": "dim"}
+        for layer in report.layers:
+            table.add_row(
+                layer.layer, f"[{colors[layer.status]}]{layer.status}[/]", f"{layer.seconds:.2f}", layer.detail
+            )
+        out.print(table)
+        if report.diagnosis is not None:
+            d = report.diagnosis
+            out.print(
+                f"[red]{failed_layer.layer if failed_layer else ''} failed:[/red] {d.category} "
+                f"(confidence {d.confidence:.2f}); rollback recommended: {d.rollback_recommended}"
+            )
+            for step in d.next_steps:
+                out.print(f"  - {step}")
+    sys.exit(0 if report.ok else 1)
+
+
+@main.group()
+def drift() -> None:
+    """Infrastructure drift evidence."""
+
+
+@drift.command("ingest")
+@click.option("--env", "env_name", required=True, help="Environment the plan was refreshed against.")
+@click.argument("plan", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@handles_errors
+def drift_ingest(env_name: str, plan: Path) -> None:
+    """Record PLAN (`terraform show -json` of a `plan -refresh-only`) as ENV's latest drift scan."""
+    from finsight_release.validate.terraform_plan import plan_file_drift
+
+    system = _system(click.get_current_context())
+    env = Environment.parse(env_name)
+    entries = plan_file_drift(plan)  # refuses a file that is not a plan before anything is written
+    dest = system.settings.home / "drift" / str(env) / "refresh-plan.json"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(".tmp")
+    tmp.write_bytes(plan.read_bytes())
+    tmp.replace(dest)
+    system.audit.append(
+        actor=system.settings.actor,
+        action="drift",
+        environment=str(env),
+        outcome="drift" if entries else "clean",
+        details={"resources": [e.address for e in entries][:50]},
+    )
+    out.print(f"{env}: {len(entries)} drifted resources recorded" + "".join(f"\n  {e.describe()}" for e in entries))
 
 
 @main.command()

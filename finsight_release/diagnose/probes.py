@@ -1,0 +1,286 @@
+"""The layer probes ``doctor`` runs, each answering one question about an environment.
+
+Every probe returns a :class:`ProbeResult`; ``evidence`` is the raw error text the failure
+classifier reads. Probes that cannot apply in the current mode say ``skipped`` and why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import yaml
+
+from finsight_release.envs.environment import Environment
+from finsight_release.release.artifact import ArtifactKind, sha256_bytes
+from finsight_release.release.manifest import ReleaseManifest
+from finsight_release.release.repository import blob_key
+from finsight_release.system import ReleaseSystem
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """ok / failed / skipped, a one-line detail, and the raw evidence of a failure."""
+
+    status: str
+    detail: str
+    evidence: str = ""
+
+
+def ok(detail: str) -> ProbeResult:
+    return ProbeResult("ok", detail)
+
+
+def failed(detail: str, evidence: str = "") -> ProbeResult:
+    return ProbeResult("failed", detail, evidence or detail)
+
+
+def skipped(detail: str) -> ProbeResult:
+    return ProbeResult("skipped", detail)
+
+
+@dataclass
+class DoctorContext:
+    """The environment under examination and lazily loaded facts about it."""
+
+    system: ReleaseSystem
+    env: Environment
+
+    @cached_property
+    def manifest(self) -> ReleaseManifest | None:
+        pointer, _ = self.system.board.read(self.env)
+        return self.system.repo.get(pointer.release_id) if pointer.release_id else None
+
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        """The env config of the release the environment runs (from the store, as deployed)."""
+        artifact = self.manifest.artifact(f"config/{self.env}") if self.manifest else None
+        if artifact is None or not artifact.files:
+            return {}
+        data = self.system.repo.read_blob(artifact.files[0].digest, artifact.name)
+        return yaml.safe_load(data) or {}
+
+    @property
+    def warehouse(self) -> Path:
+        return self.system.settings.warehouse_path / f"{self.env}.duckdb"
+
+    @property
+    def drift_plan(self) -> Path:
+        """Where the latest ``terraform plan -refresh-only`` JSON of this environment is ingested."""
+        return self.system.settings.home / "drift" / str(self.env) / "refresh-plan.json"
+
+
+def probe_artifacts(ctx: DoctorContext) -> ProbeResult:
+    """The release the env runs exists and every blob it needs is present and matches its digest."""
+    if ctx.manifest is None:
+        return failed(f"{ctx.env} runs no release", f"environment {ctx.env} has no current release pointer")
+    missing, corrupt, count = [], [], 0
+    for artifact in ctx.manifest.artifacts:
+        for f in artifact.files:
+            count += 1
+            obj = ctx.system.repo.store.get(blob_key(f.digest))
+            if obj is None:
+                missing.append(f"{artifact.name}:{f.path}")
+            elif sha256_bytes(obj.data) != f.digest:
+                corrupt.append(f"{artifact.name}:{f.path}")
+    if missing or corrupt:
+        what = [f"blob missing: {m}" for m in missing[:5]] + [f"digest mismatch: {c}" for c in corrupt[:5]]
+        return failed(f"{len(missing)} missing, {len(corrupt)} corrupt of {count} blobs", "\n".join(what))
+    return ok(f"{ctx.manifest.release_id}: {count} blobs verified")
+
+
+def probe_images(ctx: DoctorContext) -> ProbeResult:
+    """Every container image of the release exists in ECR at its immutable digest."""
+    images = ctx.manifest.of_kind(ArtifactKind.CONTAINER_IMAGE) if ctx.manifest else ()
+    if not images:
+        return skipped("release has no container images")
+    if not (ctx.system.settings.is_aws or os.environ.get("AWS_ENDPOINT_URL")):
+        return skipped("no container registry in local mode (set FINSIGHT_MODE=aws or AWS_ENDPOINT_URL)")
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = boto3.client("ecr")
+    problems = []
+    for image in images:
+        repository = image.metadata["repository"].split("/", 1)[-1]
+        try:
+            client.describe_images(
+                repositoryName=repository, imageIds=[{"imageDigest": image.metadata["image_digest"]}]
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            problems.append(f"{code}: {image.name} {repository}@{image.metadata['image_digest'][:19]}: {exc}")
+        except BotoCoreError as exc:
+            problems.append(f"ECR unreachable: {exc}")
+    if problems:
+        return failed(f"{len(problems)} of {len(images)} images not in ECR", "\n".join(problems))
+    return ok(f"{len(images)} images present in ECR by digest")
+
+
+def probe_drift(ctx: DoctorContext) -> ProbeResult:
+    """The latest refresh-only plan shows no resource changed outside Terraform."""
+    from finsight_release.errors import InvalidPlanError
+    from finsight_release.validate.terraform_plan import plan_file_drift
+
+    if not ctx.drift_plan.exists():
+        return skipped(f"no refresh-only plan ingested at {ctx.drift_plan}")
+    try:
+        drift = plan_file_drift(ctx.drift_plan)
+    except InvalidPlanError as exc:
+        return failed(f"refresh-only plan unreadable: {exc}")
+    if drift:
+        lines = [f"Note: Objects have changed outside of Terraform: {d.describe()}" for d in drift]
+        return failed(f"{len(drift)} resources drifted", "\n".join(lines[:20]))
+    return ok("no drift in the latest refresh-only plan")
+
+
+_DAGBAG_SCRIPT = """
+import json, sys
+from airflow.models.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1], include_examples=False)
+json.dump({"dags": len(bag.dags), "errors": bag.import_errors}, open(sys.argv[2], "w"))
+"""
+
+
+def probe_dags(ctx: DoctorContext) -> ProbeResult:
+    """The DAG bundle live in this environment parses on Airflow 2.10.5 without import errors."""
+    folder = ctx.system.airflow_dags_folder(ctx.env)
+    python = ctx.system.settings.airflow_python
+    if not folder.exists():
+        return failed(f"no DAG bundle live at {folder}")
+    if not python.exists():
+        return skipped(f"Airflow interpreter {python} missing (run scripts/setup.sh)")
+    plugins = folder.parent / "plugins"
+    with tempfile.TemporaryDirectory() as home:
+        out = Path(home) / "report.json"
+        env = {
+            **os.environ,
+            "AIRFLOW_HOME": home,
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(folder),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+            "PYTHONPATH": str(folder),
+        }
+        proc = subprocess.run(
+            [str(python), "-c", _DAGBAG_SCRIPT, str(folder), str(out)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if proc.returncode != 0 or not out.exists():
+            return failed("Airflow could not load the DAG bag", proc.stderr[-4000:])
+        report = json.loads(out.read_text())
+    if report["errors"]:
+        evidence = "\n".join(f"Broken DAG: [{path}] {err}" for path, err in report["errors"].items())
+        return failed(f"{len(report['errors'])} DAG files fail to import", evidence)
+    return ok(f"{report['dags']} DAGs parse")
+
+
+def probe_secrets(ctx: DoctorContext) -> ProbeResult:
+    """Every secret reference in the environment's config resolves (never reading a value)."""
+    from finsight_release.validate.secret_refs import SecretResolver
+
+    refs = sorted(set(_secret_refs(ctx.config)))
+    if not refs:
+        return skipped("the env config references no secrets")
+    resolver = SecretResolver(region=(ctx.config.get("aws") or {}).get("region"))
+    bad = [f"{ref}: {r.detail}" for ref in refs if not (r := resolver.resolve(ref)).ok]
+    if bad:
+        return failed(
+            f"{len(bad)} of {len(refs)} secret references do not resolve",
+            "\n".join(f"secret not found: {b}" for b in bad),
+        )
+    return ok(f"{len(refs)} secret references resolve")
+
+
+def _secret_refs(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in _secret_refs(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in _secret_refs(v)]
+    if isinstance(value, str) and value.startswith(("aws-sm:", "env:")):
+        return [value]
+    return []
+
+
+def _snowflake_only(ctx: DoctorContext, what: str) -> ProbeResult | None:
+    if ctx.system.settings.is_aws:
+        return skipped(f"{what}: Snowflake probes run through validate's warehouse preflight in AWS mode")
+    return None
+
+
+def probe_warehouse(ctx: DoctorContext) -> ProbeResult:
+    """The environment's warehouse can be opened."""
+    if (res := _snowflake_only(ctx, "warehouse")) is not None:
+        return res
+    if not ctx.warehouse.exists():
+        return failed(f"warehouse {ctx.warehouse} does not exist", f"IO Error: Cannot open file {ctx.warehouse}")
+    try:
+        with duckdb.connect(str(ctx.warehouse), read_only=True) as con:
+            con.execute("select 1").fetchone()
+    except duckdb.Error as exc:
+        return failed(f"cannot open warehouse {ctx.warehouse}", str(exc))
+    return ok(f"DuckDB warehouse {ctx.warehouse.name} opens")
+
+
+def probe_credentials(ctx: DoctorContext) -> ProbeResult:
+    """The deploy identity is accepted by the warehouse."""
+    if (res := _snowflake_only(ctx, "credentials")) is not None:
+        return res
+    return skipped("the embedded DuckDB warehouse has no credentials")
+
+
+def probe_grants(ctx: DoctorContext) -> ProbeResult:
+    """The deploy identity may create schemas and tables (tried in a transaction that is rolled back)."""
+    if (res := _snowflake_only(ctx, "grants")) is not None:
+        return res
+    try:
+        with duckdb.connect(str(ctx.warehouse)) as con:
+            con.execute("begin transaction")
+            con.execute("create schema _finsight_doctor_probe")
+            con.execute("create table _finsight_doctor_probe.t (x integer)")
+            con.execute("rollback")
+    except duckdb.Error as exc:
+        return failed("cannot create schemas or tables in the warehouse", f"Insufficient privileges: {exc}")
+    return ok("can create schemas and tables")
+
+
+def probe_live_schema(ctx: DoctorContext) -> ProbeResult:
+    """Raw source tables and published models have the columns the dbt project expects."""
+    if (res := _snowflake_only(ctx, "live schema")) is not None:
+        return res
+    from finsight_release.diagnose.schema_drift import live_schema_findings
+
+    project = None
+    dbt = ctx.manifest.artifact("dbt/project") if ctx.manifest else None
+    if dbt is not None:
+        project = ctx.system.settings.home / "targets" / "dbt" / dbt.digest
+        if not project.is_dir():
+            project = ctx.system.repo.materialize(dbt, Path(tempfile.mkdtemp(prefix="finsight-doctor-")))
+    problems = live_schema_findings(ctx.warehouse, project)
+    if problems:
+        return failed(f"{len(problems)} schema differences", "\n".join(problems[:20]))
+    return ok("raw tables and published models match the expected columns")
+
+
+PROBES: tuple[tuple[str, Callable[[DoctorContext], ProbeResult]], ...] = (
+    ("artifacts", probe_artifacts),
+    ("images", probe_images),
+    ("drift", probe_drift),
+    ("dags", probe_dags),
+    ("secrets", probe_secrets),
+    ("warehouse", probe_warehouse),
+    ("credentials", probe_credentials),
+    ("grants", probe_grants),
+    ("live_schema", probe_live_schema),
+)
