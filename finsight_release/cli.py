@@ -219,8 +219,6 @@ def validate(
     platform: Path | None, env_name: str, base: str, validate_all: bool, fmt: str, output: Path | None, workers: int
 ) -> None:
     """Pre-deploy validation of a platform tree; exits 1 on any error finding."""
-    from finsight_release.validate.registry import default_checks
-    from finsight_release.validate.release_validation import ValidationRequest, validate_release
     from finsight_release.validate.report import (
         print_report,
         render_json,
@@ -231,31 +229,15 @@ def validate(
 
     system = _system(click.get_current_context(), platform)
     env = Environment.parse(env_name)
-    base_id = {"auto": system.board.read(env)[0].release_id, "none": None}.get(base, base)
-    request = ValidationRequest(system.settings.platform, env, base_id, validate_all or base_id is None, workers)
     with console.status("validating...") as status:
-        report, artifacts, change_set = validate_release(
-            request,
-            system.repo,
-            default_checks(),
-            system.settings.home,
-            system.settings.airflow_python,
+        report, verdict, _ = system.validate(
+            env,
+            None,
+            None if base == "none" else base,
+            validate_all,
+            workers,
             progress=lambda event: status.update(f"validating: {event}"),
         )
-    system.audit.append(
-        actor=system.settings.actor,
-        action="validate",
-        release_id=None,
-        environment=str(env),
-        digests={a.name: a.digest for a in artifacts},
-        outcome="ok" if report.passed else "failed",
-        details={
-            "base_release": base_id,
-            "counts": report.counts,
-            "seconds": report.seconds,
-            "changed": sorted(change_set.changed_names) if change_set else "all",
-        },
-    )
     if fmt == "text" and output is None:
         print_report(report, out)
     else:
@@ -267,6 +249,7 @@ def validate(
             out.print(f"report written to {output}")
         else:
             click.echo(text)
+    console.print(f"verdict for {verdict.release_id} in {env}: {'passed' if verdict.passed else 'failed'}")
     sys.exit(0 if report.passed else 1)
 
 

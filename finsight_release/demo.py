@@ -116,14 +116,25 @@ def run_demo(system: ReleaseSystem, console: Console, fresh: bool = True) -> lis
         changed = len(record.change_set.changes)
         return f"{record.to_release} {record.state}; {changed} artifacts applied"
 
+    def validated(value: tuple[Any, Any, Any]) -> str:
+        report, verdict, _ = value
+        if not verdict.passed:
+            raise FinsightError(f"demo: validation of {verdict.release_id} failed: {verdict.blocking[:3]}")
+        counts = report.counts
+        return f"{verdict.release_id} passed ({counts.get('warning', 0)} warnings, {report.seconds:.1f}s checks)"
+
+    def ship(label: str, tree: Path, release_id: str) -> None:
+        for env in envs:
+            if env.is_prod:  # prod is gated on a passing validation of this exact release against prod
+                timeline.run(f"validate {label} for prod", lambda env=env: system.validate(env, tree), validated)
+            timeline.run(f"promote {label} to {env}", lambda env=env: deployer.promote(env, release_id), live)
+
     v1, _ = timeline.run("build release v1", lambda: system.build(system.settings.platform), built)
-    for env in envs:
-        timeline.run(f"promote v1 to {env}", lambda env=env: deployer.promote(env, v1.release_id), live)
+    ship("v1", system.settings.platform, v1.release_id)
     tree = copy_platform(system.settings.platform, home / "demo" / "platform-v2")
     timeline.run("change platform for v2", lambda: make_v2_change(tree))
     v2, _ = timeline.run("build release v2", lambda: system.build(tree), built)
-    for env in envs:
-        timeline.run(f"promote v2 to {env}", lambda env=env: deployer.promote(env, v2.release_id), live)
+    ship("v2", tree, v2.release_id)
     timeline.run("roll prod back to v1", lambda: deployer.rollback(Environment.PROD), live)
 
     from finsight_release.audit.verify import verify_chain

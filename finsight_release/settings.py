@@ -37,6 +37,7 @@ class Settings(BaseModel):
     warehouse_path: Path
     metrics_path: Path
     actor: str
+    require_validation: tuple[str, ...] = ("prod",)
 
     @property
     def is_aws(self) -> bool:
@@ -64,6 +65,9 @@ def load_settings(**overrides: object) -> Settings:
         "warehouse_path": Path(env.get("FINSIGHT_WAREHOUSE", str(home / "warehouse"))),
         "metrics_path": Path(env.get("FINSIGHT_METRICS_FILE", str(home / "metrics.jsonl"))),
         "actor": env.get("FINSIGHT_ACTOR") or env.get("GITHUB_ACTOR") or env.get("USER") or "unknown",
+        "require_validation": tuple(
+            e.strip() for e in env.get("FINSIGHT_REQUIRE_VALIDATION", "prod").split(",") if e.strip()
+        ),
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.pointer import EnvPointer, PointerBoard
@@ -49,9 +50,7 @@ class ReleaseSystem:
 
     @cached_property
     def folder_target(self) -> FolderTarget:
-        return FolderTarget(
-            self.settings.home / "targets", frozenset(ArtifactKind) - {ArtifactKind.DBT_PROJECT}
-        )
+        return FolderTarget(self.settings.home / "targets", frozenset(ArtifactKind) - {ArtifactKind.DBT_PROJECT})
 
     @cached_property
     def targets(self) -> list[Target]:
@@ -62,13 +61,63 @@ class ReleaseSystem:
 
     @cached_property
     def deployer(self) -> Deployer:
+        from finsight_release.validate.record import ValidationGate
+
+        guarded = frozenset(Environment.parse(name) for name in self.settings.require_validation)
         return Deployer(
             repo=self.repo,
             targets=self.targets,
             audit=self.audit,
             actor=self.settings.actor,
             metrics=self.metrics,
+            gates=[ValidationGate(self.repo.store, guarded)],
         )
+
+    def validate(
+        self,
+        env: Environment,
+        platform: Path | None = None,
+        base: str | None = "auto",
+        validate_all: bool = False,
+        workers: int = 2,
+        progress: Any = None,
+    ) -> tuple[Any, Any, Any]:
+        """Validate ``platform`` for ``env`` against ``base`` ('auto': what env runs now; None: everything),
+        record the verdict under the tree's release id and audit it; returns (report, verdict, change_set)."""
+        from finsight_release.release.manifest import release_id_for
+        from finsight_release.validate.record import record_verdict
+        from finsight_release.validate.registry import default_checks
+        from finsight_release.validate.release_validation import ValidationRequest, validate_release
+
+        base_id = self.board.read(env)[0].release_id if base == "auto" else base
+        tree = platform or self.settings.platform
+        request = ValidationRequest(tree, env, base_id, validate_all or base_id is None, workers)
+        with self.metrics.step("validate", environment=str(env)):
+            report, artifacts, change_set = validate_release(
+                request,
+                self.repo,
+                default_checks(),
+                self.settings.home,
+                self.settings.airflow_python,
+                progress=progress,
+            )
+        release_id = release_id_for(artifacts)
+        verdict = record_verdict(self.repo.store, release_id, env, report)
+        self.audit.append(
+            actor=self.settings.actor,
+            action="validate",
+            release_id=release_id,
+            environment=str(env),
+            digests={a.name: a.digest for a in artifacts},
+            outcome="ok" if report.passed else "failed",
+            details={
+                "base_release": base_id,
+                "counts": report.counts,
+                "seconds": report.seconds,
+                "changed": sorted(change_set.changed_names) if change_set else "all",
+            },
+        )
+        return report, verdict, change_set
 
     def airflow_dags_folder(self, env: Environment) -> Path:
         """The stable path an environment's Airflow reads DAGs from."""
@@ -84,9 +133,7 @@ class ReleaseSystem:
         pointer, _ = self.board.read(base_env)
         base = self.repo.get(pointer.release_id) if pointer.release_id else None
         with self.metrics.step("build") as extra:
-            manifest, created = self.repo.build(
-                platform or self.settings.platform, self.settings.actor, base, progress
-            )
+            manifest, created = self.repo.build(platform or self.settings.platform, self.settings.actor, base, progress)
             extra["Outcome"] = "ok" if created else "noop"
         if created:
             self.audit.append(

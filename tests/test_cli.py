@@ -15,6 +15,7 @@ from tests.mini_platform import make_platform
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv("FINSIGHT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("FINSIGHT_ACTOR", "alice")
+    monkeypatch.setenv("FINSIGHT_REQUIRE_VALIDATION", "")  # the validation gate is tested below
     return CliRunner()
 
 
@@ -68,3 +69,13 @@ def test_prod_order_enforced_from_cli(cli: CliRunner, tmp_path: Path) -> None:
     assert refused.exit_code != 0 and "not live in staging" in refused.output
     forced = cli.invoke(main, ["promote", "prod", v1, "--emergency-override", "INC-1 outage fix"])
     assert forced.exit_code == 0, forced.output
+
+
+def test_prod_requires_a_passing_validation(cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FINSIGHT_REQUIRE_VALIDATION", "prod")
+    platform = make_platform(tmp_path / "p", without="dbt")
+    v1 = release_id(cli.invoke(main, ["build", "--platform", str(platform)]).output)
+    for env in ("dev", "staging"):
+        assert cli.invoke(main, ["promote", env, v1]).exit_code == 0
+    refused = cli.invoke(main, ["promote", "prod", v1])
+    assert refused.exit_code != 0 and "never validated for prod" in refused.output

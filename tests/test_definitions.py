@@ -39,7 +39,8 @@ def test_lineage_release_to_deployment_to_platform(defs: dg.Definitions) -> None
     assert len(models) == 40
 
 
-def test_jobs_build_promote_rollback_record_deployments(tmp_path: Path) -> None:
+def test_jobs_build_promote_rollback_record_deployments(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FINSIGHT_REQUIRE_VALIDATION", "")
     instance = dg.DagsterInstance.ephemeral()
     resource = ReleaseSystemResource(home=str(tmp_path / "home"), actor="ci-bot")
     resources = {"release_system": resource}

@@ -8,7 +8,6 @@ which gives the lineage source table -> staging -> intermediate -> marts. Both h
 deployment assets, so a release's artifacts lead down to what they produce.
 """
 
-
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path

@@ -5,7 +5,6 @@ CI launches these through Dagster's GraphQL API (``launchRun``); the CLI runs th
 without a daemon.
 """
 
-
 from collections.abc import Iterator
 
 import dagster as dg

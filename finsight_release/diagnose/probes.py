@@ -190,7 +190,7 @@ def probe_secrets(ctx: DoctorContext) -> ProbeResult:
     """Every secret reference in the environment's config resolves (never reading a value)."""
     from finsight_release.validate.secret_refs import SecretResolver
 
-    refs = sorted(set(_secret_refs(ctx.config)))
+    refs = sorted(set(secret_refs(ctx.config)))
     if not refs:
         return skipped("the env config references no secrets")
     resolver = SecretResolver(region=(ctx.config.get("aws") or {}).get("region"))
@@ -203,11 +203,11 @@ def probe_secrets(ctx: DoctorContext) -> ProbeResult:
     return ok(f"{len(refs)} secret references resolve")
 
 
-def _secret_refs(value: Any) -> list[str]:
+def secret_refs(value: Any) -> list[str]:
     if isinstance(value, dict):
-        return [r for v in value.values() for r in _secret_refs(v)]
+        return [r for v in value.values() for r in secret_refs(v)]
     if isinstance(value, list):
-        return [r for v in value for r in _secret_refs(v)]
+        return [r for v in value for r in secret_refs(v)]
     if isinstance(value, str) and value.startswith(("aws-sm:", "env:")):
         return [value]
     return []

@@ -57,9 +57,7 @@ class OperationRecord(BaseModel):
     error: str | None = None
     transitions: tuple[StateChange, ...] = ()
 
-    def advance(
-        self, state: OperationState, detail: str | None = None, error: str | None = None
-    ) -> OperationRecord:
+    def advance(self, state: OperationState, detail: str | None = None, error: str | None = None) -> OperationRecord:
         """A copy moved to ``state``, with the transition recorded."""
         return self.model_copy(
             update={
@@ -96,9 +94,7 @@ class OperationLedger:
         self.store = store
 
     def save(self, record: OperationRecord) -> OperationRecord:
-        self.store.put(
-            f"envs/{record.environment}/operations/{record.id}.json", record.model_dump_json().encode()
-        )
+        self.store.put(f"envs/{record.environment}/operations/{record.id}.json", record.model_dump_json().encode())
         return record
 
     def get(self, env: Environment, op_id: str) -> OperationRecord | None:

@@ -69,9 +69,7 @@ class PointerBoard:
         the release appends a history entry.
         """
         try:
-            new_token = self.store.put_if_match(
-                pointer_key(new.environment), new.model_dump_json().encode(), token
-            )
+            new_token = self.store.put_if_match(pointer_key(new.environment), new.model_dump_json().encode(), token)
         except StaleCasTokenError as exc:
             latest, _ = self.read(new.environment)
             holder = f"; in flight: {latest.pending}" if latest.pending else ""
@@ -81,9 +79,7 @@ class PointerBoard:
             ) from exc
         if new.seq != current.seq:
             settled = new.model_copy(update={"pending": None})
-            self.store.put_if_absent(
-                history_key(new.environment, new.seq), settled.model_dump_json().encode()
-            )
+            self.store.put_if_absent(history_key(new.environment, new.seq), settled.model_dump_json().encode())
         return new_token
 
     def history(self, env: Environment) -> list[EnvPointer]:

@@ -69,9 +69,7 @@ class Deployer:
 
     # -- public operations -------------------------------------------------------------------
 
-    def promote(
-        self, env: Environment, release_id: str, override_reason: str | None = None
-    ) -> OperationRecord:
+    def promote(self, env: Environment, release_id: str, override_reason: str | None = None) -> OperationRecord:
         """Move ``env`` to ``release_id``; a no-op when it already runs it.
 
         Refused (nothing changed, audit event written) for an unknown release, an in-flight operation,
@@ -85,9 +83,7 @@ class Deployer:
         if pointer.release_id == release_id:
             return self._noop(env, pointer)
         base = self.repo.get(pointer.release_id) if pointer.release_id else None
-        change_set = compute_change_set(
-            pointer.release_id, base.artifacts if base else (), manifest.artifacts
-        )
+        change_set = compute_change_set(pointer.release_id, base.artifacts if base else (), manifest.artifacts)
         self._check_gates(env, manifest, change_set, override_reason)
         return self._start("promote", env, pointer, token, manifest, change_set, override_reason)
 
@@ -112,16 +108,12 @@ class Deployer:
             self._refuse(env, target, "rollback", reason)
         manifest = self._manifest_or_refuse(env, str(target), "rollback")
         current = self.repo.get(pointer.release_id) if pointer.release_id else None
-        change_set = compute_change_set(
-            pointer.release_id, current.artifacts if current else (), manifest.artifacts
-        )
+        change_set = compute_change_set(pointer.release_id, current.artifacts if current else (), manifest.artifacts)
         return self._start("rollback", env, pointer, token, manifest, change_set, None)
 
     def mark_health(self, env: Environment, release_id: str, healthy: bool, reason: str) -> None:
         """Record a post-deploy verdict on a release in an environment (drives promotion order)."""
-        self.ledger.set_health(
-            HealthRecord(environment=env, release_id=release_id, healthy=healthy, reason=reason)
-        )
+        self.ledger.set_health(HealthRecord(environment=env, release_id=release_id, healthy=healthy, reason=reason))
         self.audit.append(
             actor=self.actor,
             action="health",
@@ -151,9 +143,7 @@ class Deployer:
             outcome="refused",
             details={"operation": kind, "reason": reason},
         )
-        self.log.warning(
-            "refused", environment=str(env), release_id=release_id, operation=kind, reason=reason
-        )
+        self.log.warning("refused", environment=str(env), release_id=release_id, operation=kind, reason=reason)
         if isinstance(exc, FinsightError):
             raise exc
         raise PromotionRefusedError(f"{kind} of {release_id} to {env} refused: {reason}")
@@ -165,9 +155,7 @@ class Deployer:
         if upstream is not None:
             reason = self._order_refusal(upstream, manifest.release_id)
             if reason and not override_reason:
-                self._refuse(
-                    env, manifest.release_id, "promote", reason + " (or use an audited emergency override)"
-                )
+                self._refuse(env, manifest.release_id, "promote", reason + " (or use an audited emergency override)")
             if reason and override_reason:
                 self.audit.append(
                     actor=self.actor,
@@ -242,11 +230,7 @@ class Deployer:
         self, env: Environment, pointer: EnvPointer, token: str | None, release_id: str | None, kind: str
     ) -> OperationRecord:
         record = self.ledger.get(env, pointer.pending or "")
-        if (
-            record is None
-            or (release_id is not None and record.to_release != release_id)
-            or record.kind != kind
-        ):
+        if record is None or (release_id is not None and record.to_release != release_id) or record.kind != kind:
             in_flight = f"{record.kind} to {record.to_release}" if record else "unknown"
             self._refuse(
                 env,
@@ -264,13 +248,9 @@ class Deployer:
         with log_context(release_id=record.to_release, environment=str(env), run_id=record.id):
             try:
                 if record.state in {OperationState.PLANNED, OperationState.APPLYING}:
-                    record = self._step(
-                        record, OperationState.APPLYING, lambda: self._apply(env, manifest, record)
-                    )
+                    record = self._step(record, OperationState.APPLYING, lambda: self._apply(env, manifest, record))
                 if record.state in {OperationState.APPLYING, OperationState.VERIFYING}:
-                    record = self._step(
-                        record, OperationState.VERIFYING, lambda: self._verify(env, manifest, record)
-                    )
+                    record = self._step(record, OperationState.VERIFYING, lambda: self._verify(env, manifest, record))
                     return self._go_live(record, manifest)
                 if record.state is OperationState.LIVE:
                     return self._go_live(record, manifest)
@@ -374,9 +354,7 @@ class Deployer:
         pointer, token = self.board.read(env)
         if pointer.pending == record.id:
             self.board.swap(pointer, token, pointer.model_copy(update={"pending": None}))
-        record = self.ledger.save(
-            record.advance(OperationState.ROLLED_BACK, f"restored {record.from_release}")
-        )
+        record = self.ledger.save(record.advance(OperationState.ROLLED_BACK, f"restored {record.from_release}"))
         self.audit.append(
             actor=record.actor,
             action="rollback",
@@ -393,9 +371,7 @@ class Deployer:
     def _noop(self, env: Environment, pointer: EnvPointer) -> OperationRecord:
         record = self.ledger.get(env, pointer.operation_id or "")
         if record is None:
-            raise PromotionRefusedError(
-                f"{env} runs {pointer.release_id} but its operation record is missing"
-            )
+            raise PromotionRefusedError(f"{env} runs {pointer.release_id} but its operation record is missing")
         if record.state is not OperationState.LIVE:  # crashed between the pointer swap and the record
             record = self.ledger.save(record.advance(OperationState.LIVE, "completed on re-run"))
         self.log.info("noop", environment=str(env), release_id=pointer.release_id)

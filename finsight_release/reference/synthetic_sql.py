@@ -72,8 +72,7 @@ def macros_sql(seed: int) -> list[str]:
         # What the PostgreSQL load stamps: load time a little after the change, batch per hour.
         "CREATE OR REPLACE TEMP MACRO syn_loaded_at(k, salt, changed_at, cap) AS "
         "least(changed_at + to_minutes(syn_int(k, salt, 5, 55)), cap)",
-        "CREATE OR REPLACE TEMP MACRO syn_batch(tbl, loaded_at) AS "
-        "tbl || '_' || strftime(loaded_at, '%Y%m%dT%H')",
+        "CREATE OR REPLACE TEMP MACRO syn_batch(tbl, loaded_at) AS tbl || '_' || strftime(loaded_at, '%Y%m%dT%H')",
     ]
 
 

@@ -55,8 +55,7 @@ class ReleaseRepository:
     def scan(self, platform: Path, contents: dict[str, bytes] | None = None) -> tuple[Artifact, ...]:
         """Hash every artifact of ``platform`` (reads each file once)."""
         return tuple(
-            build_artifact(src.kind, src.name, src.root, platform, src.metadata, contents)
-            for src in discover(platform)
+            build_artifact(src.kind, src.name, src.root, platform, src.metadata, contents) for src in discover(platform)
         )
 
     def build(
@@ -99,17 +98,13 @@ class ReleaseRepository:
         try:
             return ReleaseManifest.model_validate_json(obj.data)
         except ValidationError as exc:
-            raise ArtifactError(
-                f"manifest of release {release_id} is corrupt: {exc.errors()[0]['msg']}"
-            ) from exc
+            raise ArtifactError(f"manifest of release {release_id} is corrupt: {exc.errors()[0]['msg']}") from exc
 
     def get(self, release_id: str) -> ReleaseManifest:
         """The manifest of ``release_id``; raises UnknownReleaseError when absent."""
         manifest = self.find(release_id)
         if manifest is None:
-            raise UnknownReleaseError(
-                f"unknown release {release_id!r} (no manifest in store {self.store.url})"
-            )
+            raise UnknownReleaseError(f"unknown release {release_id!r} (no manifest in store {self.store.url})")
         return manifest
 
     def list_ids(self) -> list[str]:
@@ -122,9 +117,7 @@ class ReleaseRepository:
         if obj is None:
             raise ArtifactError(f"{what}: blob {digest[:12]} missing from store {self.store.url}")
         if sha256_bytes(obj.data) != digest:
-            raise DigestMismatchError(
-                f"{what}: stored bytes do not match digest {digest[:12]} (corrupt blob)"
-            )
+            raise DigestMismatchError(f"{what}: stored bytes do not match digest {digest[:12]} (corrupt blob)")
         return obj.data
 
     def materialize(self, artifact: Artifact, dest: Path) -> Path:
@@ -138,4 +131,17 @@ class ReleaseRepository:
             target = dest / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
+        return dest
+
+    def materialize_tree(self, manifest: ReleaseManifest, dest: Path) -> Path:
+        """Rebuild the platform tree of a release under ``dest`` (each artifact at its source path).
+
+        Validating this tree validates exactly the release's bytes, not a working copy that may
+        have moved on since the build.
+        """
+        for artifact in manifest.artifacts:
+            root = dest / artifact.source
+            if len(artifact.files) == 1 and artifact.files[0].path == Path(artifact.source).name:
+                root = root.parent  # a single-file artifact (requirements.txt, config/<env>.yaml)
+            self.materialize(artifact, root)
         return dest

@@ -50,9 +50,7 @@ class LocalObjectStore(ObjectStore):
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         except OSError as exc:
-            raise StoreUnavailableError(
-                f"store {self.url} not writable at {path.parent}: {exc.strerror}"
-            ) from exc
+            raise StoreUnavailableError(f"store {self.url} not writable at {path.parent}: {exc.strerror}") from exc
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -91,8 +89,7 @@ class LocalObjectStore(ObjectStore):
             current_tag = current.etag if current else None
             if current_tag != etag:
                 raise StaleCasTokenError(
-                    f"{key} changed since it was read "
-                    f"(expected {str(etag)[:12]}, found {str(current_tag)[:12]})"
+                    f"{key} changed since it was read (expected {str(etag)[:12]}, found {str(current_tag)[:12]})"
                 )
             os.replace(self._write_temp(path, data), path)
         return _etag(data)

@@ -72,9 +72,7 @@ class DuckDbWarehouseTarget:
         for artifact in artifacts:
             db, schema = self.database(env), version_schema(artifact.digest)
             with duckdb.connect(str(db), read_only=True) as con:
-                live = con.execute(
-                    f"select value from {CONTROL_SCHEMA}.published where key = 'schema'"
-                ).fetchone()
+                live = con.execute(f"select value from {CONTROL_SCHEMA}.published where key = 'schema'").fetchone()
                 if not live or live[0] != schema:
                     problems.append(f"{PUBLISHED_SCHEMA} publishes {live and live[0]}, expected {schema}")
                     continue
@@ -95,9 +93,7 @@ class DuckDbWarehouseTarget:
             return None
         with duckdb.connect(str(db), read_only=True) as con:
             try:
-                row = con.execute(
-                    f"select value from {CONTROL_SCHEMA}.published where key = 'schema'"
-                ).fetchone()
+                row = con.execute(f"select value from {CONTROL_SCHEMA}.published where key = 'schema'").fetchone()
             except duckdb.Error:
                 return None
         return row[0] if row else None
@@ -121,9 +117,9 @@ class DuckDbWarehouseTarget:
                 "(schema_name varchar primary key, built_at timestamp default current_timestamp)"
             )
             return bool(
-                con.execute(
-                    f"select count(*) from {CONTROL_SCHEMA}.builds where schema_name = ?", [schema]
-                ).fetchone()[0]
+                con.execute(f"select count(*) from {CONTROL_SCHEMA}.builds where schema_name = ?", [schema]).fetchone()[
+                    0
+                ]
             )  # type: ignore[index]
 
     def _build(self, project: Path, db: Path, schema: str) -> None:
@@ -149,16 +145,12 @@ class DuckDbWarehouseTarget:
                 con.execute(f"create schema {PUBLISHED_SCHEMA}")
                 for source_schema, table in relations:
                     con.execute(
-                        f'create view {PUBLISHED_SCHEMA}."{table}" as '
-                        f'select * from "{source_schema}"."{table}"'
+                        f'create view {PUBLISHED_SCHEMA}."{table}" as select * from "{source_schema}"."{table}"'
                     )
                 con.execute(
-                    f"create table if not exists {CONTROL_SCHEMA}.published "
-                    "(key varchar primary key, value varchar)"
+                    f"create table if not exists {CONTROL_SCHEMA}.published (key varchar primary key, value varchar)"
                 )
-                con.execute(
-                    f"insert or replace into {CONTROL_SCHEMA}.published values ('schema', ?)", [schema]
-                )
+                con.execute(f"insert or replace into {CONTROL_SCHEMA}.published values ('schema', ?)", [schema])
                 con.execute("commit")
             except duckdb.Error as exc:
                 con.execute("rollback")
