@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dagster as dg
 
+from finsight_release.assets.checks import release_validation
 from finsight_release.assets.platform import platform_assets, platform_resources
 from finsight_release.assets.releases import deployment_specs, release_specs
 from finsight_release.assets.resources import ReleaseSystemResource
-from finsight_release.automation.jobs import build_release_job, promote_job, rollback_job
+from finsight_release.automation.jobs import build_release_job, promote_job, rollback_job, validate_release_job
 
 defs = dg.Definitions(
     assets=[*release_specs(), *deployment_specs(), *platform_assets()],
-    jobs=[build_release_job, promote_job, rollback_job],
+    asset_checks=[release_validation],
+    jobs=[build_release_job, promote_job, rollback_job, validate_release_job],
     resources={"release_system": ReleaseSystemResource(), **platform_resources()},
 )

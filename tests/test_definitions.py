@@ -89,3 +89,40 @@ def test_failed_promotion_fails_the_run(tmp_path: Path) -> None:
         raise_on_error=False,
     )
     assert not result.success
+
+
+def test_validation_checks_gate_prod(tmp_path: Path, defs: dg.Definitions, monkeypatch: pytest.MonkeyPatch) -> None:
+    from finsight_release.envs.environment import Environment
+    from finsight_release.errors import PromotionRefusedError
+    from finsight_release.validate.record import read_verdict
+
+    monkeypatch.setenv("FINSIGHT_REQUIRE_VALIDATION", "prod")
+    instance = dg.DagsterInstance.ephemeral()
+    resource = ReleaseSystemResource(home=str(tmp_path / "home"))
+    bad_plan = (
+        '{"format_version": "1.2", "resource_changes": [{"address": "aws_s3_bucket.raw", "type": "aws_s3_bucket",'
+    )
+    bad_plan += ' "change": {"actions": ["delete"], "before": {"bucket": "raw"}, "after": null}}]}'
+    platform = make_platform(tmp_path / "p", {"release_assets/terraform/data_lake/plan.json": bad_plan}, without="dbt")
+    result = build_release_job.execute_in_process(
+        run_config={"ops": {"build_release_op": {"config": {"platform": str(platform)}}}},
+        resources={"release_system": resource},
+        instance=instance,
+    )
+    release_id = str(result.output_for_node("build_release_op", "release_id"))
+    job = defs.resolve_job_def("validate_release_job")
+    checked = job.execute_in_process(
+        instance=instance,
+        resources={"release_system": resource},
+        raise_on_error=False,
+        run_config={"ops": {"release_validation": {"config": {"env": "prod", "release_id": release_id}}}},
+    )
+    evaluations = {ev.asset_key.path[-1]: ev.passed for ev in checked.get_asset_check_evaluations()}
+    assert evaluations["terraform_stacks"] is False and evaluations["stream_schemas"] is True
+    system = resource.system()
+    verdict = read_verdict(system.repo.store, release_id, Environment.PROD)
+    assert verdict and not verdict.passed
+    for env in (Environment.DEV, Environment.STAGING):
+        system.deployer.promote(env, release_id)
+    with pytest.raises(PromotionRefusedError, match="validation for prod failed"):
+        system.deployer.promote(Environment.PROD, release_id)

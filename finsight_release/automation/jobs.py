@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from finsight_release.assets.checks import release_validation
 from finsight_release.assets.releases import (
     deployment_materializations,
     release_materializations,
@@ -107,3 +108,10 @@ def promote_job() -> None:
 def rollback_job() -> None:
     """Roll an environment back to its previous release."""
     rollback_op()
+
+
+validate_release_job = dg.define_asset_job(
+    "validate_release_job",
+    selection=dg.AssetSelection.checks(release_validation),
+    description="Run the blocking pre-deploy validation checks on one release (config: release_id, env).",
+)
