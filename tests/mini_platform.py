@@ -19,8 +19,7 @@ FILES = {
     "release_assets/config/prod.yaml": "environment: prod\n",
     "release_assets/images/airflow/Dockerfile": "FROM python@sha256:" + "a" * 64 + "\n",
     "release_assets/images/airflow/image.yaml": (
-        "repository: 111122223333.dkr.ecr.us-east-1.amazonaws.com/finsight/airflow\n"
-        "digest: sha256:" + "b" * 64 + "\n"
+        "repository: 111122223333.dkr.ecr.us-east-1.amazonaws.com/finsight/airflow\ndigest: sha256:" + "b" * 64 + "\n"
     ),
 }
 

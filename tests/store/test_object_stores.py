@@ -78,8 +78,11 @@ def test_concurrent_cas_exactly_one_wins(store: ObjectStore) -> None:
 
 def test_unreachable_s3_is_a_clear_error() -> None:
     client = boto3.client(
-        "s3", endpoint_url="http://127.0.0.1:9", region_name="us-east-1",
-        aws_access_key_id="x", aws_secret_access_key="y",
+        "s3",
+        endpoint_url="http://127.0.0.1:9",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
     )
     store = S3ObjectStore("s3://nowhere/state", client=client)
     with pytest.raises(StoreUnavailableError, match="s3://nowhere/state unreachable"):
