@@ -300,6 +300,48 @@ def doctor(env_name: str, as_json: bool) -> None:
     sys.exit(0 if report.ok else 1)
 
 
+@main.command()
+@click.argument("evidence")
+@click.option("--step", default=None, help="The step that failed (e.g. doctor:dags, validate:deps, build).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@handles_errors
+def diagnose(evidence: str, step: str | None, as_json: bool) -> None:
+    """Name the root cause of a failure from EVIDENCE: a log file, a release id, or '-' for stdin."""
+    from finsight_release.diagnose.classifier import DiagnosisContext, diagnose_text
+
+    system = _system(click.get_current_context())
+    if evidence == "-":
+        text = sys.stdin.read()
+    elif Path(evidence).is_file():
+        text = Path(evidence).read_text(encoding="utf-8", errors="replace")
+    elif evidence.startswith("r-"):
+        failures = [e for e in system.audit.events(release_id=evidence) if e["outcome"] in {"failed", "refused"}]
+        if not failures:
+            raise FinsightError(f"release {evidence} has no failed or refused operation in the audit log")
+        text = "\n".join(str(e["details"].get("error") or e["details"].get("reason") or "") for e in failures)
+    else:
+        raise FinsightError(f"evidence {evidence!r} is neither a file, a release id (r-...) nor '-'")
+    diagnosis = diagnose_text(text, DiagnosisContext(failed_step=step))
+    system.audit.append(
+        actor=system.settings.actor,
+        action="diagnose",
+        release_id=evidence if evidence.startswith("r-") else None,
+        outcome=str(diagnosis.category),
+        details={"confidence": diagnosis.confidence, "step": step},
+    )
+    if as_json:
+        click.echo(diagnosis.model_dump_json())
+        return
+    out.print(
+        f"[bold]{diagnosis.category}[/bold] (layer {diagnosis.layer}, confidence {diagnosis.confidence:.2f}, "
+        f"rollback recommended: {diagnosis.rollback_recommended})"
+    )
+    for line in diagnosis.evidence:
+        out.print(f"  evidence: {line}", highlight=False)
+    for step_text in diagnosis.next_steps:
+        out.print(f"  next: {step_text}", highlight=False)
+
+
 @main.group()
 def drift() -> None:
     """Infrastructure drift evidence."""

@@ -51,7 +51,8 @@ def load_settings(**overrides: object) -> Settings:
     default to places inside it, so one variable moves a whole installation.
     """
     env = os.environ
-    home = Path(env.get("FINSIGHT_HOME", ".finsight")).resolve()
+    # Paths derived from home follow an overridden home too, so one override moves an installation.
+    home = Path(str(overrides.pop("home", None) or env.get("FINSIGHT_HOME", ".finsight"))).resolve()
     values: dict[str, object] = {
         "mode": Mode(env.get("FINSIGHT_MODE", "local")),
         "home": home,
