@@ -126,3 +126,25 @@ def test_validation_checks_gate_prod(tmp_path: Path, defs: dg.Definitions, monke
         system.deployer.promote(env, release_id)
     with pytest.raises(PromotionRefusedError, match="validation for prod failed"):
         system.deployer.promote(Environment.PROD, release_id)
+
+
+def test_failed_run_is_diagnosed_tagged_and_audited(tmp_path: Path) -> None:
+    from finsight_release.automation.sensors import diagnose_failed_runs
+
+    instance = dg.DagsterInstance.ephemeral()
+    resource = ReleaseSystemResource(home=str(tmp_path / "home"))
+    result = promote_job.execute_in_process(
+        run_config={"ops": {"promote_op": {"config": {"env": "dev", "release_id": "r-unknown"}}}},
+        resources={"release_system": resource}, instance=instance, raise_on_error=False,
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
+    context = dg.build_run_status_sensor_context(
+        sensor_name=diagnose_failed_runs.name, dagster_instance=instance, dagster_run=result.dagster_run,
+        dagster_event=failure, resources={"release_system": resource},
+    ).for_run_failure()
+    diagnose_failed_runs(context)
+    tags = instance.get_run_by_id(result.run_id).tags
+    assert tags["finsight/diagnosis"] in {"ci_pipeline", "config_secrets"}
+    events = resource.system().audit.events(action="diagnose")
+    assert events and events[0]["details"]["run_id"] == result.run_id

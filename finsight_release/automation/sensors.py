@@ -1,0 +1,54 @@
+"""Every failed run of this code location's jobs gets a diagnosis: tagged on the run and audited."""
+
+import dagster as dg
+
+from finsight_release.assets.resources import ReleaseSystemResource
+from finsight_release.automation.jobs import build_release_job, promote_job, rollback_job, validate_release_job
+from finsight_release.diagnose.classifier import DiagnosisContext, diagnose_text
+
+
+def failure_text(context: dg.RunFailureSensorContext) -> str:
+    """The run's error output: each failed step's error (with causes), else the run failure message."""
+    parts = []
+    for event in context.get_step_failure_events():
+        error = event.step_failure_data.error if event.step_failure_data else None
+        while error is not None:
+            parts.append(f"{error.cls_name}: {error.message}")
+            parts.extend(error.stack[-3:])
+            error = error.cause
+    if not parts and context.failure_event.message:
+        parts.append(context.failure_event.message)
+    return "\n".join(parts)
+
+
+@dg.run_failure_sensor(
+    monitored_jobs=[build_release_job, promote_job, rollback_job, validate_release_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Diagnose each failed release run to its root-cause layer; tag the run and audit it.",
+)
+def diagnose_failed_runs(context: dg.RunFailureSensorContext, release_system: ReleaseSystemResource) -> None:
+    run = context.dagster_run
+    operation = run.tags.get("finsight/operation", run.job_name)
+    diagnosis = diagnose_text(failure_text(context), DiagnosisContext(failed_step=operation))
+    context.instance.add_run_tags(
+        run.run_id,
+        {
+            "finsight/diagnosis": str(diagnosis.category),
+            "finsight/diagnosis_confidence": f"{diagnosis.confidence:.2f}",
+            "finsight/rollback_recommended": str(diagnosis.rollback_recommended).lower(),
+        },
+    )
+    system = release_system.system()
+    system.audit.append(
+        actor="dagster",
+        action="diagnose",
+        outcome=str(diagnosis.category),
+        details={
+            "run_id": run.run_id,
+            "job": run.job_name,
+            "confidence": diagnosis.confidence,
+            "evidence": diagnosis.evidence,
+            "next_steps": diagnosis.next_steps,
+        },
+    )
+    context.log.info(f"run {run.run_id} diagnosed as {diagnosis.category} ({diagnosis.confidence:.2f})")
