@@ -183,3 +183,28 @@ def test_concurrent_promotions_exactly_one_wins(world: dict[str, Any]) -> None:
     assert sorted(o.split(":")[0] for o in outcomes) == ["lost", "won"]
     pointer, _ = PointerBoard(repo.store).read(DEV)
     assert pointer.seq == 1 and pointer.pending is None
+
+
+def test_promote_and_rollback_on_s3_store(tmp_path: Path, moto_server: str) -> None:
+    """The same state machine on S3: pointer CAS with If-Match / If-None-Match over HTTP (moto)."""
+    import boto3
+
+    from finsight_release.store.s3 import S3ObjectStore
+
+    client = boto3.client("s3", region_name="us-east-1")
+    bucket = f"finsight-state-{tmp_path.name.lower().replace('_', '-')[-30:]}"
+    client.create_bucket(Bucket=bucket)
+    repo = ReleaseRepository(S3ObjectStore(f"s3://{bucket}/finsight", client=client))
+    folder = FolderTarget(tmp_path / "targets", frozenset({ArtifactKind.AIRFLOW_DAGS}))
+    deployer = Deployer(repo=repo, targets=[folder], audit=ListAudit(), actor="ci")
+    v1, _ = repo.build(make_platform(tmp_path / "p1"), "ci")
+    v2, _ = repo.build(make_platform(tmp_path / "p2", {"release_assets/airflow/dags/ingest_core.py": "# v2\n"}), "ci")
+    deployer.promote(DEV, v1.release_id)
+    deployer.promote(DEV, v2.release_id)
+    assert deployer.rollback(DEV).to_release == v1.release_id
+    board = PointerBoard(repo.store)
+    assert [p.release_id for p in board.history(DEV)] == [v1.release_id, v2.release_id, v1.release_id]
+    pointer, token = board.read(DEV)
+    board.swap(pointer, token, pointer.model_copy(update={"pending": "someone-else"}))
+    with pytest.raises(StaleCasTokenError, match="changed since it was read"):
+        board.swap(pointer, token, pointer.model_copy(update={"pending": "me"}))
