@@ -58,3 +58,7 @@ class InvalidPlanError(FinsightError):
 
 class SchemaParseError(FinsightError):
     """An Avro schema file cannot be read or is not a valid Avro schema."""
+
+
+class ConfigError(FinsightError):
+    """An environment config file is unreadable or does not match the schema (names file and field)."""

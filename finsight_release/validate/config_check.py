@@ -10,6 +10,7 @@ so ``config.secret_ref`` is never cached.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -60,6 +61,11 @@ class ConfigSchemaCheck:
         return findings
 
 
+def aws_checkable() -> bool:
+    """Secrets Manager is asked only in AWS mode or at an explicit endpoint (never blindly from a laptop)."""
+    return os.environ.get("FINSIGHT_MODE") == "aws" or bool(os.environ.get("AWS_ENDPOINT_URL"))
+
+
 class SecretRefCheck:
     """Every secret reference of an env config resolves in that environment."""
 
@@ -88,6 +94,19 @@ class SecretRefCheck:
         for ref in secret_refs(config):
             if ref.startswith("aws-sm:") and not aws_reachable:
                 continue  # one "unreachable" finding per environment is enough
+            if ref.startswith("aws-sm:") and not aws_checkable():
+                aws_reachable = False
+                findings.append(
+                    Finding(
+                        check_id=self.id,
+                        severity=Severity.WARNING,
+                        artifact=artifact.name,
+                        file=artifact.source,
+                        message=f"aws-sm references of {env} not checked: no AWS access in local mode",
+                        hint="run with FINSIGHT_MODE=aws (or AWS_ENDPOINT_URL) where Secrets Manager is reachable",
+                    )
+                )
+                continue
             resolution = resolver.resolve(ref)
             if resolution.ok:
                 continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from finsight_release.validate.avro_compat import AvroCompatibilityCheck
 from finsight_release.validate.check import Check
+from finsight_release.validate.config_check import ConfigSchemaCheck, SecretRefCheck
 from finsight_release.validate.secrets_scan import SecretsScanCheck
 from finsight_release.validate.terraform import TerraformDriftCheck, TerraformPolicyCheck
 
@@ -15,4 +16,6 @@ def default_checks() -> list[Check]:
         TerraformDriftCheck(),
         AvroCompatibilityCheck(),
         SecretsScanCheck(),
+        ConfigSchemaCheck(),
+        SecretRefCheck(),
     ]

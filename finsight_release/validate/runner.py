@@ -130,17 +130,22 @@ _code_digests: dict[str, str] = {}
 
 
 def check_code_digest(check: Check) -> str:
-    """sha256 of the source file defining the check's class, so editing a check invalidates its cache."""
+    """sha256 of every module beside the check's class (the check and the helpers it imports), so editing
+    any of them invalidates its cached results."""
     try:
         source_file = inspect.getsourcefile(type(check)) or ""
     except TypeError:
         return ""
-    if source_file not in _code_digests:
+    package = str(Path(source_file).parent) if source_file else ""
+    if package not in _code_digests:
+        h = hashlib.sha256()
         try:
-            _code_digests[source_file] = hashlib.sha256(Path(source_file).read_bytes()).hexdigest()
+            for path in sorted(Path(package).glob("*.py")):
+                h.update(path.name.encode() + b"\0" + path.read_bytes())
+            _code_digests[package] = h.hexdigest()
         except OSError:
-            _code_digests[source_file] = ""
-    return _code_digests[source_file]
+            _code_digests[package] = ""
+    return _code_digests[package]
 
 
 def artifact_cache_key(check: Check, ctx: ValidationContext, artifact: Artifact) -> str:

@@ -47,8 +47,11 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "assigned_secret": (
         "secret assigned to a password/token/key variable",
-        r"(?P<assigned_key>(?i:(?:password|passwd|pwd|secret|token|api_?key|access_?key|private_?key|credential)"
-        r"[a-z0-9_]*))[\"']?\s*(?::|=|:=|=>)\s*(?P<quote>[\"']?)(?P<assigned_secret>[^\s\"',;)}]{8,512})(?P=quote)",
+        # Not after ':' (ARN segments like ...:secret:name) and a ':' separator must be followed by space or a
+        # quote, so IAM actions and URNs (secretsmanager:GetSecretValue) are not taken for assignments.
+        r"(?<![:\w])(?P<assigned_key>(?i:(?:password|passwd|pwd|secret|token|api_?key|access_?key|private_?key"
+        r"|credential)[a-z0-9_]*))[\"']?\s*(?::(?=[\s\"'])|=|:=|=>)\s*(?P<quote>[\"']?)"
+        r"(?P<assigned_secret>[^\s\"',;)}]{8,512})(?P=quote)",
     ),
 }
 

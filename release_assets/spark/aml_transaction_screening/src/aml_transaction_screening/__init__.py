@@ -1,0 +1,1 @@
+"""Large-transaction screening totals."""

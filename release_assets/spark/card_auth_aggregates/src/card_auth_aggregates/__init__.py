@@ -1,0 +1,1 @@
+"""Approval aggregates per merchant."""

@@ -1,0 +1,1 @@
+"""Chargeback totals per payment."""

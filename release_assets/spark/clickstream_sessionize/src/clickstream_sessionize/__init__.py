@@ -1,0 +1,1 @@
+"""Session totals from app events."""

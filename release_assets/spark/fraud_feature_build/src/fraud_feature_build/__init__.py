@@ -1,0 +1,1 @@
+"""Daily per-account spend features for fraud models."""

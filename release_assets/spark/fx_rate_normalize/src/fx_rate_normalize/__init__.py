@@ -1,0 +1,1 @@
+"""Normalizes FX rates to one row per day and currency."""

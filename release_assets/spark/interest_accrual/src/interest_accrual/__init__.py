@@ -1,0 +1,1 @@
+"""Daily interest accrual per account."""

@@ -1,0 +1,1 @@
+"""Compacts archived Kafka events per topic."""

@@ -1,0 +1,1 @@
+"""Compacts ledger postings into daily balances."""

@@ -1,0 +1,1 @@
+"""Outstanding amounts per loan."""

@@ -1,0 +1,36 @@
+"""Outstanding amounts per loan: read loan_payments, aggregate amount_due per loan_id, write Parquet."""
+
+from __future__ import annotations
+
+import argparse
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+
+def transform(df: DataFrame) -> DataFrame:
+    """Total, count and max of amount_due per loan_id, ignoring rows without a loan_id."""
+    return (
+        df.where(F.col("loan_id").isNotNull())
+        .groupBy("loan_id")
+        .agg(
+            F.sum(F.col("amount_due").cast("double")).alias("total_amount_due"),
+            F.count(F.lit(1)).alias("rows"),
+            F.max(F.col("amount_due").cast("double")).alias("max_amount_due"),
+        )
+    )
+
+
+def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Outstanding amounts per loan")
+    parser.add_argument("--input", required=True, help="CSV input with a header row")
+    parser.add_argument("--output", required=True, help="Parquet output directory")
+    args = parser.parse_args(argv)
+    session = spark or SparkSession.builder.appName("loan_delinquency").getOrCreate()
+    df = session.read.option("header", True).option("inferSchema", True).csv(args.input)
+    transform(df).write.mode("overwrite").parquet(args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

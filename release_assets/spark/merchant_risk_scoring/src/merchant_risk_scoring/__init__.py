@@ -1,0 +1,1 @@
+"""Merchant volume features for risk tiers."""

@@ -1,0 +1,1 @@
+"""Prepares partner settlement extracts."""

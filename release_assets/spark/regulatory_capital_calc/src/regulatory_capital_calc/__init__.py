@@ -1,0 +1,1 @@
+"""Capital exposure per asset class."""
