@@ -53,3 +53,13 @@ def test_context_breaks_ties_and_secrets_are_redacted() -> None:
     hinted = diagnose_text(text, DiagnosisContext(failed_step="doctor:credentials"))
     assert hinted.category == Category.BAD_CREDENTIALS
     assert all("hunter2" not in line for line in plain.evidence + hinted.evidence)
+
+
+def test_keyword_prefilter_never_hides_a_matching_line() -> None:
+    from finsight_release.diagnose.classifier import candidate_lines
+    from finsight_release.diagnose.patterns import PATTERNS
+
+    text = "\n".join(t for t, _ in CASES)
+    indexes, lines = candidate_lines(text)
+    matching = {i for i, line in enumerate(lines) if any(p.search(line) for p, _, _ in PATTERNS)}
+    assert matching and matching <= set(indexes)
