@@ -353,12 +353,13 @@ def drift() -> None:
 @handles_errors
 def drift_ingest(env_name: str, plan: Path) -> None:
     """Record PLAN (`terraform show -json` of a `plan -refresh-only`) as ENV's latest drift scan."""
+    from finsight_release.diagnose.detection import drift_plan_path
     from finsight_release.validate.terraform_plan import plan_file_drift
 
     system = _system(click.get_current_context())
     env = Environment.parse(env_name)
     entries = plan_file_drift(plan)  # refuses a file that is not a plan before anything is written
-    dest = system.settings.home / "drift" / str(env) / "refresh-plan.json"
+    dest = drift_plan_path(system.settings.home, env)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(".tmp")
     tmp.write_bytes(plan.read_bytes())

@@ -61,6 +61,7 @@ class ReleaseSystem:
 
     @cached_property
     def deployer(self) -> Deployer:
+        from finsight_release.diagnose.detection import DetectionGate
         from finsight_release.validate.record import ValidationGate
 
         guarded = frozenset(Environment.parse(name) for name in self.settings.require_validation)
@@ -70,7 +71,10 @@ class ReleaseSystem:
             audit=self.audit,
             actor=self.settings.actor,
             metrics=self.metrics,
-            gates=[ValidationGate(self.repo.store, guarded)],
+            gates=[
+                ValidationGate(self.repo.store, guarded),
+                DetectionGate(self.settings.home, self.settings.warehouse_path),
+            ],
         )
 
     def validate(

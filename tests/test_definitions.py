@@ -148,3 +148,34 @@ def test_failed_run_is_diagnosed_tagged_and_audited(tmp_path: Path) -> None:
     assert tags["finsight/diagnosis"] in {"ci_pipeline", "config_secrets"}
     events = resource.system().audit.events(action="diagnose")
     assert events and events[0]["details"]["run_id"] == result.run_id
+
+
+def test_drift_check_and_gate_hold_back_an_infra_change(
+    tmp_path: Path, defs: dg.Definitions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from finsight_release.diagnose.detection import drift_plan_path
+    from finsight_release.envs.environment import Environment
+    from finsight_release.errors import PromotionRefusedError
+    from finsight_release.settings import REPO_ROOT
+
+    monkeypatch.setenv("FINSIGHT_REQUIRE_VALIDATION", "")
+    resource = ReleaseSystemResource(home=str(tmp_path / "home"))
+    system = resource.system()
+    v1, _ = system.repo.build(make_platform(tmp_path / "p1", without="dbt"), "a")
+    tf_change = {"release_assets/terraform/data_lake/main.tf": 'resource "aws_s3_bucket" "raw2" {}\n'}
+    v2, _ = system.repo.build(make_platform(tmp_path / "p2", tf_change, without="dbt"), "a")
+    system.deployer.promote(Environment.DEV, v1.release_id)
+    plan = drift_plan_path(system.settings.home, Environment.DEV)
+    plan.parent.mkdir(parents=True)
+    shutil.copy(REPO_ROOT.parent / "shared/fixtures/terraform_plans/hashicorp-terraform__show-json_drift.json", plan)
+    result = defs.resolve_job_def("detection_checks_job").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), resources={"release_system": resource}, raise_on_error=False
+    )
+    by_key = {(e.asset_key.path[0], e.check_name): e.passed for e in result.get_asset_check_evaluations()}
+    assert by_key[("dev", "no_infra_drift")] is False and by_key[("prod", "no_infra_drift")] is True
+    with pytest.raises(PromotionRefusedError, match="gate detection: .* drifted in dev"):
+        system.deployer.promote(Environment.DEV, v2.release_id)
+    plan.unlink()
+    system.deployer.promote(Environment.DEV, v2.release_id)

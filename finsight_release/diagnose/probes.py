@@ -75,7 +75,9 @@ class DoctorContext:
     @property
     def drift_plan(self) -> Path:
         """Where the latest ``terraform plan -refresh-only`` JSON of this environment is ingested."""
-        return self.system.settings.home / "drift" / str(self.env) / "refresh-plan.json"
+        from finsight_release.diagnose.detection import drift_plan_path
+
+        return drift_plan_path(self.system.settings.home, self.env)
 
 
 def probe_artifacts(ctx: DoctorContext) -> ProbeResult:
