@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from finsight_release.validate.airflow_dags import AirflowDagsCheck
 from finsight_release.validate.avro_compat import AvroCompatibilityCheck
 from finsight_release.validate.check import Check
 from finsight_release.validate.config_check import ConfigSchemaCheck, SecretRefCheck
+from finsight_release.validate.dependencies import DependencyCheck
 from finsight_release.validate.secrets_scan import SecretsScanCheck
 from finsight_release.validate.terraform import TerraformDriftCheck, TerraformPolicyCheck
 
@@ -12,6 +14,8 @@ from finsight_release.validate.terraform import TerraformDriftCheck, TerraformPo
 def default_checks() -> list[Check]:
     """Every check the release validator runs."""
     return [
+        AirflowDagsCheck(),
+        DependencyCheck(),
         TerraformPolicyCheck(),
         TerraformDriftCheck(),
         AvroCompatibilityCheck(),
