@@ -1,13 +1,18 @@
-"""The root-cause classes a failure is diagnosed to, with their layer and default rollback advice."""
+"""The root-cause classes a failure is diagnosed to, with their layer, rollback default and runbook.
+
+The ids are part of the JSON contract of ``finsight-release diagnose``; do not rename them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
 
+RUNBOOK_PATH = "docs/runbooks/README.md"
+
 
 class Category(StrEnum):
-    """Where a release failure comes from (ids are part of the JSON contract of `diagnose`)."""
+    """Where a release failure comes from, ordered roughly by layer (CI first, data last)."""
 
     CI_PIPELINE = "ci_pipeline"
     CONTAINER_BUILD = "container_build"
@@ -22,44 +27,99 @@ class Category(StrEnum):
     DATA_QUALITY = "data_quality"
     RESOURCE_EXHAUSTION = "resource_exhaustion"
 
+    @property
+    def runbook_anchor(self) -> str:
+        """The anchor of this class's section in the runbook (the id itself)."""
+        return self.value
+
 
 @dataclass(frozen=True)
 class CategoryInfo:
-    """The layer a class lives in and whether rolling back the release is the default remedy."""
+    """The layer a class lives in, whether rolling back is the default remedy, and the first moves."""
 
     layer: str
     rollback_recommended: bool
     first_step: str
+    confirm: str
 
 
 INFO: dict[Category, CategoryInfo] = {
-    Category.CI_PIPELINE: CategoryInfo("ci", False, "Re-run the workflow; check runner, checkout and workflow syntax."),
-    Category.CONTAINER_BUILD: CategoryInfo("build", False, "Check the image build log, ECR login and base image."),
+    Category.CI_PIPELINE: CategoryInfo(
+        "ci",
+        False,
+        "Re-run the workflow; check the runner, checkout, workflow syntax and job timeout.",
+        "Confirm the failing step is a GitHub Actions step, not a finsight-release command (actionlint).",
+    ),
+    Category.CONTAINER_BUILD: CategoryInfo(
+        "build",
+        False,
+        "Read the docker build log; check ECR login, the base image and the target platform (linux/amd64).",
+        "Confirm with `aws ecr describe-images` that the image digest of the release exists.",
+    ),
     Category.DEPENDENCY_CONFLICT: CategoryInfo(
-        "dependencies", True, "Resolve requirements against the Airflow 2.10.5 constraints (validate --all)."
+        "dependencies",
+        True,
+        "Pin requirements to versions allowed by constraints-2.10.5.txt and the installed providers.",
+        "Confirm with `finsight-release validate --all` (deps.* findings).",
     ),
-    Category.IAC_CHANGE: CategoryInfo("iac", False, "Fix the Terraform change; check state locks and provider errors."),
+    Category.IAC_CHANGE: CategoryInfo(
+        "iac",
+        False,
+        "Fix the Terraform change (arguments, imports of existing resources); release a stale lock only "
+        "after confirming no apply runs.",
+        "Confirm on the stack's `terraform plan` output and the validate terraform.* findings.",
+    ),
     Category.INFRA_DRIFT: CategoryInfo(
-        "infrastructure", False, "Run a refresh-only plan; reconcile the manual change into code or revert it."
+        "infrastructure",
+        False,
+        "Codify the manual change or revert it; promotions touching drifted resources wait meanwhile.",
+        "Confirm with `terraform plan -refresh-only -json` ingested by `finsight-release drift ingest`.",
     ),
-    Category.DAG_PARSE: CategoryInfo("airflow", True, "Fix the DAG import error; roll back the DAG bundle meanwhile."),
+    Category.DAG_PARSE: CategoryInfo(
+        "airflow",
+        True,
+        "Fix the DAG import error (file and line in the evidence); roll back the DAG bundle meanwhile.",
+        "Confirm with `finsight-release validate --env ENV` (airflow.* findings).",
+    ),
     Category.CONFIG_SECRETS: CategoryInfo(
-        "config", False, "Create or fix the missing connection, variable or secret in the target environment."
+        "config",
+        False,
+        "Create the missing connection, Variable, secret or environment variable in the target environment.",
+        "Confirm with `finsight-release doctor --env ENV` (stops at secrets or grants).",
     ),
-    Category.BAD_CREDENTIALS: CategoryInfo("credentials", False, "Rotate or re-issue the rejected credential."),
+    Category.BAD_CREDENTIALS: CategoryInfo(
+        "credentials",
+        False,
+        "Rotate or re-issue the rejected credential (Secrets Manager, Snowflake key pair, CI OIDC role).",
+        "Confirm with the doctor credentials probe.",
+    ),
     Category.WAREHOUSE_CONNECTIVITY: CategoryInfo(
-        "warehouse", False, "Check network path, warehouse state (suspended?) and Snowflake status."
+        "warehouse",
+        False,
+        "Check the network path (VPC endpoint, proxy, DNS), the account identifier and the warehouse state.",
+        "Confirm with `finsight-release doctor --env ENV` (stops at warehouse).",
     ),
     Category.SCHEMA_CHANGE: CategoryInfo(
-        "schema", True, "Compare the live schema with the dbt contracts; coordinate with the source owner."
+        "schema",
+        True,
+        "Compare the live schema with the dbt contracts and sources; coordinate with the source owner.",
+        "Confirm with the doctor live_schema layer and validate dbt.*/streaming.* findings.",
     ),
     Category.DATA_QUALITY: CategoryInfo(
-        "data", True, "Inspect the failing test's rows; roll back if the release caused it."
+        "data",
+        True,
+        "Inspect the failing test's rows; roll back if the regression is downstream of the release.",
+        "Confirm with `dbt test --select <model>` / the Soda contract and the release's lineage.",
     ),
-    Category.RESOURCE_EXHAUSTION: CategoryInfo("resources", False, "Raise memory/disk/workers or reduce the load."),
+    Category.RESOURCE_EXHAUSTION: CategoryInfo(
+        "resources",
+        False,
+        "Raise memory, disk or workers, or reduce the load (split the job, smaller batches).",
+        "Confirm with the task or container metrics in CloudWatch around the failure.",
+    ),
 }
 
 
 def runbook_link(category: Category) -> str:
-    """The runbook section for a class."""
-    return f"docs/runbooks/README.md#{category.value}"
+    """The runbook section for a class, relative to the repository root."""
+    return f"{RUNBOOK_PATH}#{category.runbook_anchor}"
