@@ -16,7 +16,6 @@ import pytest
 pytest.importorskip("finsight_release.envs.platform_config")
 
 from finsight_release.envs.platform_config import load_platform_config  # noqa: E402
-
 from finsight_release.release.artifact import Artifact, ArtifactKind, build_artifact  # noqa: E402
 from finsight_release.settings import REPO_ROOT  # noqa: E402
 from finsight_release.validate.check import ValidationContext  # noqa: E402
