@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/.venv/bin:$PATH" DBT_SEND_ANONYMOUS_USAGE_STATS=false SODA_CORE_TELEMETRY_ENABLED=false
-ruff check finsight_release tests benchmarks
+ruff check --no-cache finsight_release tests benchmarks
 pytest -n 2 --dist loadfile -q "$@"
