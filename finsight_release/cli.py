@@ -7,6 +7,7 @@ line and exit non-zero; ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -306,7 +307,7 @@ def doctor(env_name: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @handles_errors
 def diagnose(evidence: str, step: str | None, as_json: bool) -> None:
-    """Name the root cause of a failure from EVIDENCE: a log file, a release id, or '-' for stdin."""
+    """Name the root cause of a failure from EVIDENCE: a log file, a Dagster run id, a release id, or '-' (stdin)."""
     from finsight_release.diagnose.classifier import DiagnosisContext, diagnose_text
 
     system = _system(click.get_current_context())
@@ -319,8 +320,10 @@ def diagnose(evidence: str, step: str | None, as_json: bool) -> None:
         if not failures:
             raise FinsightError(f"release {evidence} has no failed or refused operation in the audit log")
         text = "\n".join(str(e["details"].get("error") or e["details"].get("reason") or "") for e in failures)
+    elif re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", evidence):
+        text = _dagster_run_text(evidence)
     else:
-        raise FinsightError(f"evidence {evidence!r} is neither a file, a release id (r-...) nor '-'")
+        raise FinsightError(f"evidence {evidence!r} is neither a file, a Dagster run id, a release id (r-...) nor '-'")
     diagnosis = diagnose_text(text, DiagnosisContext(failed_step=step))
     system.audit.append(
         actor=system.settings.actor,
@@ -340,6 +343,19 @@ def diagnose(evidence: str, step: str | None, as_json: bool) -> None:
         out.print(f"  evidence: {line}", highlight=False)
     for step_text in diagnosis.next_steps:
         out.print(f"  next: {step_text}", highlight=False)
+
+
+def _dagster_run_text(run_id: str) -> str:
+    """A stored Dagster run's failure output, read from the instance at DAGSTER_HOME."""
+    import dagster as dg  # noqa: TID251 - the CLI is an entry point; the core stays dagster-free
+
+    from finsight_release.automation.sensors import run_failure_text
+
+    with dg.DagsterInstance.get() as instance:
+        text = run_failure_text(instance, run_id)
+    if text is None:
+        raise FinsightError(f"no Dagster run {run_id} in the instance at DAGSTER_HOME")
+    return text
 
 
 @main.group()

@@ -179,3 +179,24 @@ def test_drift_check_and_gate_hold_back_an_infra_change(
         system.deployer.promote(Environment.DEV, v2.release_id)
     plan.unlink()
     system.deployer.promote(Environment.DEV, v2.release_id)
+
+
+def test_diagnose_reads_a_dagster_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from finsight_release.cli import main
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("FINSIGHT_HOME", str(tmp_path / "home"))
+    with dg.DagsterInstance.get() as instance:
+        result = promote_job.execute_in_process(
+            run_config={"ops": {"promote_op": {"config": {"env": "qa", "release_id": "r-1"}}}},
+            resources={"release_system": ReleaseSystemResource()}, instance=instance, raise_on_error=False,
+        )
+    out = CliRunner().invoke(main, ["diagnose", result.run_id, "--json"])
+    assert out.exit_code == 0, out.output
+    assert '"category"' in out.output
+    missing = CliRunner().invoke(main, ["diagnose", "00000000-0000-0000-0000-000000000000"])
+    assert missing.exit_code != 0 and "no Dagster run" in missing.output

@@ -21,6 +21,25 @@ def failure_text(context: dg.RunFailureSensorContext) -> str:
     return "\n".join(parts)
 
 
+def run_failure_text(instance: dg.DagsterInstance, run_id: str) -> str | None:
+    """The error output of a stored run (failed steps with their causes), or None if there is no such run."""
+    if instance.get_run_by_id(run_id) is None:
+        return None
+    parts = []
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None or event.event_type_value not in {"STEP_FAILURE", "PIPELINE_FAILURE", "RUN_FAILURE"}:
+            continue
+        error = getattr(event.event_specific_data, "error", None)
+        if error is None and event.message:
+            parts.append(event.message)
+        while error is not None:
+            parts.append(f"{error.cls_name}: {error.message}")
+            parts.extend(error.stack[-3:])
+            error = error.cause
+    return "\n".join(parts)
+
+
 @dg.run_failure_sensor(
     monitored_jobs=[build_release_job, promote_job, rollback_job, validate_release_job],
     default_status=dg.DefaultSensorStatus.RUNNING,
