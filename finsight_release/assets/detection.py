@@ -4,7 +4,7 @@ import dagster as dg
 
 from finsight_release.assets.releases import deployment_key
 from finsight_release.assets.resources import ReleaseSystemResource
-from finsight_release.diagnose.detection import drift_findings, schema_findings
+from finsight_release.diagnose.detection import credential_findings, drift_findings, schema_findings
 from finsight_release.envs.environment import Environment
 from finsight_release.release.artifact import ArtifactKind
 
@@ -41,7 +41,22 @@ def schema_check(env: Environment) -> dg.AssetChecksDefinition:
     return _check
 
 
-detection_checks = [check for env in Environment for check in (drift_check(env), schema_check(env))]
+def credential_check(env: Environment) -> dg.AssetChecksDefinition:
+    """Fails while a secret the deployed env config references is missing or older than 90 days."""
+
+    @dg.asset_check(asset=deployment_key(env, ArtifactKind.ENV_CONFIG), name="credentials_fresh")
+    def _check(release_system: ReleaseSystemResource) -> dg.AssetCheckResult:
+        from finsight_release.diagnose.probes import DoctorContext, secret_refs
+
+        ctx = DoctorContext(release_system.system(), env)
+        return _result(credential_findings(sorted(set(secret_refs(ctx.config)))), "stale or missing credentials")
+
+    return _check
+
+
+detection_checks = [
+    check for env in Environment for check in (drift_check(env), schema_check(env), credential_check(env))
+]
 
 detection_job = dg.define_asset_job(
     "detection_checks_job",

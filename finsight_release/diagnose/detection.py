@@ -3,6 +3,7 @@ that holds back a release while such a finding touches what the release changes.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from finsight_release.envs.environment import Environment
@@ -52,3 +53,35 @@ class DetectionGate:
         if ChangeClass.DBT in classes and (diffs := schema_findings(self.warehouse_dir / f"{env}.duckdb", None)):
             return f"live schema of {env} differs from the contract ({diffs[0]}); fix the source before shipping dbt"
         return None
+
+
+def credential_findings(refs: list[str], max_age_days: int = 90, now: datetime | None = None) -> list[str]:
+    """Secrets (``aws-sm:`` references) that are missing, overdue for rotation or older than ``max_age_days``.
+
+    Only metadata is read (``describe_secret``); ``env:`` references have no age to check. Secrets Manager is
+    asked only in AWS mode or at an explicit endpoint.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from finsight_release.validate.config_check import aws_checkable
+    from finsight_release.validate.secret_refs import secrets_manager_client
+
+    names = [ref.removeprefix("aws-sm:") for ref in refs if ref.startswith("aws-sm:")]
+    if not names or not aws_checkable():
+        return []
+    now = now or datetime.now(UTC)
+    client, problems = secrets_manager_client(), []
+    for name in names:
+        try:
+            meta = client.describe_secret(SecretId=name)
+        except (ClientError, BotoCoreError) as exc:
+            problems.append(f"{name}: cannot describe ({str(exc).splitlines()[0]})")
+            continue
+        changed = meta.get("LastRotatedDate") or meta.get("LastChangedDate") or meta.get("CreatedDate")
+        due = meta.get("NextRotationDate")
+        if due is not None and due < now:
+            problems.append(f"{name}: rotation overdue since {due:%Y-%m-%d}")
+        elif changed is not None and (now - changed).days > max_age_days:
+            rotation = "rotation enabled" if meta.get("RotationEnabled") else "rotation not enabled"
+            problems.append(f"{name}: last rotated {(now - changed).days} days ago (> {max_age_days}; {rotation})")
+    return problems
