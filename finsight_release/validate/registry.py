@@ -6,6 +6,7 @@ from finsight_release.validate.airflow_dags import AirflowDagsCheck
 from finsight_release.validate.avro_compat import AvroCompatibilityCheck
 from finsight_release.validate.check import Check
 from finsight_release.validate.config_check import ConfigSchemaCheck, SecretRefCheck
+from finsight_release.validate.dag_rules import DagRulesCheck
 from finsight_release.validate.dbt_check import DbtCheck
 from finsight_release.validate.dependencies import DependencyCheck
 from finsight_release.validate.secrets_scan import SecretsScanCheck
@@ -16,6 +17,7 @@ def default_checks() -> list[Check]:
     """Every check the release validator runs."""
     return [
         AirflowDagsCheck(),
+        DagRulesCheck(),
         DependencyCheck(),
         DbtCheck(),
         TerraformPolicyCheck(),
