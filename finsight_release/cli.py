@@ -27,7 +27,7 @@ console = Console(stderr=True)
 out = Console()
 
 
-def _system(ctx: click.Context, platform: Path | None = None) -> ReleaseSystem:
+def _system(platform: Path | None = None) -> ReleaseSystem:
     overrides: dict[str, Any] = {"platform": platform.resolve()} if platform else {}
     return ReleaseSystem(load_settings(**overrides))
 
@@ -99,7 +99,7 @@ def main(debug: bool) -> None:
 @handles_errors
 def build(platform: Path | None, base_env: str, as_json: bool) -> None:
     """Build (or find) the content-addressed release of a platform tree."""
-    system = _system(click.get_current_context(), platform)
+    system = _system(platform)
     with console.status("hashing the platform tree..."):
         manifest, created = system.build(platform, Environment.parse(base_env), progress=console.log)
     if as_json:
@@ -126,7 +126,7 @@ def build(platform: Path | None, base_env: str, as_json: bool) -> None:
 @handles_errors
 def promote(env: Environment, release_id: str, override: str | None) -> None:
     """Promote RELEASE_ID to ENV (dev, staging, prod)."""
-    system = _system(click.get_current_context())
+    system = _system()
     with console.status(f"promoting {release_id} to {env}..."):
         record = system.deployer.promote(env, release_id, override_reason=override)
     out.print(
@@ -140,7 +140,7 @@ def promote(env: Environment, release_id: str, override: str | None) -> None:
 @handles_errors
 def rollback(env: Environment, to_release: str | None) -> None:
     """Roll ENV back to the release it ran before (no rebuild)."""
-    system = _system(click.get_current_context())
+    system = _system()
     with console.status(f"rolling back {env}..."):
         record = system.deployer.rollback(env, to_release)
     out.print(f"{env}: rolled back to {record.to_release} ({record.id}, {record.seconds:.2f}s)")
@@ -151,7 +151,7 @@ def rollback(env: Environment, to_release: str | None) -> None:
 @handles_errors
 def status(history: bool) -> None:
     """What each environment runs now, with its history."""
-    system = _system(click.get_current_context())
+    system = _system()
     table = Table(title="environments")
     for col in ("env", "seq", "release", "since", "by", "operation", "in flight"):
         table.add_column(col, no_wrap=col == "release", min_width=18 if col == "release" else None)
@@ -190,7 +190,7 @@ def audit_verify() -> None:
     """Verify the audit hash chain; names the first bad event."""
     from finsight_release.audit.verify import verify_chain
 
-    system = _system(click.get_current_context())
+    system = _system()
     result = verify_chain(system.audit)
     if not result.ok:
         console.print(f"[red]audit chain broken:[/red] {result.message}", highlight=False)
@@ -228,7 +228,7 @@ def validate(
         render_text,
     )
 
-    system = _system(click.get_current_context(), platform)
+    system = _system(platform)
     env = Environment.parse(env_name)
     with console.status("validating...") as status:
         report, verdict, _ = system.validate(
@@ -263,7 +263,7 @@ def doctor(env_name: str, as_json: bool) -> None:
     from finsight_release.diagnose.doctor import run_doctor
     from finsight_release.diagnose.probes import DoctorContext
 
-    system = _system(click.get_current_context())
+    system = _system()
     env = Environment.parse(env_name)
     with console.status("doctor...") as status:
         report = run_doctor(DoctorContext(system, env), progress=lambda layer: status.update(f"doctor: {layer}"))
@@ -310,7 +310,7 @@ def diagnose(evidence: str, step: str | None, as_json: bool) -> None:
     """Name the root cause of a failure from EVIDENCE: a log file, a Dagster run id, a release id, or '-' (stdin)."""
     from finsight_release.diagnose.classifier import DiagnosisContext, diagnose_text
 
-    system = _system(click.get_current_context())
+    system = _system()
     if evidence == "-":
         text = sys.stdin.read()
     elif Path(evidence).is_file():
@@ -372,7 +372,7 @@ def drift_ingest(env_name: str, plan: Path) -> None:
     from finsight_release.diagnose.detection import drift_plan_path
     from finsight_release.validate.terraform_plan import plan_file_drift
 
-    system = _system(click.get_current_context())
+    system = _system()
     env = Environment.parse(env_name)
     entries = plan_file_drift(plan)  # refuses a file that is not a plan before anything is written
     dest = drift_plan_path(system.settings.home, env)
@@ -397,7 +397,7 @@ def demo(keep: bool) -> None:
     """The end-to-end demo on the embedded defaults (no cloud access needed)."""
     from finsight_release.demo import run_demo
 
-    run_demo(_system(click.get_current_context()), console=out, fresh=not keep)
+    run_demo(_system(), console=out, fresh=not keep)
 
 
 if __name__ == "__main__":
