@@ -15,9 +15,9 @@ if [ -z "$PY" ]; then
 fi
 [ -n "$PY" ] || { echo "setup: no python3.11 found; set FINSIGHT_PYTHON" >&2; exit 1; }
 
-if ! command -v uv >/dev/null 2>&1; then
-  "$PY" -m pip install -q uv
-fi
+# uv from the chosen interpreter (pyenv installs its scripts outside PATH until a rehash).
+"$PY" -m uv --version >/dev/null 2>&1 || "$PY" -m pip install -q uv
+uv() { "$PY" -m uv "$@"; }
 export DBT_SEND_ANONYMOUS_USAGE_STATS=false SODA_CORE_TELEMETRY_ENABLED=false
 
 need_apt=()

@@ -6,9 +6,7 @@ classifier reads. Probes that cannot apply in the current mode say ``skipped`` a
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +22,8 @@ from finsight_release.release.artifact import ArtifactKind, sha256_bytes
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import blob_key
 from finsight_release.system import ReleaseSystem
+from finsight_release.validate.airflow_dags import run_dagbag
+from finsight_release.validate.dag_bundle import DagBundle
 
 
 @dataclass(frozen=True)
@@ -144,14 +144,6 @@ def probe_drift(ctx: DoctorContext) -> ProbeResult:
     return ok("no drift in the latest refresh-only plan")
 
 
-_DAGBAG_SCRIPT = """
-import json, sys
-from airflow.models.dagbag import DagBag
-bag = DagBag(dag_folder=sys.argv[1], include_examples=False)
-json.dump({"dags": len(bag.dags), "errors": bag.import_errors}, open(sys.argv[2], "w"))
-"""
-
-
 def probe_dags(ctx: DoctorContext) -> ProbeResult:
     """The DAG bundle live in this environment parses on Airflow 2.10.5 without import errors."""
     folder = ctx.system.airflow_dags_folder(ctx.env)
@@ -161,31 +153,15 @@ def probe_dags(ctx: DoctorContext) -> ProbeResult:
     if not python.exists():
         return skipped(f"Airflow interpreter {python} missing (run scripts/setup.sh)")
     plugins = folder.parent / "plugins"
-    with tempfile.TemporaryDirectory() as home:
-        out = Path(home) / "report.json"
-        env = {
-            **os.environ,
-            "AIRFLOW_HOME": home,
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(folder),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-            "PYTHONPATH": str(folder),
-        }
-        proc = subprocess.run(
-            [str(python), "-c", _DAGBAG_SCRIPT, str(folder), str(out)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if proc.returncode != 0 or not out.exists():
-            return failed("Airflow could not load the DAG bag", proc.stderr[-4000:])
-        report = json.loads(out.read_text())
-    if report["errors"]:
-        evidence = "\n".join(f"Broken DAG: [{path}] {err}" for path, err in report["errors"].items())
-        return failed(f"{len(report['errors'])} DAG files fail to import", evidence)
-    return ok(f"{report['dags']} DAGs parse")
+    try:
+        report = run_dagbag(python, folder, plugins if plugins.is_dir() else None, DagBundle.scan(folder).dag_files)
+    except RuntimeError as exc:
+        return failed("Airflow could not load the DAG bag", str(exc))
+    broken = [f"Broken DAG: [{path}] {err}" for path, err in report.import_errors.items()]
+    broken += [f"Broken DAG: duplicate DAG id {d!r} in {', '.join(files)}" for d, files in report.duplicates.items()]
+    if broken:
+        return failed(f"{len(broken)} DAG files fail to import", "\n".join(broken))
+    return ok(f"{len(report.dags)} DAGs parse")
 
 
 def probe_secrets(ctx: DoctorContext) -> ProbeResult:

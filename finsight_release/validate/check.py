@@ -19,12 +19,14 @@ class ValidationContext:
     config is ``release_assets/config/<env>.yaml``), or None for environment-independent checks.
     ``base_dir(artifact_name)`` returns a directory holding the base release's copy of that artifact
     (materialized from the store), or None when there is no base or the artifact is new.
+    ``cache_dir`` is where a check may keep derived state between runs (e.g. the DAG-id index), or None.
     """
 
     platform: Path
     env: str | None = None
     base_dir: Callable[[str], Path | None] = field(default=lambda _name: None)
     airflow_python: Path | None = None
+    cache_dir: Path | None = None
     workers: int = 2
     options: dict[str, str] = field(default_factory=dict)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from finsight_release.release.artifact import Artifact, ArtifactKind
 from finsight_release.validate.check import ValidationContext
+from finsight_release.validate.dag_bundle import ignored_by
 from finsight_release.validate.finding import Finding, Severity
 
 TOP_LEVEL_CALLS = {
@@ -62,6 +63,27 @@ def top_level_calls(tree: ast.Module) -> Iterator[tuple[int, str]]:
 
 def keyword(call: ast.Call, name: str) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == name), None)
+
+
+def required_variables(tree: ast.Module) -> Iterator[tuple[int, str]]:
+    """``Variable.get(NAME)`` calls without ``default_var`` whose NAME is a string literal or a module-level
+    string constant: Variables the code cannot run without."""
+    constants = {
+        target.id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and dotted(node.func).endswith("Variable.get") and node.args):
+            continue
+        if keyword(node, "default_var") is not None or len(node.args) > 1:
+            continue
+        arg = node.args[0]
+        name = constants.get(arg.id) if isinstance(arg, ast.Name) else getattr(arg, "value", None)
+        if isinstance(name, str):
+            yield node.lineno, name
 
 
 def rule_findings(source: str, rel: str, artifact: str) -> list[Finding]:
@@ -140,15 +162,6 @@ def rule_findings(source: str, rel: str, artifact: str) -> list[Finding]:
                     "MERGE on the primary key, or COPY INTO with load history",
                 )
     return found
-
-
-def ignored_by(root: Path) -> list[re.Pattern[str]]:
-    """The bundle's ``.airflowignore`` patterns (Airflow 2's default regexp syntax)."""
-    path = root / ".airflowignore"
-    if not path.is_file():
-        return []
-    lines = [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()]
-    return [re.compile(line) for line in lines if line]
 
 
 class DagRulesCheck:

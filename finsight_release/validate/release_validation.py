@@ -81,6 +81,7 @@ def validate_release(
         env=str(request.env) if request.env else None,
         base_dir=base_dir_resolver(repo, base, home / "validate-cache" / "base"),
         airflow_python=airflow_python,
+        cache_dir=home / "validate-cache",
         workers=request.workers,
         options={**changed_files_option(None if request.validate_all else change_set), **(extra_options or {})},
     )

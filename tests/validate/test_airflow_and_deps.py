@@ -35,16 +35,23 @@ with DAG("uses_conn", start_date=pendulum.datetime(2024, 1, 1), schedule="@daily
 """
 
 
-def findings_for(tmp_path: Path, files: dict[str, str], env: str | None = None, **options: str) -> list:
+ENV_CONFIG = "connections:\n  snowflake_default: {}\nvariables:\n  defined_variable: x\n"
+
+
+def findings_for(
+    tmp_path: Path, files: dict[str, str], env: str | None = None, workers: int = 2, **options: str
+) -> list:
     overrides = {f"release_assets/airflow/dags/{name}": text for name, text in files.items()}
     platform = make_platform(tmp_path / "p", overrides)
     for stale in ("ingest_core.py", "export_partners.py"):
         (platform / "release_assets/airflow/dags" / stale).unlink(missing_ok=True)
     if env:
-        (platform / f"release_assets/config/{env}.yaml").write_text("connections:\n  snowflake_default: {}\n")
+        (platform / f"release_assets/config/{env}.yaml").write_text(ENV_CONFIG)
     artifacts = ReleaseRepository(LocalObjectStore(tmp_path / "s")).scan(platform)
     dags = [a for a in artifacts if a.name == "airflow/dags"]
-    ctx = ValidationContext(platform=platform, env=env, airflow_python=PYTHON, options=options)
+    ctx = ValidationContext(
+        platform=platform, env=env, airflow_python=PYTHON, options=options, workers=workers, cache_dir=tmp_path / "c"
+    )
     return AirflowDagsCheck().run(ctx, dags)
 
 
@@ -62,11 +69,29 @@ def test_import_errors_with_file_and_line(tmp_path: Path) -> None:
     assert ("airflow.import_error", "release_assets/airflow/dags/syntax.py") in errors
     missing = errors[("airflow.import_error", "release_assets/airflow/dags/missing_module.py")]
     assert "pandas_gbq_not_installed" in missing.message and missing.line == 2
-    assert any(
-        "good" in f.message and "already" in f.message.lower() or "duplicat" in f.message.lower()
+    # good.py and dup.py define the same DAG id: one finding, whichever shards they landed in.
+    duplicates = [
+        f
         for f in found
-        if f.check_id == "airflow.import_error"
-    )
+        if f.check_id == "airflow.duplicate_dag_id"
+        or (f.check_id == "airflow.import_error" and "also found" in f.message)
+    ]
+    assert len(duplicates) == 1 and "good" in duplicates[0].message
+
+
+def test_duplicate_dag_id_across_shards_names_both_files(tmp_path: Path) -> None:
+    # Two files only, two workers: each lands in its own DagBag, so only the merge can see the clash.
+    found = findings_for(tmp_path, {"a.py": GOOD.format(dag_id="same"), "b.py": GOOD.format(dag_id="same")})
+    (dup,) = [f for f in found if f.check_id == "airflow.duplicate_dag_id"]
+    assert "'same'" in dup.message and "dags/a.py" in dup.message and "dags/b.py" in dup.message
+
+
+def test_one_and_two_workers_find_the_same(tmp_path: Path) -> None:
+    files = {f"d{i}.py": GOOD.format(dag_id=f"d{i}") for i in range(4)} | {"bad.py": "from airflow import DAG\nx = (\n"}
+    one = findings_for(tmp_path / "one", files, workers=1)
+    two = findings_for(tmp_path / "two", files, workers=2)
+    assert [(f.check_id, f.file, f.line) for f in one] == [(f.check_id, f.file, f.line) for f in two]
+    assert [f.check_id for f in one] == ["airflow.import_error"]
 
 
 def test_slow_parse_and_missing_connection(tmp_path: Path) -> None:
@@ -77,11 +102,55 @@ def test_slow_parse_and_missing_connection(tmp_path: Path) -> None:
     assert missing and "postgres_not_configured" in missing[0].message
 
 
+VARIABLES = """
+import pendulum
+from airflow import DAG
+from airflow.models import Variable
+from airflow.operators.bash import BashOperator
+from airflow.operators.python import PythonOperator
+TOPIC = "topic_variable_missing"
+def notify():
+    Variable.get(TOPIC)
+    Variable.get("optional_variable", default_var=None)
+with DAG("uses_vars", start_date=pendulum.datetime(2024, 1, 1), schedule="@daily", catchup=False):
+    BashOperator(task_id="b", bash_command="{{ var.value.template_variable_missing }} {{ var.value.defined_variable }}")
+    PythonOperator(task_id="p", python_callable=notify)
+"""
+
+
+def test_missing_variables_from_templates_and_variable_get(tmp_path: Path) -> None:
+    found = findings_for(tmp_path, {"vars.py": VARIABLES}, env="dev")
+    missing = {f.message.split("'")[1]: f for f in found if f.check_id == "airflow.variable_missing"}
+    assert set(missing) == {"template_variable_missing", "topic_variable_missing"}
+    assert "uses_vars" in missing["template_variable_missing"].message
+    assert "vars.py:9" in missing["topic_variable_missing"].message
+    assert missing["topic_variable_missing"].file == "release_assets/config/dev.yaml"
+
+
 def test_only_changed_files_are_parsed(tmp_path: Path) -> None:
-    found = findings_for(
-        tmp_path, {"good.py": GOOD.format(dag_id="good"), "bad.py": "x = (\n"}, changed_files="good.py"
-    )
+    files = {"good.py": GOOD.format(dag_id="good"), "bad.py": "from airflow import DAG\nx = (\n"}
+    findings_for(tmp_path, files)  # a full run fills the DAG-id index
+    found = findings_for(tmp_path, files, changed_files="good.py")
     assert not [f for f in found if f.severity == "error"]
+
+
+def test_changed_helper_module_reparses_the_dags_that_import_it(tmp_path: Path) -> None:
+    helper = "BROKEN = (\n"
+    uses = "from shared.defaults import ARGS\n" + GOOD.format(dag_id="uses_helper")
+    files = {"shared/__init__.py": "", "shared/defaults.py": helper, "user.py": uses}
+    files["other.py"] = GOOD.format(dag_id="o")
+    found = findings_for(tmp_path, files, changed_files="shared/defaults.py")
+    assert [(f.check_id, f.file) for f in found if f.severity == "error"] == [
+        ("airflow.import_error", "release_assets/airflow/dags/user.py")
+    ]
+
+
+def test_changed_file_duplicating_an_unchanged_dag_id_is_caught_through_the_index(tmp_path: Path) -> None:
+    files = {"a.py": GOOD.format(dag_id="a"), "b.py": GOOD.format(dag_id="b")}
+    assert findings_for(tmp_path, files) == []  # full run: index filled
+    files["b.py"] = GOOD.format(dag_id="a")
+    found = findings_for(tmp_path, files, changed_files="b.py")
+    assert [f.check_id for f in found] == ["airflow.duplicate_dag_id"]
 
 
 def test_reference_dags_and_requirements_pass(tmp_path: Path) -> None:
