@@ -117,8 +117,11 @@ def test_validation_checks_gate_prod(tmp_path: Path, defs: dg.Definitions, monke
         raise_on_error=False,
         run_config={"ops": {"release_validation": {"config": {"env": "prod", "release_id": release_id}}}},
     )
-    evaluations = {ev.asset_key.path[-1]: ev.passed for ev in checked.get_asset_check_evaluations()}
-    assert evaluations["terraform_stacks"] is False and evaluations["stream_schemas"] is True
+    evaluations = {(ev.asset_key.path[-1], ev.check_name): ev.passed for ev in checked.get_asset_check_evaluations()}
+    assert evaluations[("terraform_stacks", "terraform_policy")] is False
+    assert evaluations[("terraform_stacks", "terraform_drift")] is True
+    assert evaluations[("stream_schemas", "streaming_compatibility")] is True
+    assert evaluations[("env_config", "secrets_scan")] is True
     system = resource.system()
     verdict = read_verdict(system.repo.store, release_id, Environment.PROD)
     assert verdict and not verdict.passed

@@ -1,9 +1,12 @@
 """Pre-deploy validation as blocking Dagster asset checks on the release artifact assets.
 
-One check per artifact kind, run for the release id given in its config (CI passes the id it
-just built through GraphQL's launchRun). The check rebuilds the release's
-exact tree from the store, runs the core validator against what the environment runs now, records
-the verdict the promotion gate reads, and reports each kind's findings as metadata.
+Each core check (``finsight_release.validate.registry``) is one blocking asset check on every
+``release/<kind>`` asset it covers, named after the check id (``airflow.dagbag`` ->
+``airflow_dagbag`` on ``release/airflow_dags``). The multi-asset check runs for the release id given
+in its config (CI passes the id it just built through GraphQL's launchRun): it rebuilds the release's
+exact tree from the store, runs the core validator once against what the environment runs now,
+records the verdict the promotion gate reads, and reports each check's findings on each kind as
+metadata. A check that crashed fails on every kind it covers.
 """
 
 import tempfile
@@ -15,9 +18,10 @@ import dagster as dg
 from finsight_release.assets.releases import KIND_LABEL, release_key
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.envs.environment import Environment
-from finsight_release.release.artifact import ArtifactKind
+from finsight_release.validate.registry import default_checks
+from finsight_release.validate.runner import CheckStatus
 
-CHECK_NAME = "pre_deploy_validation"
+MAX_LISTED_FINDINGS = 50
 
 
 class ValidationCheckConfig(dg.Config):
@@ -27,47 +31,60 @@ class ValidationCheckConfig(dg.Config):
     env: str = "prod"
 
 
-def _spec(kind: ArtifactKind) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(
-        CHECK_NAME,
-        asset=release_key(kind),
-        blocking=True,
-        description=f"Pre-deploy validation of the {kind.value} artifacts of a release",
-    )
+def check_name(check_id: str) -> str:
+    """The Dagster check name of a core check id (Dagster names allow no dots)."""
+    return check_id.replace(".", "_")
 
 
-@dg.multi_asset_check(specs=[_spec(kind) for kind in ArtifactKind], name="release_validation", can_subset=True)
+def _specs() -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            check_name(check.id),
+            asset=release_key(kind),
+            blocking=True,
+            description=f"Pre-deploy check {check.id} on the {kind.value} artifacts of a release",
+        )
+        for check in default_checks()
+        for kind in sorted(check.kinds, key=lambda k: k.value)
+    ]
+
+
+@dg.multi_asset_check(specs=_specs(), name="release_validation", can_subset=True)
 def release_validation(
     context: dg.AssetCheckExecutionContext, config: ValidationCheckConfig, release_system: ReleaseSystemResource
 ) -> Iterator[dg.AssetCheckResult]:
-    """Validate the release of this partition; a kind with an error finding fails its check."""
+    """Validate the release of this partition; a check with an error finding on a kind fails there."""
     system = release_system.system()
     manifest = system.repo.get(config.release_id)
     env = Environment.parse(config.env)
     with tempfile.TemporaryDirectory(prefix="finsight-validate-") as tmp:
         tree = system.repo.materialize_tree(manifest, Path(tmp))
         report, verdict, _ = system.validate(env, tree)
-    by_artifact: dict[str, list[str]] = {}
-    for finding in report.findings:
-        by_artifact.setdefault(finding.artifact, []).append(str(finding))
-    selected = {key.asset_key for key in context.selected_asset_check_keys}
-    for kind in ArtifactKind:
-        if release_key(kind) not in selected:
-            continue
-        names = [a.name for a in manifest.of_kind(kind)]
-        findings = [f for f in report.findings if f.artifact in names]
-        errors = [str(f) for f in findings if f.severity.is_blocking]
-        yield dg.AssetCheckResult(
-            asset_key=release_key(kind),
-            check_name=CHECK_NAME,
-            passed=not errors,
-            metadata={
-                "environment": str(env),
-                "release_id": manifest.release_id,
-                "errors": len(errors),
-                "warnings": sum(1 for f in findings if f.severity == "warning"),
-                "findings": dg.MetadataValue.md("\n".join(f"- {f}" for f in map(str, findings[:50])) or "none"),
-                "verdict": "passed" if verdict.passed else "failed",
-            },
-            description=f"{KIND_LABEL[kind]}: {len(errors)} blocking findings",
-        )
+    selected = {(key.asset_key, key.name) for key in context.selected_asset_check_keys}
+    kinds_of = {check.id: check.kinds for check in default_checks()}
+    for result in report.results:
+        for kind in sorted(kinds_of.get(result.check_id, ()), key=lambda k: k.value):
+            if (release_key(kind), check_name(result.check_id)) not in selected:
+                continue
+            names = {a.name for a in manifest.of_kind(kind)}
+            crashed = result.status is CheckStatus.CRASHED
+            findings = [f for f in result.findings if crashed or f.artifact in names]
+            errors = [f for f in findings if f.severity.is_blocking]
+            yield dg.AssetCheckResult(
+                asset_key=release_key(kind),
+                check_name=check_name(result.check_id),
+                passed=not errors,
+                metadata={
+                    "environment": str(env),
+                    "release_id": manifest.release_id,
+                    "status": result.status.value,
+                    "seconds": result.seconds,
+                    "errors": len(errors),
+                    "warnings": sum(1 for f in findings if f.severity == "warning"),
+                    "findings": dg.MetadataValue.md(
+                        "\n".join(f"- {f}" for f in findings[:MAX_LISTED_FINDINGS]) or "none"
+                    ),
+                    "verdict": "passed" if verdict.passed else "failed",
+                },
+                description=f"{result.check_id} on {KIND_LABEL[kind]}: {len(errors)} blocking findings",
+            )
