@@ -54,11 +54,13 @@ DIRECTORY_ARTIFACTS: tuple[tuple[ArtifactKind, str, str], ...] = (
 CONFIG_DIR = "release_assets/config"
 
 
-def discover(platform: Path) -> Iterator[ArtifactSource]:
+def discover(platform: Path, strict: bool = True) -> Iterator[ArtifactSource]:
     """Yield every artifact source in ``platform`` in a stable order.
 
     Raises PlatformTreeError when the tree has none of the expected folders, so pointing the tool at
-    the wrong directory fails with a message instead of building an empty release.
+    the wrong directory fails with a message instead of building an empty release. An image whose
+    ``image.yaml`` is unusable raises ArtifactError when ``strict`` (a build); otherwise (validation)
+    it is yielded without metadata and the ``images.spec`` check reports it.
     """
     if not platform.is_dir():
         raise PlatformTreeError(f"platform tree {platform} does not exist or is not a directory")
@@ -74,7 +76,7 @@ def discover(platform: Path) -> Iterator[ArtifactSource]:
             continue
         for child in sorted(p for p in parent.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
             found = True
-            meta = image_metadata(child) if kind is ArtifactKind.CONTAINER_IMAGE else {}
+            meta = image_metadata(child, strict) if kind is ArtifactKind.CONTAINER_IMAGE else {}
             yield ArtifactSource(kind, f"{prefix}/{child.name}", child, meta)
     config_dir = platform / CONFIG_DIR
     if config_dir.is_dir():
@@ -88,16 +90,29 @@ def discover(platform: Path) -> Iterator[ArtifactSource]:
         )
 
 
-def image_metadata(image_dir: Path) -> dict[str, str]:
+def image_metadata(image_dir: Path, strict: bool = True) -> dict[str, str]:
     """ECR repository and immutable digest of an image from its ``image.yaml``.
 
-    A mutable tag is never an identity: an image without a ``sha256:`` digest is refused here.
+    A mutable tag is never an identity: an image without a ``sha256:`` digest is refused here
+    (ArtifactError; with ``strict=False``, empty metadata instead).
     """
+    try:
+        return read_image_spec(image_dir)
+    except ArtifactError:
+        if strict:
+            raise
+        return {}
+
+
+def read_image_spec(image_dir: Path) -> dict[str, str]:
+    """``image.yaml``'s repository and digest; ArtifactError with a one-line reason when unusable."""
     spec_path = image_dir / "image.yaml"
     try:
-        spec = yaml.safe_load(spec_path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ArtifactError(f"image {image_dir.name}: cannot read {spec_path}: {exc}") from exc
+        spec = yaml.safe_load(spec_path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        reason = " ".join(str(exc).split())
+        raise ArtifactError(f"image {image_dir.name}: cannot read {spec_path}: {reason}") from exc
+    spec = spec if isinstance(spec, dict) else {}
     repository, digest = str(spec.get("repository", "")), str(spec.get("digest", ""))
     if not repository or not digest.startswith("sha256:") or len(digest) != 71:
         raise ArtifactError(

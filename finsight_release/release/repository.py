@@ -52,10 +52,14 @@ class ReleaseRepository:
     def __init__(self, store: ObjectStore) -> None:
         self.store = store
 
-    def scan(self, platform: Path, contents: dict[str, bytes] | None = None) -> tuple[Artifact, ...]:
-        """Hash every artifact of ``platform`` (reads each file once)."""
+    def scan(
+        self, platform: Path, contents: dict[str, bytes] | None = None, strict: bool = True
+    ) -> tuple[Artifact, ...]:
+        """Hash every artifact of ``platform`` (reads each file once); ``strict=False`` tolerates an
+        unusable image spec (see :func:`discover`)."""
         return tuple(
-            build_artifact(src.kind, src.name, src.root, platform, src.metadata, contents) for src in discover(platform)
+            build_artifact(src.kind, src.name, src.root, platform, src.metadata, contents)
+            for src in discover(platform, strict)
         )
 
     def build(

@@ -18,6 +18,7 @@ parsed too, so the first run fills it.
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import os
 import re
@@ -175,7 +176,10 @@ class AirflowDagsCheck:
 
     def cache_inputs(self, ctx: ValidationContext, artifact: Artifact) -> str:
         config = ctx.platform / "release_assets" / "config" / f"{ctx.env}.yaml"
-        return config.read_text() if ctx.env and config.exists() else ""
+        try:
+            return hashlib.sha256(config.read_bytes()).hexdigest() if ctx.env else ""
+        except OSError:
+            return ""
 
     def run(self, ctx: ValidationContext, artifacts: Sequence[Artifact]) -> list[Finding]:
         findings: list[Finding] = []
@@ -287,9 +291,11 @@ class AirflowDagsCheck:
         if not ctx.env or not config_path.exists():
             return []
         try:
-            config = yaml.safe_load(config_path.read_text()) or {}
-        except yaml.YAMLError:
+            config = yaml.safe_load(config_path.read_text())
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
             return []  # config.schema reports the broken file
+        if not isinstance(config, dict):
+            return []
         config_file = os.path.relpath(config_path, ctx.platform)
         out = []
         for what, defined, used in (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 
 class Severity(StrEnum):
@@ -31,6 +31,13 @@ class Finding(BaseModel):
     file: str | None = None
     line: int | None = None
     hint: str | None = None
+
+    @field_validator("message")
+    @classmethod
+    def _one_line(cls, message: str) -> str:
+        """Messages are one line (terminal rows, JUnit attributes, Markdown tables): quoted tool output
+        such as a YAML parser's caret diagram is folded onto it."""
+        return " ".join(message.split())
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.file and self.line else (self.file or self.artifact)

@@ -13,6 +13,7 @@ from finsight_release.release.artifact import Artifact
 from finsight_release.release.changeset import ChangeSet, compute_change_set
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
+from finsight_release.settings import Mode
 from finsight_release.validate.cache import ResultCache
 from finsight_release.validate.check import Check, ValidationContext
 from finsight_release.validate.runner import ProgressCallback, ValidationReport, run_validation
@@ -70,9 +71,14 @@ def validate_release(
     airflow_python: Path | None = None,
     extra_options: dict[str, str] | None = None,
     progress: ProgressCallback | None = None,
+    warehouse_dir: Path | None = None,
+    mode: Mode = Mode.LOCAL,
 ) -> tuple[ValidationReport, tuple[Artifact, ...], ChangeSet | None]:
-    """Run ``checks`` on the tree's artifacts that differ from the base (all with ``validate_all``)."""
-    artifacts = repo.scan(request.platform)
+    """Run ``checks`` on the tree's artifacts that differ from the base (all with ``validate_all``).
+
+    ``warehouse_dir`` and ``mode`` locate the environment's warehouse for the warehouse preflight.
+    """
+    artifacts = repo.scan(request.platform, strict=False)  # a bad image spec is a finding here
     base = repo.get(request.base_release) if request.base_release else None
     change_set = compute_change_set(base.release_id, base.artifacts, artifacts) if base else None
     changed = None if request.validate_all or change_set is None else set(change_set.changed_names)
@@ -82,6 +88,8 @@ def validate_release(
         base_dir=base_dir_resolver(repo, base, home / "validate-cache" / "base"),
         airflow_python=airflow_python,
         cache_dir=home / "validate-cache",
+        warehouse_dir=warehouse_dir,
+        mode=mode,
         workers=request.workers,
         options={**changed_files_option(None if request.validate_all else change_set), **(extra_options or {})},
     )

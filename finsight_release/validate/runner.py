@@ -194,7 +194,17 @@ def _run_one(
         notify(CheckProgress(check.id, CheckStatus.SKIPPED.value, 0))
         return CheckResult(check_id=check.id, status=CheckStatus.SKIPPED, artifacts=[])
     use_cache = cache is not None and getattr(check, "cacheable", True)
-    keys = {a.name: artifact_cache_key(check, ctx, a) for a in selected} if use_cache else {}
+    try:
+        keys = {a.name: artifact_cache_key(check, ctx, a) for a in selected} if use_cache else {}
+    except Exception as exc:  # a check's cache_inputs is its code too: a crash there is the check's crash
+        get_logger(__name__).debug("check_crashed", check_id=check.id, exc_info=True)
+        notify(CheckProgress(check.id, CheckStatus.CRASHED.value, len(selected), 0.0, 1))
+        return CheckResult(
+            check_id=check.id,
+            status=CheckStatus.CRASHED,
+            artifacts=[a.name for a in selected],
+            findings=[crash_finding(check.id, selected, exc)],
+        )
     cached: dict[str, list[Finding]] = {}
     if use_cache and cache is not None:
         for artifact in selected:
