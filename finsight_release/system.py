@@ -104,6 +104,8 @@ class ReleaseSystem:
                 self.settings.home,
                 self.settings.airflow_python,
                 progress=progress,
+                warehouse_dir=self.settings.warehouse_path,
+                mode=self.settings.mode,
             )
         release_id = release_id_for(artifacts)
         verdict = record_verdict(self.repo.store, release_id, env, report)

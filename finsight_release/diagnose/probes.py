@@ -14,7 +14,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import yaml
 
 from finsight_release.envs.environment import Environment
@@ -22,8 +21,10 @@ from finsight_release.release.artifact import ArtifactKind, sha256_bytes
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import blob_key
 from finsight_release.system import ReleaseSystem
+from finsight_release.targets.warehouse import duckdb_file
 from finsight_release.validate.airflow_dags import run_dagbag
 from finsight_release.validate.dag_bundle import DagBundle
+from finsight_release.validate.duckdb_preflight import open_read_only_error, rolled_back_ddl_error
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class DoctorContext:
 
     @property
     def warehouse(self) -> Path:
-        return self.system.settings.warehouse_path / f"{self.env}.duckdb"
+        return duckdb_file(self.system.settings.warehouse_path, str(self.env))
 
     @property
     def drift_plan(self) -> Path:
@@ -193,7 +194,10 @@ def secret_refs(value: Any) -> list[str]:
 
 def _snowflake_only(ctx: DoctorContext, what: str) -> ProbeResult | None:
     if ctx.system.settings.is_aws:
-        return skipped(f"{what}: Snowflake probes run through validate's warehouse preflight in AWS mode")
+        return skipped(
+            f"{what}: in AWS mode Snowflake is probed by validate's warehouse.preflight check "
+            f"(finsight-release validate --env {ctx.env})"
+        )
     return None
 
 
@@ -203,11 +207,8 @@ def probe_warehouse(ctx: DoctorContext) -> ProbeResult:
         return res
     if not ctx.warehouse.exists():
         return failed(f"warehouse {ctx.warehouse} does not exist", f"IO Error: Cannot open file {ctx.warehouse}")
-    try:
-        with duckdb.connect(str(ctx.warehouse), read_only=True) as con:
-            con.execute("select 1").fetchone()
-    except duckdb.Error as exc:
-        return failed(f"cannot open warehouse {ctx.warehouse}", str(exc))
+    if (error := open_read_only_error(ctx.warehouse)) is not None:
+        return failed(f"cannot open warehouse {ctx.warehouse}", error)
     return ok(f"DuckDB warehouse {ctx.warehouse.name} opens")
 
 
@@ -219,18 +220,12 @@ def probe_credentials(ctx: DoctorContext) -> ProbeResult:
 
 
 def probe_grants(ctx: DoctorContext) -> ProbeResult:
-    """The deploy identity may create schemas and tables (tried in a transaction that is rolled back)."""
+    """The deploy identity may create schemas, tables and views (tried in a transaction that is rolled back)."""
     if (res := _snowflake_only(ctx, "grants")) is not None:
         return res
-    try:
-        with duckdb.connect(str(ctx.warehouse)) as con:
-            con.execute("begin transaction")
-            con.execute("create schema _finsight_doctor_probe")
-            con.execute("create table _finsight_doctor_probe.t (x integer)")
-            con.execute("rollback")
-    except duckdb.Error as exc:
-        return failed("cannot create schemas or tables in the warehouse", f"Insufficient privileges: {exc}")
-    return ok("can create schemas and tables")
+    if (error := rolled_back_ddl_error(ctx.warehouse)) is not None:
+        return failed("cannot create schemas or tables in the warehouse", f"Insufficient privileges: {error}")
+    return ok("can create schemas, tables and views")
 
 
 def probe_live_schema(ctx: DoctorContext) -> ProbeResult:

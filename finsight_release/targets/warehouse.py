@@ -32,6 +32,11 @@ def version_schema(digest: str) -> str:
     return f"dbt_{digest[:12]}"
 
 
+def duckdb_file(warehouse_dir: Path, env: str) -> Path:
+    """The DuckDB file an environment's warehouse lives in: ``<warehouse_dir>/<env>.duckdb``."""
+    return Path(warehouse_dir) / f"{env}.duckdb"
+
+
 class DuckDbWarehouseTarget:
     """Deploys the dbt project into ``<warehouse_dir>/<env>.duckdb``."""
 
@@ -44,7 +49,7 @@ class DuckDbWarehouseTarget:
         self.seed_scale = seed_scale
 
     def database(self, env: Environment) -> Path:
-        return self.warehouse_dir / f"{env}.duckdb"
+        return duckdb_file(self.warehouse_dir, str(env))
 
     def apply(
         self,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Protocol
 
 from finsight_release.release.artifact import Artifact, ArtifactKind
+from finsight_release.settings import Mode
 from finsight_release.validate.finding import Finding
 
 
@@ -19,14 +20,21 @@ class ValidationContext:
     config is ``release_assets/config/<env>.yaml``), or None for environment-independent checks.
     ``base_dir(artifact_name)`` returns a directory holding the base release's copy of that artifact
     (materialized from the store), or None when there is no base or the artifact is new.
+    ``airflow_python`` / ``spark_python``: the Airflow and Spark runtime interpreters, or None when not configured.
     ``cache_dir`` is where a check may keep derived state between runs (e.g. the DAG-id index), or None.
+    ``warehouse_dir`` holds the environments' DuckDB warehouse files (``<env>.duckdb``), or None when the
+    caller has no warehouse to preflight; ``mode`` is the resource set (``aws``: Snowflake where the env
+    config says so).
     """
 
     platform: Path
     env: str | None = None
     base_dir: Callable[[str], Path | None] = field(default=lambda _name: None)
     airflow_python: Path | None = None
+    spark_python: Path | None = None
     cache_dir: Path | None = None
+    warehouse_dir: Path | None = None
+    mode: Mode = Mode.LOCAL
     workers: int = 2
     options: dict[str, str] = field(default_factory=dict)
 

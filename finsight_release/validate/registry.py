@@ -9,8 +9,10 @@ from finsight_release.validate.config_check import ConfigSchemaCheck, SecretRefC
 from finsight_release.validate.dag_rules import DagRulesCheck
 from finsight_release.validate.dbt_check import DbtCheck
 from finsight_release.validate.dependencies import DependencyCheck
+from finsight_release.validate.image_spec import ImageSpecCheck
 from finsight_release.validate.secrets_scan import SecretsScanCheck
 from finsight_release.validate.terraform import TerraformDriftCheck, TerraformPolicyCheck
+from finsight_release.validate.warehouse_check import WarehousePreflightCheck
 
 
 def default_checks() -> list[Check]:
@@ -26,4 +28,6 @@ def default_checks() -> list[Check]:
         SecretsScanCheck(),
         ConfigSchemaCheck(),
         SecretRefCheck(),
+        ImageSpecCheck(),
+        WarehousePreflightCheck(),
     ]

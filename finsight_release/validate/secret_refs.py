@@ -1,14 +1,16 @@
-"""Resolving secret references in an environment without reading any secret value.
+"""Resolving secret references in an environment, without reading any secret value unless asked to.
 
 ``aws-sm:<name>`` is checked with Secrets Manager ``describe_secret`` (metadata only; the value is
 never fetched), at ``AWS_ENDPOINT_URL`` when set (moto in tests, a VPC endpoint in AWS).
 ``env:<VAR>`` must be set, non-empty, in the process environment. Both are read at call time.
+:meth:`SecretResolver.read` does fetch the value (``get_secret_value``), for the one caller that must
+log in with it (the warehouse preflight); the value is kept out of ``repr`` and never reported.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 AWS_SM_PREFIX = "aws-sm:"
@@ -18,11 +20,15 @@ DEFAULT_REGION = "us-east-1"
 
 @dataclass(frozen=True)
 class Resolution:
-    """Whether a reference resolves; ``reachable`` is False when the backend could not be asked at all."""
+    """Whether a reference resolves; ``reachable`` is False when the backend could not be asked at all.
+
+    ``value`` is set only by :meth:`SecretResolver.read`.
+    """
 
     ok: bool
     detail: str = ""
     reachable: bool = True
+    value: str | None = field(default=None, repr=False)
 
 
 def secrets_manager_client(region: str | None = None) -> Any:
@@ -52,15 +58,31 @@ class SecretResolver:
             name = ref.removeprefix(ENV_PREFIX)
             return Resolution(bool(os.environ.get(name)), "" if os.environ.get(name) else "not set")
         if ref.startswith(AWS_SM_PREFIX):
-            return self._describe(ref.removeprefix(AWS_SM_PREFIX))
+            return self._call(ref.removeprefix(AWS_SM_PREFIX), fetch=False)
         return Resolution(False, f"unknown scheme (expected {AWS_SM_PREFIX}<name> or {ENV_PREFIX}<VAR>)")
 
-    def _describe(self, name: str) -> Resolution:
+    def read(self, ref: str) -> Resolution:
+        """Resolve one reference and fetch its value (``resolution.value``); never log or report it."""
+        if ref.startswith(ENV_PREFIX):
+            value = os.environ.get(ref.removeprefix(ENV_PREFIX))
+            return Resolution(True, value=value) if value else Resolution(False, "not set")
+        if ref.startswith(AWS_SM_PREFIX):
+            return self._call(ref.removeprefix(AWS_SM_PREFIX), fetch=True)
+        return self.resolve(ref)
+
+    def _call(self, name: str, fetch: bool) -> Resolution:
+        """``describe_secret`` (metadata only), or ``get_secret_value`` when ``fetch``."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             if self._client is None:
                 self._client = secrets_manager_client(self.region)
+            if fetch:
+                response = self._client.get_secret_value(SecretId=name)
+                value = response.get("SecretString")
+                if not value:
+                    return Resolution(False, "has no string value in Secrets Manager")
+                return Resolution(True, value=value)
             response = self._client.describe_secret(SecretId=name)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
