@@ -76,12 +76,21 @@ def run() -> dict[str, float]:
         dag = tree / "release_assets/airflow/dags" / CHANGED_DAG
         dag.write_text(dag.read_text() + "\n# one changed DAG\n")
         one = ValidationRequest(tree, Environment.PROD, base.release_id)
-        results["one_dag_s"], _ = timed(lambda: validate_release(one, repo, default_checks(), work, python))
+        spark = load_settings().spark_python
+        results["one_dag_s"], _ = timed(
+            lambda: validate_release(one, repo, default_checks(), work, python, spark_python=spark)
+        )
         everything = ValidationRequest(REPO_ROOT, Environment.PROD, None, validate_all=True)
         results["all_s"], _ = timed(
             # warehouse_dir: a never-deployed one, so the warehouse preflight runs (INFO) and is timed too
             lambda: validate_release(
-                everything, repo, default_checks(), work / "fresh", python, warehouse_dir=work / "warehouse"
+                everything,
+                repo,
+                default_checks(),
+                work / "fresh",
+                python,
+                warehouse_dir=work / "warehouse",
+                spark_python=spark,
             )
         )
     results["ratio"] = results["dag_validation_s"] / results["dagbag_plain_s"]

@@ -33,6 +33,7 @@ class Settings(BaseModel):
     store_url: str
     audit_url: str
     airflow_python: Path
+    spark_python: Path
     airflow_dags_dir: Path
     warehouse_path: Path
     metrics_path: Path
@@ -62,6 +63,7 @@ def load_settings(**overrides: object) -> Settings:
         "airflow_python": Path(
             env.get("FINSIGHT_AIRFLOW_PYTHON", str(REPO_ROOT / ".venvs" / "airflow" / "bin" / "python"))
         ),
+        "spark_python": Path(env.get("FINSIGHT_SPARK_PYTHON", str(REPO_ROOT / ".venvs" / "spark" / "bin" / "python"))),
         "airflow_dags_dir": Path(env.get("FINSIGHT_AIRFLOW_DAGS_DIR", str(home / "airflow"))),
         "warehouse_path": Path(env.get("FINSIGHT_WAREHOUSE", str(home / "warehouse"))),
         "metrics_path": Path(env.get("FINSIGHT_METRICS_FILE", str(home / "metrics.jsonl"))),

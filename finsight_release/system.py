@@ -106,6 +106,7 @@ class ReleaseSystem:
                 progress=progress,
                 warehouse_dir=self.settings.warehouse_path,
                 mode=self.settings.mode,
+                spark_python=self.settings.spark_python,
             )
         release_id = release_id_for(artifacts)
         verdict = record_verdict(self.repo.store, release_id, env, report)

@@ -3,6 +3,7 @@
 #   .venv/           the Dagster side (this package, dagster, dbt, soda, moto, ...)
 #   .venvs/airflow/  a real Airflow 2.10.5 in its own virtualenv (its SQLAlchemy 1.4 cannot share .venv),
 #                    installed against the constraint file committed in release_assets/airflow/
+#   .venvs/spark/    PySpark 3.5.9, the runtime Spark jobs are smoke-run on (plus its JVM class-data archive)
 #   PostgreSQL and Java from Debian's packages when missing (audit-log tests, Spark smoke runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,5 +39,18 @@ if [ ! -x .venvs/airflow/bin/airflow ]; then
   uv pip install -q -p .venvs/airflow/bin/python -c release_assets/airflow/constraints-2.10.5.txt \
     "apache-airflow==2.10.5" apache-airflow-providers-amazon apache-airflow-providers-snowflake \
     apache-airflow-providers-postgres "dagster-airlift[in-airflow]"
+fi
+
+if [ ! -x .venvs/spark/bin/spark-submit ]; then
+  echo "setup: installing PySpark 3.5.9 (.venvs/spark), the runtime the Spark jobs are smoke-run on"
+  uv venv -q --clear -p "$PY" .venvs/spark
+  uv pip install -q -p .venvs/spark/bin/python "pyspark==3.5.9"
+  rm -f .venvs/spark/spark-classes.jsa
+fi
+# The JVM's class-data archive for that runtime: smoke runs map Spark's classes instead of loading them.
+if [ ! -f .venvs/spark/spark-classes.jsa ] && command -v java >/dev/null 2>&1; then
+  echo "setup: archiving Spark's JVM classes (.venvs/spark/spark-classes.jsa)"
+  SPARK_LOCAL_IP=127.0.0.1 .venvs/spark/bin/python -I finsight_release/validate/probes/spark_class_archive.py \
+    .venvs/spark/spark-classes.jsa >/dev/null 2>&1 || echo "setup: no class archive written (smoke runs start slower)"
 fi
 echo "setup: done"

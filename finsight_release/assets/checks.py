@@ -6,7 +6,8 @@ Each core check (``finsight_release.validate.registry``) is one blocking asset c
 in its config (CI passes the id it just built through GraphQL's launchRun): it rebuilds the release's
 exact tree from the store, runs the core validator once against what the environment runs now,
 records the verdict the promotion gate reads, and reports each check's findings on each kind as
-metadata. A check that crashed fails on every kind it covers.
+metadata. A check that crashed, or a finding about a check's whole run rather than one artifact,
+fails on every kind the check covers.
 """
 
 import tempfile
@@ -62,13 +63,17 @@ def release_validation(
         report, verdict, _ = system.validate(env, tree)
     selected = {(key.asset_key, key.name) for key in context.selected_asset_check_keys}
     kinds_of = {check.id: check.kinds for check in default_checks()}
+    release_names = {a.name for a in manifest.artifacts}
     for result in report.results:
         for kind in sorted(kinds_of.get(result.check_id, ()), key=lambda k: k.value):
             if (release_key(kind), check_name(result.check_id)) not in selected:
                 continue
             names = {a.name for a in manifest.of_kind(kind)}
+            # A crash, or a finding about the whole run ("spark/*": no JVM), counts on every kind covered.
             crashed = result.status is CheckStatus.CRASHED
-            findings = [f for f in result.findings if crashed or f.artifact in names]
+            findings = [
+                f for f in result.findings if crashed or f.artifact in names or f.artifact not in release_names
+            ]
             errors = [f for f in findings if f.severity.is_blocking]
             yield dg.AssetCheckResult(
                 asset_key=release_key(kind),

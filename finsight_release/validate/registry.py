@@ -11,6 +11,7 @@ from finsight_release.validate.dbt_check import DbtCheck
 from finsight_release.validate.dependencies import DependencyCheck
 from finsight_release.validate.image_spec import ImageSpecCheck
 from finsight_release.validate.secrets_scan import SecretsScanCheck
+from finsight_release.validate.spark_jobs import SparkJobsCheck
 from finsight_release.validate.terraform import TerraformDriftCheck, TerraformPolicyCheck
 from finsight_release.validate.warehouse_check import WarehousePreflightCheck
 
@@ -25,6 +26,7 @@ def default_checks() -> list[Check]:
         TerraformPolicyCheck(),
         TerraformDriftCheck(),
         AvroCompatibilityCheck(),
+        SparkJobsCheck(),
         SecretsScanCheck(),
         ConfigSchemaCheck(),
         SecretRefCheck(),

@@ -73,10 +73,12 @@ def validate_release(
     progress: ProgressCallback | None = None,
     warehouse_dir: Path | None = None,
     mode: Mode = Mode.LOCAL,
+    spark_python: Path | None = None,
 ) -> tuple[ValidationReport, tuple[Artifact, ...], ChangeSet | None]:
     """Run ``checks`` on the tree's artifacts that differ from the base (all with ``validate_all``).
 
     ``warehouse_dir`` and ``mode`` locate the environment's warehouse for the warehouse preflight.
+    ``airflow_python`` and ``spark_python`` are the runtimes DAGs are parsed in and Spark jobs run on.
     """
     artifacts = repo.scan(request.platform, strict=False)  # a bad image spec is a finding here
     base = repo.get(request.base_release) if request.base_release else None
@@ -87,6 +89,7 @@ def validate_release(
         env=str(request.env) if request.env else None,
         base_dir=base_dir_resolver(repo, base, home / "validate-cache" / "base"),
         airflow_python=airflow_python,
+        spark_python=spark_python,
         cache_dir=home / "validate-cache",
         warehouse_dir=warehouse_dir,
         mode=mode,

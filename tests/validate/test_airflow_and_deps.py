@@ -90,8 +90,9 @@ def test_one_and_two_workers_find_the_same(tmp_path: Path) -> None:
     files = {f"d{i}.py": GOOD.format(dag_id=f"d{i}") for i in range(4)} | {"bad.py": "from airflow import DAG\nx = (\n"}
     one = findings_for(tmp_path / "one", files, workers=1)
     two = findings_for(tmp_path / "two", files, workers=2)
-    assert [(f.check_id, f.file, f.line) for f in one] == [(f.check_id, f.file, f.line) for f in two]
-    assert [f.check_id for f in one] == ["airflow.import_error"]
+    # Errors only: under load a parse can pass the 2 s slow-parse warning in one run and not the other.
+    errors = [[(f.check_id, f.file, f.line) for f in run if f.severity == "error"] for run in (one, two)]
+    assert errors[0] == errors[1] == [("airflow.import_error", "release_assets/airflow/dags/bad.py", 2)]
 
 
 def test_slow_parse_and_missing_connection(tmp_path: Path) -> None:

@@ -1,1 +1,3 @@
-"""Large-transaction screening totals."""
+"""Screens transactions against AML rules (large cash, structuring, high-risk countries)."""
+
+__version__ = "3.0.1"

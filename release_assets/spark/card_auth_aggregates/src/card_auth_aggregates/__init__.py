@@ -1,1 +1,3 @@
-"""Approval aggregates per merchant."""
+"""Hourly approval rate and declined volume per merchant from card authorizations."""
+
+__version__ = "1.1.0"

@@ -1,1 +1,3 @@
-"""Chargeback totals per payment."""
+"""Chargeback win rate and resolution time per merchant."""
+
+__version__ = "1.0.2"

@@ -1,1 +1,3 @@
-"""Per-customer account rollup."""
+"""Per-customer rollup of accounts: balances by product, open accounts, tenure."""
+
+__version__ = "2.0.0"

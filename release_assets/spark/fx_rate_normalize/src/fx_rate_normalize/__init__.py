@@ -1,1 +1,3 @@
-"""Normalizes FX rates to one row per day and currency."""
+"""Normalizes vendor FX quotes to one USD rate per currency and day."""
+
+__version__ = "1.2.3"

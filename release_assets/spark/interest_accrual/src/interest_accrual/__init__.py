@@ -1,1 +1,3 @@
-"""Daily interest accrual per account."""
+"""Month-to-date interest accrual per account from daily balances."""
+
+__version__ = "1.5.2"

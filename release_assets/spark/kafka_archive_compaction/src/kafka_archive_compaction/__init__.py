@@ -1,1 +1,3 @@
-"""Compacts archived Kafka events per topic."""
+"""Compacts archived Kafka records to the latest value per key, dropping tombstones."""
+
+__version__ = "1.0.0"

@@ -1,4 +1,8 @@
-"""Compacts archived Kafka events per topic: read events, aggregate size_bytes per topic, write Parquet."""
+"""Compacts archived Kafka records to the latest value per key, dropping tombstones.
+
+Reads JSON lines (or Parquet) with a declared schema, transforms with the DataFrame API, writes Parquet.
+Run: ``kafka-archive-compaction --input <path> --output <dir>`` (``spark-submit`` runs the same ``main``).
+"""
 
 from __future__ import annotations
 
@@ -6,29 +10,53 @@ import argparse
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.window import Window
+
+INPUT_SCHEMA = "topic STRING, `partition` INT, `offset` BIGINT, key STRING, value STRING, record_ts TIMESTAMP"
 
 
-def transform(df: DataFrame) -> DataFrame:
-    """Total, count and max of size_bytes per topic, ignoring rows without a topic."""
+def transform(records: DataFrame) -> DataFrame:
+    """Kafka log-compaction semantics on the archive: per (topic, key), keep the record with the highest
+    offset (a key always maps to one partition), and drop the key entirely when that record is a
+    tombstone (null value)."""
+    latest_first = Window.partitionBy("topic", "key").orderBy(F.col("offset").desc())
     return (
-        df.where(F.col("topic").isNotNull())
-        .groupBy("topic")
-        .agg(
-            F.sum(F.col("size_bytes").cast("double")).alias("total_size_bytes"),
-            F.count(F.lit(1)).alias("rows"),
-            F.max(F.col("size_bytes").cast("double")).alias("max_size_bytes"),
-        )
+        records.where(F.col("key").isNotNull())
+        .withColumn("rank", F.row_number().over(latest_first))
+        .where((F.col("rank") == 1) & F.col("value").isNotNull())
+        .drop("rank")
     )
 
 
+def read_input(spark: SparkSession, path: str, fmt: str | None = None) -> DataFrame:
+    """Read ``path`` with INPUT_SCHEMA; the format follows the suffix (.csv, .json/.jsonl) unless given."""
+    fmt = fmt or ("csv" if path.endswith(".csv") else "json" if path.endswith((".json", ".jsonl")) else "parquet")
+    reader = spark.read.schema(INPUT_SCHEMA)
+    if fmt == "csv":
+        return reader.option("header", True).option("mode", "FAILFAST").csv(path)
+    if fmt == "json":
+        return reader.option("mode", "FAILFAST").json(path)
+    return reader.parquet(path)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Command-line options of the job."""
+    parser = argparse.ArgumentParser(
+        prog="kafka-archive-compaction",
+        description="Compacts archived Kafka records to the latest value per key, dropping tombstones",
+    )
+    parser.add_argument("--input", required=True, help="CSV with a header row, JSON lines or Parquet")
+    parser.add_argument("--output", required=True, help="output directory (Parquet, overwritten)")
+    parser.add_argument("--format", choices=["csv", "json", "parquet"], help="input format (default: from suffix)")
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str] | None = None, spark: SparkSession | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Compacts archived Kafka events per topic")
-    parser.add_argument("--input", required=True, help="CSV input with a header row")
-    parser.add_argument("--output", required=True, help="Parquet output directory")
-    args = parser.parse_args(argv)
+    """Entry point of the ``kafka-archive-compaction`` console script; returns the exit code."""
+    args = parse_args(argv)
     session = spark or SparkSession.builder.appName("kafka_archive_compaction").getOrCreate()
-    df = session.read.option("header", True).option("inferSchema", True).csv(args.input)
-    transform(df).write.mode("overwrite").parquet(args.output)
+    result = transform(read_input(session, args.input, args.format))
+    result.write.mode("overwrite").parquet(args.output)
     return 0
 
 

@@ -1,1 +1,3 @@
-"""Outstanding amounts per loan."""
+"""Days past due and delinquency bucket per loan."""
+
+__version__ = "2.2.0"

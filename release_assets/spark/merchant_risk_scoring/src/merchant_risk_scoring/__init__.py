@@ -1,1 +1,3 @@
-"""Merchant volume features for risk tiers."""
+"""Merchant risk score and tier from payment outcomes."""
+
+__version__ = "1.6.0"

@@ -1,1 +1,3 @@
-"""Prepares partner settlement extracts."""
+"""Prepares per-partner settlement extracts without PII, partitioned by partner."""
+
+__version__ = "1.2.1"

@@ -1,1 +1,3 @@
-"""Settlement totals per currency."""
+"""Reconciles ledger payments against processor settlements."""
+
+__version__ = "2.0.3"

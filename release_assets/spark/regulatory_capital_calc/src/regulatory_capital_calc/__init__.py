@@ -1,1 +1,3 @@
-"""Capital exposure per asset class."""
+"""Standardised-approach risk-weighted assets and capital requirement per asset class."""
+
+__version__ = "1.1.4"
