@@ -3,8 +3,10 @@
     python benchmarks/validate.py [--json]
 
 In one run: (a) a plain DagBag load of the 120 DAGs in the Airflow venv (one process, as the
-scheduler would), (b) our DAG validation (the same DagBag plus parse times and connection checks),
-(c) one changed DAG file end to end against a base release, (d) `validate --all` with every check.
+scheduler would), (b) our DAG validation (DagBags in two parallel shards plus parse times, duplicate
+ids, connections and Variables against the env config), (c) one changed DAG file end to end against a
+base release, with a cold cache (every DAG file parsed once to learn its DAG ids) and with the DAG-id
+index warm (only the changed file parsed), (d) `validate --all` with every check, cold cache.
 Targets: all <= 60 s, one DAG <= 10 s, DAG validation <= 1.5x plain DagBag.
 """
 
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -78,7 +81,14 @@ def run() -> dict[str, float]:
         one = ValidationRequest(tree, Environment.PROD, base.release_id)
         spark = load_settings().spark_python
         results["one_dag_s"], _ = timed(
-            lambda: validate_release(one, repo, default_checks(), work, python, spark_python=spark)
+            lambda: validate_release(one, repo, default_checks(), work / "cold", python, spark_python=spark)
+        )
+        # The usual CI case: $FINSIGHT_HOME kept between runs, so the DAG-id index already knows the
+        # base's files (filled here by one full parse of the base tree) and only the changed DAG is parsed.
+        warm = work / "warm"
+        AirflowDagsCheck().run(replace(ctx, cache_dir=warm / "validate-cache"), dags)
+        results["one_dag_warm_index_s"], _ = timed(
+            lambda: validate_release(one, repo, default_checks(), warm, python, spark_python=spark)
         )
         everything = ValidationRequest(REPO_ROOT, Environment.PROD, None, validate_all=True)
         results["all_s"], _ = timed(
@@ -108,13 +118,14 @@ def main() -> None:
     targets = {
         "all_s": "<= 60",
         "one_dag_s": "<= 10",
+        "one_dag_warm_index_s": "<= 10",
         "dagbag_plain_s": "baseline",
         "dag_validation_s": "<= 1.5x baseline",
         "ratio": "<= 1.5",
     }
-    print(f"{'measure':<18}{'value':>9}  target")
-    for key in ("dagbag_plain_s", "dag_validation_s", "ratio", "one_dag_s", "all_s"):
-        print(f"{key:<18}{results[key]:>9.3f}  {targets[key]}")
+    print(f"{'measure':<22}{'value':>9}  target")
+    for key in ("dagbag_plain_s", "dag_validation_s", "ratio", "one_dag_s", "one_dag_warm_index_s", "all_s"):
+        print(f"{key:<22}{results[key]:>9.3f}  {targets[key]}")
 
 
 if __name__ == "__main__":
