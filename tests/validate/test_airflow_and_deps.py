@@ -79,6 +79,25 @@ def test_import_errors_with_file_and_line(tmp_path: Path) -> None:
     assert len(duplicates) == 1 and "good" in duplicates[0].message
 
 
+CYCLE = """
+import pendulum
+from airflow import DAG
+from airflow.operators.empty import EmptyOperator
+with DAG("cyclic", start_date=pendulum.datetime(2024, 1, 1), schedule="@daily", catchup=False):
+    a, b = EmptyOperator(task_id="a"), EmptyOperator(task_id="b")
+    a >> b >> a
+"""
+BAD_SCHEDULE = GOOD.replace('schedule="@daily"', 'schedule="61 25 * * *"')
+
+
+def test_cycles_and_invalid_schedules_are_import_errors(tmp_path: Path) -> None:
+    found = findings_for(tmp_path, {"cycle.py": CYCLE, "schedule.py": BAD_SCHEDULE.format(dag_id="bad_cron")})
+    errors = {f.file.rsplit("/", 1)[-1]: f.message for f in found if f.check_id == "airflow.import_error"}
+    assert set(errors) == {"cycle.py", "schedule.py"}
+    assert "cycle" in errors["cycle.py"].lower()
+    assert "61 25 * * *" in errors["schedule.py"]
+
+
 def test_duplicate_dag_id_across_shards_names_both_files(tmp_path: Path) -> None:
     # Two files only, two workers: each lands in its own DagBag, so only the merge can see the clash.
     found = findings_for(tmp_path, {"a.py": GOOD.format(dag_id="same"), "b.py": GOOD.format(dag_id="same")})
