@@ -201,7 +201,7 @@ class AirflowDagsCheck:
     def _check_bundle(self, ctx: ValidationContext, artifact: Artifact, python: Path) -> list[Finding]:
         dags = ctx.platform / artifact.source
         plugins = ctx.platform / "release_assets" / "airflow" / "plugins"
-        bundle = DagBundle.scan(dags)
+        bundle = DagBundle(dags, (f.path for f in artifact.files))  # what ships: no symlinks, no caches
         index = DagIdIndex(ctx.cache_dir / "dag-ids" if ctx.cache_dir else None)
         changed = [f for f in ctx.options.get("changed_files", "").splitlines() if f]
         fingerprints = {f: bundle.fingerprint(f) for f in bundle.dag_files}

@@ -40,8 +40,11 @@ class DagBundle:
 
     @classmethod
     def scan(cls, root: Path) -> DagBundle:
-        """Every ``.py`` file under ``root`` (symlinks leaving the tree are not followed)."""
-        return cls(root, (p.relative_to(root).as_posix() for p in root.rglob("*.py") if p.is_file()))
+        """Every ``.py`` file under ``root`` that is not a symlink (a live dags folder; a release's bundle
+        is built from its artifact's file list instead)."""
+        return cls(
+            root, (p.relative_to(root).as_posix() for p in root.rglob("*.py") if p.is_file() and not p.is_symlink())
+        )
 
     def _source(self, rel: str) -> bytes:
         try:
