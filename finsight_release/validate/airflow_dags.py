@@ -59,11 +59,16 @@ class DagBagReport:
         self.import_errors.update(part["import_errors"])
         self.stats += part["stats"]
         for dag_id, dag in part["dags"].items():
-            seen = self.dags.get(dag_id)
-            if seen is not None and seen["file"] != dag["file"]:
-                self.duplicates.setdefault(dag_id, [seen["file"]]).append(dag["file"])
-                continue
-            self.dags[dag_id] = dag
+            if not self.clashes(dag_id, dag["file"]):
+                self.dags[dag_id] = dag
+
+    def clashes(self, dag_id: str, file: str) -> bool:
+        """Whether ``file`` defining ``dag_id`` duplicates a DAG already seen from another file (recorded)."""
+        seen = self.dags.get(dag_id)
+        if seen is None or seen["file"] == file:
+            return False
+        self.duplicates.setdefault(dag_id, [seen["file"]]).append(file)
+        return True
 
 
 def airflow_env(home: str, dags: Path, plugins: Path | None) -> dict[str, str]:
@@ -219,9 +224,7 @@ class AirflowDagsCheck:
                 index.put(fingerprints[rel], stat["dag_ids"])
         for rel, ids in known.items():
             for dag_id in ids or []:
-                seen = report.dags.get(dag_id)
-                if seen is not None and seen["file"] != str(dags / rel):
-                    report.duplicates.setdefault(dag_id, [seen["file"]]).append(str(dags / rel))
+                report.clashes(dag_id, str(dags / rel))
         findings = self._import_errors(artifact, report, ctx.platform)
         findings += self._duplicates(artifact, report, ctx.platform)
         findings += self._parse_times(artifact, report, ctx.platform)
