@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from finsight_release.validate.airflow_dags import AirflowDagsCheck
+from finsight_release.validate.airflow_plugins import AirflowPluginsCheck
 from finsight_release.validate.avro_compat import AvroCompatibilityCheck
 from finsight_release.validate.check import Check
 from finsight_release.validate.config_check import ConfigSchemaCheck, SecretRefCheck
@@ -21,6 +22,7 @@ def default_checks() -> list[Check]:
     return [
         AirflowDagsCheck(),
         DagRulesCheck(),
+        AirflowPluginsCheck(),
         DependencyCheck(),
         DbtCheck(),
         TerraformPolicyCheck(),
