@@ -129,10 +129,26 @@ def run_dagbag(python: Path, dags: Path, plugins: Path | None, files: Sequence[s
                 proc.communicate()
                 raise RuntimeError(f"Airflow DagBag probe timed out after {PROBE_TIMEOUT_S}s") from None
             if proc.returncode != 0 or not out.exists():
-                tail = (stderr.strip().splitlines() or ["no output"])[-1]
-                raise RuntimeError(f"Airflow DagBag probe failed: {tail}")
+                raise probe_failed("DagBag", stderr)
             report.merge(json.loads(out.read_text()))
     return report
+
+
+def probe_failed(what: str, stderr: str) -> RuntimeError:
+    """The error for an Airflow probe that died: its last stderr line (Airflow logs everything else there)."""
+    tail = (stderr.strip().splitlines() or ["no output"])[-1]
+    return RuntimeError(f"Airflow {what} probe failed: {tail}")
+
+
+def airflow_missing(check_id: str, artifact: Artifact, python: Path | None, skipped: str) -> Finding:
+    """The warning for a check that needs the Airflow virtualenv when it is not there."""
+    return Finding(
+        check_id=check_id,
+        severity=Severity.WARNING,
+        artifact=artifact.name,
+        message=f"Airflow interpreter {python} missing; {skipped}",
+        hint="run scripts/setup.sh",
+    )
 
 
 def error_location(path: str, message: str, root: Path) -> tuple[str, int | None]:
@@ -191,14 +207,7 @@ class AirflowDagsCheck:
         for artifact in artifacts:
             python = ctx.airflow_python
             if python is None or not python.exists():
-                findings.append(
-                    self._finding(
-                        artifact,
-                        Severity.WARNING,
-                        f"Airflow interpreter {python} missing; DAGs not parsed",
-                        hint="run scripts/setup.sh",
-                    )
-                )
+                findings.append(airflow_missing(self.id, artifact, python, "DAGs not parsed"))
                 continue
             findings += self._check_bundle(ctx, artifact, python)
         return findings
@@ -300,15 +309,15 @@ class AirflowDagsCheck:
         if not isinstance(config, dict):
             return []
         config_file = os.path.relpath(config_path, ctx.platform)
+        variables = self._used(report, "variables")
+        for rel, line, name in self._variable_gets(bundle, parsed):
+            variables.setdefault(name, []).append(f"{artifact.source}/{rel}:{line}")
         out = []
-        for what, defined, used in (
-            ("connection", set(config.get("connections") or {}), self._used(report, "conn_ids")),
-            ("Variable", set(config.get("variables") or {}), self._used(report, "variables")),
+        for what, section, used in (
+            ("connection", "connections", self._used(report, "conn_ids")),
+            ("Variable", "variables", variables),
         ):
-            if what == "Variable":
-                for rel, line, name in self._variable_gets(bundle, parsed):
-                    used.setdefault(name, []).append(f"{artifact.source}/{rel}:{line}")
-            section = "connections" if what == "connection" else "variables"
+            defined = set(config.get(section) or {})
             for name, users in sorted(used.items()):
                 if name not in defined:
                     out.append(

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from finsight_release.release.artifact import Artifact, ArtifactKind
-from finsight_release.validate.airflow_dags import airflow_env, relative
+from finsight_release.validate.airflow_dags import airflow_env, airflow_missing, probe_failed, relative
 from finsight_release.validate.check import ValidationContext
 from finsight_release.validate.finding import Finding, Severity
 
@@ -38,8 +38,7 @@ def load_plugins(python: Path, plugins: Path) -> dict[str, Any]:
             timeout=PROBE_TIMEOUT_S,
         )
         if proc.returncode != 0 or not report.exists():
-            tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-            raise RuntimeError(f"Airflow plugin probe failed: {tail}")
+            raise probe_failed("plugin", proc.stderr)
         return json.loads(report.read_text())
 
 
@@ -54,15 +53,7 @@ class AirflowPluginsCheck:
         for artifact in artifacts:
             python = ctx.airflow_python
             if python is None or not python.exists():
-                findings.append(
-                    Finding(
-                        check_id=self.id,
-                        severity=Severity.WARNING,
-                        artifact=artifact.name,
-                        message=f"Airflow interpreter {python} missing; plugins not loaded",
-                        hint="run scripts/setup.sh",
-                    )
-                )
+                findings.append(airflow_missing(self.id, artifact, python, "plugins not loaded"))
                 continue
             report = load_plugins(python, ctx.platform / artifact.source)
             for path, error in sorted(report["import_errors"].items()):

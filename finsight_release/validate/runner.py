@@ -178,6 +178,12 @@ def crash_finding(check_id: str, artifacts: Sequence[Artifact], exc: BaseExcepti
     )
 
 
+def crashed(check: Check, artifacts: Sequence[Artifact], exc: BaseException) -> Finding:
+    """Log the crash being handled (traceback at debug level) and return the finding that stands for it."""
+    get_logger(__name__).debug("check_crashed", check_id=check.id, exc_info=True)  # called in the except block
+    return crash_finding(check.id, artifacts, exc)
+
+
 def select_artifacts(check: Check, artifacts: Sequence[Artifact], changed: set[str] | None) -> list[Artifact]:
     """Artifacts of the check's kinds, restricted to ``changed`` names when given."""
     return [a for a in artifacts if a.kind in check.kinds and (changed is None or a.name in changed)]
@@ -197,13 +203,12 @@ def _run_one(
     try:
         keys = {a.name: artifact_cache_key(check, ctx, a) for a in selected} if use_cache else {}
     except Exception as exc:  # a check's cache_inputs is its code too: a crash there is the check's crash
-        get_logger(__name__).debug("check_crashed", check_id=check.id, exc_info=True)
         notify(CheckProgress(check.id, CheckStatus.CRASHED.value, len(selected), 0.0, 1))
         return CheckResult(
             check_id=check.id,
             status=CheckStatus.CRASHED,
             artifacts=[a.name for a in selected],
-            findings=[crash_finding(check.id, selected, exc)],
+            findings=[crashed(check, selected, exc)],
         )
     cached: dict[str, list[Finding]] = {}
     if use_cache and cache is not None:
@@ -229,8 +234,7 @@ def _run_one(
         findings = list(check.run(ctx, to_run))
         status = CheckStatus.RAN
     except Exception as exc:  # a broken check must never stop the others
-        get_logger(__name__).debug("check_crashed", check_id=check.id, exc_info=True)
-        findings = [crash_finding(check.id, to_run, exc)]
+        findings = [crashed(check, to_run, exc)]
         status = CheckStatus.CRASHED
     seconds = time.perf_counter() - start
     if status is CheckStatus.RAN and use_cache and cache is not None:
