@@ -37,6 +37,9 @@ class DagBundle:
     def __init__(self, root: Path, files: Iterable[str]) -> None:
         self.root = root
         self.files = sorted(f for f in files if f.endswith(".py"))
+        # The bundle does not change while it is looked at: each file is read and parsed once.
+        self._imports: dict[str, frozenset[str]] = {}
+        self._closures: dict[str, frozenset[str]] = {}
 
     @classmethod
     def scan(cls, root: Path) -> DagBundle:
@@ -70,6 +73,11 @@ class DagBundle:
                 modules[".".join(parts)] = rel
         return modules
 
+    def _direct_imports(self, rel: str) -> frozenset[str]:
+        if rel not in self._imports:
+            self._imports[rel] = frozenset(self.imports(rel))
+        return self._imports[rel]
+
     def imports(self, rel: str) -> set[str]:
         """The bundle files ``rel`` imports directly (absolute imports from the bundle root, and relative
         ones); a package import also counts its ``__init__``."""
@@ -98,15 +106,17 @@ class DagBundle:
                     found.add(target)
         return found
 
-    def closure(self, rel: str) -> set[str]:
+    def closure(self, rel: str) -> frozenset[str]:
         """``rel`` and every bundle file it imports, transitively."""
-        seen, stack = {rel}, [rel]
-        while stack:
-            for dep in self.imports(stack.pop()):
-                if dep not in seen:
-                    seen.add(dep)
-                    stack.append(dep)
-        return seen
+        if rel not in self._closures:
+            seen, stack = {rel}, [rel]
+            while stack:
+                for dep in self._direct_imports(stack.pop()):
+                    if dep not in seen:
+                        seen.add(dep)
+                        stack.append(dep)
+            self._closures[rel] = frozenset(seen)
+        return self._closures[rel]
 
     def affected_dag_files(self, changed: Iterable[str]) -> list[str]:
         """DAG files whose parse may differ after ``changed`` files changed: the changed DAG files and
