@@ -16,6 +16,14 @@ class PlatformTreeError(FinsightError):
     """The platform tree is missing or does not have the expected layout."""
 
 
+class UnsafeSymlinkError(PlatformTreeError):
+    """A symlink in the platform tree leaves it, dangles or loops: following it could ship outside bytes."""
+
+
+class SizeLimitError(PlatformTreeError):
+    """A file or a whole release is over its size cap (``FINSIGHT_MAX_FILE_MB`` / ``FINSIGHT_MAX_RELEASE_MB``)."""
+
+
 class ArtifactError(FinsightError):
     """An artifact is missing, unreadable or does not match its digest."""
 
@@ -62,3 +70,7 @@ class SchemaParseError(FinsightError):
 
 class ConfigError(FinsightError):
     """An environment config file is unreadable or does not match the schema (names file and field)."""
+
+
+class ToolNotFoundError(FinsightError):
+    """An external program the project drives (uv, dbt, java, an interpreter) cannot be found."""

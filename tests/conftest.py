@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 
 import pytest
+
+from tests.newcomer import newcomer_path
 
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -14,6 +17,17 @@ FAKE_AWS_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def newcomer_shell() -> Iterator[None]:
+    """Every test runs with the project's virtualenvs off PATH, as a newcomer's shell has it: a tool
+    found through PATH instead of ``finsight_release.toolchain`` fails here as it would for them."""
+    saved = os.environ.get("PATH", "")
+    os.environ["PATH"] = newcomer_path(saved)
+    os.environ.pop("VIRTUAL_ENV", None)
+    yield
+    os.environ["PATH"] = saved
 
 
 def free_port() -> int:

@@ -172,7 +172,7 @@ def test_drift_check_and_gate_hold_back_an_infra_change(
     system.deployer.promote(Environment.DEV, v1.release_id)
     plan = drift_plan_path(system.settings.home, Environment.DEV)
     plan.parent.mkdir(parents=True)
-    shutil.copy(REPO_ROOT.parent / "shared/fixtures/terraform_plans/hashicorp-terraform__show-json_drift.json", plan)
+    shutil.copy(REPO_ROOT / "tests/fixtures/terraform_plans/hashicorp-terraform__show-json_drift.json", plan)
     result = defs.resolve_job_def("detection_checks_job").execute_in_process(
         instance=dg.DagsterInstance.ephemeral(), resources={"release_system": resource}, raise_on_error=False
     )

@@ -48,8 +48,10 @@ def credential_check(env: Environment) -> dg.AssetChecksDefinition:
     def _check(release_system: ReleaseSystemResource) -> dg.AssetCheckResult:
         from finsight_release.diagnose.probes import DoctorContext, secret_refs
 
-        ctx = DoctorContext(release_system.system(), env)
-        return _result(credential_findings(sorted(set(secret_refs(ctx.config)))), "stale or missing credentials")
+        system = release_system.system()
+        ctx = DoctorContext(system, env)
+        findings = credential_findings(sorted(set(secret_refs(ctx.config))), system.settings.mode)
+        return _result(findings, "stale or missing credentials")
 
     return _check
 

@@ -10,6 +10,7 @@ from finsight_release.envs.environment import Environment
 from finsight_release.errors import InvalidPlanError
 from finsight_release.release.changeset import ChangeClass, ChangeSet
 from finsight_release.release.manifest import ReleaseManifest
+from finsight_release.settings import Mode
 
 
 def drift_plan_path(home: Path, env: Environment) -> Path:
@@ -55,7 +56,9 @@ class DetectionGate:
         return None
 
 
-def credential_findings(refs: list[str], max_age_days: int = 90, now: datetime | None = None) -> list[str]:
+def credential_findings(
+    refs: list[str], mode: Mode, max_age_days: int = 90, now: datetime | None = None
+) -> list[str]:
     """Secrets (``aws-sm:`` references) that are missing, overdue for rotation or older than ``max_age_days``.
 
     Only metadata is read (``describe_secret``); ``env:`` references have no age to check. Secrets Manager is
@@ -67,7 +70,7 @@ def credential_findings(refs: list[str], max_age_days: int = 90, now: datetime |
     from finsight_release.validate.secret_refs import secrets_manager_client
 
     names = [ref.removeprefix("aws-sm:") for ref in refs if ref.startswith("aws-sm:")]
-    if not names or not aws_checkable():
+    if not names or not aws_checkable(mode):
         return []
     now = now or datetime.now(UTC)
     client, problems = secrets_manager_client(), []

@@ -172,13 +172,19 @@ def probe_secrets(ctx: DoctorContext) -> ProbeResult:
     refs = sorted(set(secret_refs(ctx.config)))
     if not refs:
         return skipped("the env config references no secrets")
-    resolver = SecretResolver(region=(ctx.config.get("aws") or {}).get("region"))
-    bad = [f"{ref}: {r.detail}" for ref in refs if not (r := resolver.resolve(ref)).ok]
+    resolver = SecretResolver(
+        region=(ctx.config.get("aws") or {}).get("region"), local_defaults=not ctx.system.settings.is_aws
+    )
+    resolutions = {ref: resolver.resolve(ref) for ref in refs}
+    bad = [f"{ref}: {r.detail}" for ref, r in resolutions.items() if not r.ok]
     if bad:
         return failed(
             f"{len(bad)} of {len(refs)} secret references do not resolve",
             "\n".join(f"secret not found: {b}" for b in bad),
         )
+    local = [ref for ref, r in resolutions.items() if r.local_default]
+    if local:
+        return ok(f"{len(refs)} secret references resolve ({len(local)} unset env: references: local defaults in use)")
     return ok(f"{len(refs)} secret references resolve")
 
 

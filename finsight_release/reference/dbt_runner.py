@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from finsight_release import toolchain
 from finsight_release.errors import FinsightError
 
 
@@ -35,12 +34,8 @@ class DbtResult:
 
 
 def dbt_executable() -> str:
-    """The ``dbt`` next to this interpreter (the venv's), else the one on PATH."""
-    local = Path(sys.executable).parent / "dbt"
-    found = str(local) if local.exists() else shutil.which("dbt")
-    if not found:
-        raise DbtRunError("dbt executable not found: run scripts/setup.sh (installs dbt-core into .venv)")
-    return found
+    """The ``dbt`` executable (:func:`finsight_release.toolchain.dbt`), as a string for subprocess and dagster-dbt."""
+    return str(toolchain.dbt())
 
 
 def _env(duckdb_path: Path | None, schema: str | None, target: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from finsight_release.envs.platform_config import ConfigError, PlatformConfig, load_platform_config
 from finsight_release.release.artifact import Artifact, ArtifactKind
+from finsight_release.settings import Mode
 from finsight_release.validate.check import ValidationContext
 from finsight_release.validate.finding import Finding, Severity
 from finsight_release.validate.secret_refs import SecretResolver
@@ -61,9 +62,9 @@ class ConfigSchemaCheck:
         return findings
 
 
-def aws_checkable() -> bool:
+def aws_checkable(mode: Mode) -> bool:
     """Secrets Manager is asked only in AWS mode or at an explicit endpoint (never blindly from a laptop)."""
-    return os.environ.get("FINSIGHT_MODE") == "aws" or bool(os.environ.get("AWS_ENDPOINT_URL"))
+    return mode is Mode.AWS or bool(os.environ.get("AWS_ENDPOINT_URL"))
 
 
 class SecretRefCheck:
@@ -79,22 +80,27 @@ class SecretRefCheck:
             env = config_env(artifact)
             if ctx.env is not None and env != ctx.env:
                 continue
-            findings.extend(self.check_config(ctx.platform / artifact.source, artifact, env))
+            findings.extend(self.check_config(ctx.platform / artifact.source, artifact, env, ctx.mode))
         return findings
 
-    def check_config(self, path: Path, artifact: Artifact, env: str) -> list[Finding]:
-        """Findings for one config file; an invalid config is left to ``config.schema``."""
+    def check_config(self, path: Path, artifact: Artifact, env: str, mode: Mode = Mode.LOCAL) -> list[Finding]:
+        """Findings for one config file; an invalid config is left to ``config.schema``.
+
+        In local mode an unset ``env:`` reference is the local default (one INFO finding lists them);
+        in AWS mode it is an error like any reference that does not resolve.
+        """
         try:
             config = load_platform_config(path)
         except ConfigError:
             return []
-        resolver = SecretResolver(region=getattr(config, "aws_region", None))
+        resolver = SecretResolver(region=config.aws.region, local_defaults=mode is Mode.LOCAL)
         findings: list[Finding] = []
+        local_defaults: list[str] = []
         aws_reachable = True
         for ref in secret_refs(config):
             if ref.startswith("aws-sm:") and not aws_reachable:
                 continue  # one "unreachable" finding per environment is enough
-            if ref.startswith("aws-sm:") and not aws_checkable():
+            if ref.startswith("aws-sm:") and not aws_checkable(mode):
                 aws_reachable = False
                 findings.append(
                     Finding(
@@ -108,6 +114,8 @@ class SecretRefCheck:
                 )
                 continue
             resolution = resolver.resolve(ref)
+            if resolution.local_default:
+                local_defaults.append(ref)
             if resolution.ok:
                 continue
             aws_reachable = aws_reachable and resolution.reachable
@@ -123,6 +131,20 @@ class SecretRefCheck:
                         if ref.startswith("aws-sm:")
                         else "set the environment variable where the release is validated and deployed"
                     ),
+                )
+            )
+        if local_defaults:
+            findings.append(
+                Finding(
+                    check_id=self.id,
+                    severity=Severity.INFO,
+                    artifact=artifact.name,
+                    file=artifact.source,
+                    message=(
+                        f"{len(local_defaults)} env: references of {env} are unset, so local mode uses its "
+                        f"embedded defaults for them ({', '.join(local_defaults)}); in AWS mode each must resolve"
+                    ),
+                    hint="export the variables to use real connections locally",
                 )
             )
         return findings

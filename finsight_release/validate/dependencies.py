@@ -10,14 +10,13 @@ requirements and the constraint file.
 from __future__ import annotations
 
 import hashlib
-import shutil
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
 from finsight_release.release.artifact import Artifact, ArtifactKind, list_files, sha256_bytes
 from finsight_release.validate.check import ValidationContext
 from finsight_release.validate.finding import Finding, Severity
+from finsight_release.validate.uv_tool import run_uv, uv_explanation
 
 CONSTRAINTS = Path("release_assets/airflow/constraints-2.10.5.txt")
 MWAA_PYTHON = "3.11.9"
@@ -25,28 +24,9 @@ MWAA_PYTHON = "3.11.9"
 
 def resolve(requirements: Path, constraints: Path) -> tuple[bool, str]:
     """(resolves, resolver explanation) for ``requirements`` under ``constraints``."""
-    uv = shutil.which("uv")
-    if uv is None:
-        raise RuntimeError("uv not found on PATH (scripts/setup.sh installs it)")
-    proc = subprocess.run(
-        [
-            uv,
-            "pip",
-            "compile",
-            "--python-version",
-            MWAA_PYTHON,
-            "-c",
-            str(constraints),
-            str(requirements),
-            "--no-header",
-            "-q",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    explanation = " ".join(line.strip() for line in proc.stderr.splitlines() if line.strip() and "hint" not in line)
-    return proc.returncode == 0, explanation
+    args = ["pip", "compile", "--python-version", MWAA_PYTHON, "-c", str(constraints), str(requirements)]
+    proc = run_uv([*args, "--no-header", "-q"])
+    return proc.returncode == 0, uv_explanation(proc.stderr)
 
 
 def changed_from_base(ctx: ValidationContext, artifact: Artifact) -> bool:

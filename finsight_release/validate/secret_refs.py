@@ -3,6 +3,9 @@
 ``aws-sm:<name>`` is checked with Secrets Manager ``describe_secret`` (metadata only; the value is
 never fetched), at ``AWS_ENDPOINT_URL`` when set (moto in tests, a VPC endpoint in AWS).
 ``env:<VAR>`` must be set, non-empty, in the process environment. Both are read at call time.
+In local mode (the embedded default: DuckDB, a local dags folder, no source databases) an unset
+``env:`` variable is a *local default*: nothing local reads it, so it resolves, marked as such, and
+callers report it as the local default in use; in AWS mode it must be set.
 :meth:`SecretResolver.read` does fetch the value (``get_secret_value``), for the one caller that must
 log in with it (the warehouse preflight); the value is kept out of ``repr`` and never reported.
 """
@@ -28,6 +31,7 @@ class Resolution:
     ok: bool
     detail: str = ""
     reachable: bool = True
+    local_default: bool = False
     value: str | None = field(default=None, repr=False)
 
 
@@ -48,15 +52,19 @@ def secrets_manager_client(region: str | None = None) -> Any:
 class SecretResolver:
     """Resolves references for one environment; the AWS client is created on first ``aws-sm:`` use."""
 
-    def __init__(self, region: str | None = None, client: Any = None) -> None:
+    def __init__(self, region: str | None = None, client: Any = None, local_defaults: bool = False) -> None:
         self.region = region
         self._client = client
+        self.local_defaults = local_defaults
 
     def resolve(self, ref: str) -> Resolution:
         """Check one reference (``aws-sm:<name>`` or ``env:<VAR>``)."""
         if ref.startswith(ENV_PREFIX):
-            name = ref.removeprefix(ENV_PREFIX)
-            return Resolution(bool(os.environ.get(name)), "" if os.environ.get(name) else "not set")
+            if os.environ.get(ref.removeprefix(ENV_PREFIX)):
+                return Resolution(True)
+            if self.local_defaults:
+                return Resolution(True, "not set: the local default is in use", local_default=True)
+            return Resolution(False, "not set")
         if ref.startswith(AWS_SM_PREFIX):
             return self._call(ref.removeprefix(AWS_SM_PREFIX), fetch=False)
         return Resolution(False, f"unknown scheme (expected {AWS_SM_PREFIX}<name> or {ENV_PREFIX}<VAR>)")

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from finsight_release import toolchain
 from finsight_release.observe.logging import get_logger
 from finsight_release.release.artifact import Artifact, ArtifactKind, list_files
 from finsight_release.validate.check import ValidationContext
@@ -42,7 +43,6 @@ from finsight_release.validate.spark_job_spec import JobSpecError, SparkJobSpec,
 from finsight_release.validate.spark_runtime import (
     SparkRuntime,
     discover_runtime,
-    find_java,
     install_overlay,
     runtime_conflicts,
     wheel_requirements,
@@ -84,7 +84,7 @@ class SparkJobsCheck:
         """The runtime (interpreter, package versions), Java's presence and the probes' code decide results too."""
         runtime = self.runtime(ctx.spark_python)
         probes = hashlib.sha256(BUILD_PROBE.read_bytes() + SMOKE_PROBE.read_bytes()).hexdigest()
-        return "|".join([runtime.fingerprint() if runtime else "no-runtime", str(find_java()), probes])
+        return "|".join([runtime.fingerprint() if runtime else "no-runtime", str(toolchain.java()), probes])
 
     def run(self, ctx: ValidationContext, artifacts: Sequence[Artifact]) -> list[Finding]:
         """Findings for ``artifacts``; jobs whose spec cannot be read are reported and left out of the rest."""
@@ -131,7 +131,7 @@ class SparkJobsCheck:
                 )
             )
             return findings
-        java = find_java()
+        java = toolchain.java()
         samples = any(spec.sample for _artifact, spec in specs.values())
         if java is None and samples:
             findings.append(

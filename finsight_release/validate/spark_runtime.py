@@ -11,12 +11,9 @@ specifier on a runtime package (``pyspark>=3.5,<4``) must admit the version the 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import zipfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.parser import Parser
 from pathlib import Path
@@ -38,17 +35,6 @@ OVERLAY_TIMEOUT_S = 300.0
 def normalize(name: str) -> str:
     """PEP 503 normalized project name."""
     return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def find_java(environ: Mapping[str, str] | None = None) -> Path | None:
-    """The java PySpark would launch: ``$JAVA_HOME/bin/java`` when JAVA_HOME is set, else ``java`` on PATH."""
-    environ = os.environ if environ is None else environ
-    home = environ.get("JAVA_HOME")
-    if home:
-        java = Path(home) / "bin" / "java"
-        return java if java.is_file() and os.access(java, os.X_OK) else None
-    found = shutil.which("java", path=environ.get("PATH", ""))
-    return Path(found) if found else None
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from finsight_release import toolchain
+
 PROBE = Path(__file__).parent / "probes" / "spark_smoke_probe.py"
 JOB_TIMEOUT_S = 120.0
 PROBE_START_S = 90.0
@@ -162,6 +164,9 @@ class SmokeRunner:
                 "PYTHONDONTWRITEBYTECODE": "1",
             }
         )
+        java = toolchain.java(env)
+        if java is not None and not env.get("JAVA_HOME"):  # found outside PATH: tell pyspark where it is
+            env["JAVA_HOME"] = str(java.resolve().parent.parent)
         with self.log_path.open("w") as log:  # the JVM logs a lot: a file never blocks it, a pipe can
             # -I: no PYTHONPATH, no user site, not the probe's folder on sys.path: jobs see the runtime only.
             # Its own session, so a timeout ends the JVM too.

@@ -3,41 +3,24 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+from finsight_release import toolchain
 from finsight_release.errors import FinsightError
 
 UV_TIMEOUT_S = 300.0
 
 
 class UvError(FinsightError):
-    """uv could not be found or did not finish."""
-
-
-def uv_binary() -> Path:
-    """The uv executable: the one shipped with this environment's ``uv`` package, else the one on PATH.
-
-    The package's copy comes first so a check does not depend on PATH (tests strip PATH to hide Java).
-    """
-    try:
-        from uv import find_uv_bin
-
-        return Path(find_uv_bin())
-    except (ImportError, FileNotFoundError):
-        found = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
-        if found is None:
-            raise UvError("uv not found (scripts/setup.sh installs it)") from None
-        return Path(found)
+    """uv did not finish."""
 
 
 def run_uv(args: list[str], timeout: float = UV_TIMEOUT_S, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``uv ARGS`` and return the completed process (a non-zero exit is the caller's to judge)."""
     try:
         return subprocess.run(
-            [str(uv_binary()), *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, check=False
+            [str(toolchain.uv()), *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, check=False
         )
     except subprocess.TimeoutExpired as exc:
         raise UvError(f"uv {args[0] if args else ''} did not finish within {timeout:.0f}s") from exc

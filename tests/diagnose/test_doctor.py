@@ -12,14 +12,15 @@ import pytest
 
 from finsight_release.demo import copy_platform
 from finsight_release.diagnose.doctor import run_doctor
-from finsight_release.diagnose.probes import DoctorContext, secret_refs
+from finsight_release.diagnose.probes import DoctorContext, probe_secrets, secret_refs
 from finsight_release.envs.environment import Environment
 from finsight_release.release.repository import blob_key
-from finsight_release.settings import REPO_ROOT, load_settings
+from finsight_release.settings import REPO_ROOT, Mode, load_settings
 from finsight_release.system import ReleaseSystem
 
 DEV = Environment.DEV
-FIXTURES = REPO_ROOT.parent / "shared" / "fixtures" / "terraform_plans"
+AWS_SECRET = "finsight/dev/doctor_probe"
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "terraform_plans"
 MANIFEST = json.dumps(
     {
         "schemaVersion": 2,
@@ -61,7 +62,11 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, moto_server_session: str)
     config.parent.mkdir(parents=True, exist_ok=True)
     if not config.exists():
         config.write_text("environment: dev\n")
-    config.write_text(config.read_text() + "\ndoctor_probe_secret: env:FINSIGHT_DOCTOR_PROBE_PASSWORD\n")
+    config.write_text(
+        config.read_text()
+        + "\ndoctor_probe_secret: env:FINSIGHT_DOCTOR_PROBE_PASSWORD"
+        + f"\ndoctor_probe_aws_secret: aws-sm:{AWS_SECRET}\n"
+    )
     system = ReleaseSystem(load_settings(home=root / "home", platform=tree))
     manifest, _ = system.build(tree)
     system.deployer.promote(DEV, manifest.release_id)
@@ -71,6 +76,11 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, moto_server_session: str)
 @pytest.fixture
 def ctx(deployed: ReleaseSystem, moto_server: str, monkeypatch: pytest.MonkeyPatch) -> DoctorContext:
     ctx = DoctorContext(deployed, DEV)
+    secrets = boto3.client("secretsmanager", region_name="us-east-1")
+    try:
+        secrets.create_secret(Name=AWS_SECRET, SecretString="never-read-by-doctor")
+    except secrets.exceptions.ResourceExistsException:
+        pass  # the moto server is shared by the session
     for ref in secret_refs(ctx.config):  # dev's env: references, set as a developer's shell would
         if ref.startswith("env:"):
             monkeypatch.setenv(ref.removeprefix("env:"), "set-for-the-test")
@@ -136,12 +146,24 @@ def test_broken_dag_fails_dags_layer(ctx: DoctorContext) -> None:
     assert report.diagnosis.category == "dependency_conflict"  # a Broken DAG whose cause is a missing module
 
 
-def test_unset_secret_fails_secrets_layer(ctx: DoctorContext, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("FINSIGHT_DOCTOR_PROBE_PASSWORD")
+def test_missing_secret_fails_secrets_layer(ctx: DoctorContext) -> None:
+    secrets = boto3.client("secretsmanager", region_name="us-east-1")
+    secrets.delete_secret(SecretId=AWS_SECRET, ForceDeleteWithoutRecovery=True)
     report = run_doctor(ctx)
     assert report.failed_layer and report.failed_layer.layer == "secrets"
-    assert "FINSIGHT_DOCTOR_PROBE_PASSWORD" in report.failed_layer.evidence
+    assert AWS_SECRET in report.failed_layer.evidence
     assert report.diagnosis.category == "config_secrets"
+
+
+def test_unset_env_secret_is_the_local_default_locally_and_a_failure_in_aws_mode(
+    ctx: DoctorContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FINSIGHT_DOCTOR_PROBE_PASSWORD")
+    local = probe_secrets(ctx)
+    assert local.status == "ok" and "local defaults in use" in local.detail
+    aws = DoctorContext(ReleaseSystem(ctx.system.settings.model_copy(update={"mode": Mode.AWS})), DEV)
+    failed = probe_secrets(aws)
+    assert failed.status == "failed" and "FINSIGHT_DOCTOR_PROBE_PASSWORD" in failed.evidence
 
 
 def test_missing_warehouse_fails_warehouse_layer(ctx: DoctorContext) -> None:

@@ -1,4 +1,4 @@
-"""Avro compatibility: every case of /work/shared/fixtures/avro_compat/ gives the expected answer."""
+"""Avro compatibility: every case of tests/fixtures/avro_compat/ (sources in its SOURCES.md) gives the expected answer."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from finsight_release.validate.avro_rules import CompatibilityMode, check_compat
 from finsight_release.validate.check import ValidationContext
 from finsight_release.validate.finding import Finding, Severity
 
-FIXTURES = Path("/work/shared/fixtures/avro_compat")
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "avro_compat"
 
 
 def _load(name: str) -> list[dict[str, Any]]:

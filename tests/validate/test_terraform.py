@@ -1,4 +1,4 @@
-"""Terraform plan policy and drift on every real plan in /work/shared/fixtures/terraform_plans/."""
+"""Terraform plan policy and drift on every real plan in tests/fixtures/terraform_plans/ (sources in its SOURCES.md)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from finsight_release.validate.terraform import (
 )
 from finsight_release.validate.terraform_plan import load_plan, parse_plan, plan_file_drift
 
-FIXTURES = Path("/work/shared/fixtures/terraform_plans")
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "terraform_plans"
 
 # file -> expected blocking/warning findings as (check id, severity, substring of the message).
 # Anything not listed must not appear (terraform.summary INFO is always there and checked separately).
