@@ -6,6 +6,15 @@ past the triggers (a superuser dropping them) breaks the chain, which ``verify_c
 Concurrent writers are serialized inside the database (SQLite ``BEGIN IMMEDIATE``, PostgreSQL
 ``pg_advisory_xact_lock``), so the chain never forks. Events are never purged by this tool: SOX needs
 at least 90 days, and retention beyond that is the database's backup policy.
+
+The head marker catches what the chain alone cannot: deleting the newest events, or the whole
+database. With an anchor store, ``audit/head.json`` holds the (seq, hash) of an appended event and
+moves only forward, by compare-and-swap; each value is also written create-only (on S3 with Object
+Lock retention) to ``audit/head-history/<seq>.json``. An append first checks that the database still
+holds the event the marker vouches for and that no history entry exists for the seq it is about to
+use; otherwise it refuses and writes nothing. The first append of an install (empty log, no marker, no
+history) creates a seq-0 marker, vouching for the empty log, before its event; from then on a marker
+always exists, so a missing one is tampering, not a fresh install.
 """
 
 from __future__ import annotations
@@ -13,17 +22,21 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 
 from finsight_release.audit.event import GENESIS_HASH, canonical_json, event_hash
-from finsight_release.errors import FinsightError
+from finsight_release.errors import FinsightError, StaleCasTokenError
 from finsight_release.store.base import ObjectStore
 
 HEAD_ANCHOR_KEY = "audit/head.json"
+HEAD_HISTORY_PREFIX = "audit/head-history/"
+# SOX keeps evidence at least 90 days; S3 Object Lock enforces it on every marker history object.
+HEAD_HISTORY_RETENTION = timedelta(days=90)
 
 # Arbitrary constant key of the PostgreSQL advisory lock that serializes appends.
 _PG_LOCK_KEY = 7_310_551_042
@@ -55,6 +68,36 @@ _PG_DDL = (
 
 class AuditLogError(FinsightError):
     """The audit log cannot be opened or written."""
+
+
+@dataclass(frozen=True)
+class HeadMark:
+    """An event vouched for outside the database: its seq and hash (seq 0: the empty log)."""
+
+    seq: int
+    hash: str
+
+    def describe(self) -> str:
+        """``seq N (hash prefix)``, how messages name the vouched event."""
+        return f"seq {self.seq} ({self.hash[:12]})"
+
+    def to_bytes(self) -> bytes:
+        """The stored form, canonical JSON."""
+        return canonical_json({"seq": self.seq, "hash": self.hash}).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> HeadMark:
+        """Parse the stored form; AuditLogError when it is not one (a tampered or truncated marker)."""
+        try:
+            value = json.loads(data)
+            return cls(int(value["seq"]), str(value["hash"]))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise AuditLogError(f"audit head marker unreadable ({type(exc).__name__}): {data[:40]!r}") from exc
+
+
+def history_key(seq: int) -> str:
+    """The create-only history object of the marker value for ``seq`` (zero-padded: keys sort by seq)."""
+    return f"{HEAD_HISTORY_PREFIX}{seq:012d}.json"
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -124,6 +167,9 @@ class AuditLog:
                 head = conn.execute(text("select seq, hash from audit_events order by seq desc limit 1")).first()
                 fields["seq"] = (head[0] + 1) if head else 1
                 fields["prev_hash"] = head[1] if head else GENESIS_HASH
+                if self.anchor is not None:
+                    # Under the database's write lock, so no other appender moves the log meanwhile.
+                    self._refuse_if_behind_marker(conn, self.anchor, fields["seq"] - 1)
                 fields["hash"] = event_hash(fields)
                 row = {
                     **fields,
@@ -137,20 +183,105 @@ class AuditLog:
                     ),
                     row,
                 )
+        except FinsightError:
+            raise
         except Exception as exc:  # noqa: BLE001
             raise AuditLogError(f"audit log {self.safe_url}: append failed: {str(exc).splitlines()[0]}") from exc
         if self.anchor is not None:
-            # The head, kept outside the database: deleting the newest events is then detectable too.
-            self.anchor.put(HEAD_ANCHOR_KEY, canonical_json({"seq": fields["seq"], "hash": fields["hash"]}).encode())
+            # After the commit: a crash in between leaves the marker trailing the log (its newest
+            # events unvouched until the next append), never vouching for an event that does not exist.
+            self._advance_marker(self.anchor, HeadMark(fields["seq"], fields["hash"]))
         return fields
+
+    def _refuse(self, reason: str) -> AuditLogError:
+        return AuditLogError(
+            f"audit log {self.safe_url}: refusing to append: {reason}; nothing written "
+            "(restore the log from backup; `finsight-release audit verify` names the gap)"
+        )
+
+    def _refuse_if_behind_marker(self, conn: Any, anchor: ObjectStore, last_seq: int) -> None:
+        """Raise unless the log still holds what the marker vouches for (the log may be ahead of it)."""
+        marker_obj = anchor.get(HEAD_ANCHOR_KEY)
+        if marker_obj is None:
+            newest = self._newest_history(anchor)
+            if newest is not None:
+                raise self._refuse(f"{HEAD_ANCHOR_KEY} is missing but its history vouches for {newest.describe()}")
+            if last_seq > 0:
+                raise self._refuse(f"the log holds events up to seq {last_seq} but no head marker vouches for them")
+            # A fresh install: vouch for the empty log, create-only, before the first event exists.
+            genesis = HeadMark(0, GENESIS_HASH)
+            if anchor.put_if_absent(HEAD_ANCHOR_KEY, genesis.to_bytes()):
+                anchor.put_retained(history_key(0), genesis.to_bytes(), datetime.now(UTC) + HEAD_HISTORY_RETENTION)
+            marker_obj = anchor.get(HEAD_ANCHOR_KEY)
+            if marker_obj is None:
+                raise self._refuse(f"{HEAD_ANCHOR_KEY} vanished while it was being created")
+        marker = HeadMark.from_bytes(marker_obj.data)
+        if marker.seq > 0:
+            stored = conn.execute(text("select hash from audit_events where seq = :s"), {"s": marker.seq}).first()
+            if stored is None:
+                raise self._refuse(
+                    f"the head marker vouches for {marker.describe()} but the log ends at seq {last_seq}"
+                    " (newest events deleted or database replaced)"
+                )
+            if stored[0] != marker.hash:
+                raise self._refuse(
+                    f"the head marker vouches for {marker.describe()} but the log's event {marker.seq} has hash "
+                    f"{stored[0][:12]} (chain rewritten)"
+                )
+        # The seq about to be used must never have been vouched for: catches a marker put back to an
+        # older value together with a log truncated to match it.
+        taken = anchor.get_retained(history_key(last_seq + 1))
+        if taken is not None:
+            raise self._refuse(
+                f"the head marker history vouches for {HeadMark.from_bytes(taken.data).describe()} but the log "
+                f"ends at seq {last_seq} (newest events deleted and the marker moved back)"
+            )
+
+    @staticmethod
+    def _advance_marker(anchor: ObjectStore, mark: HeadMark) -> None:
+        """Move the marker to ``mark`` by compare-and-swap, never backwards, then record it in the history.
+
+        Concurrent appenders commit in seq order but may reach this point in any order: one that finds
+        the marker already at or past its seq leaves it alone.
+        """
+        while True:
+            current = anchor.get(HEAD_ANCHOR_KEY)
+            if current is not None and HeadMark.from_bytes(current.data).seq >= mark.seq:
+                break
+            try:
+                anchor.put_if_match(HEAD_ANCHOR_KEY, mark.to_bytes(), current.etag if current else None)
+                break
+            except StaleCasTokenError:
+                continue  # another appender moved it; re-read and compare again
+        # History after the marker: the marker is then always at or past the newest history entry.
+        key = history_key(mark.seq)
+        if not anchor.put_retained(key, mark.to_bytes(), datetime.now(UTC) + HEAD_HISTORY_RETENTION):
+            existing = anchor.get_retained(key)
+            if existing is not None and HeadMark.from_bytes(existing.data) != mark:
+                raise AuditLogError(
+                    f"audit head history {key} already vouches for "
+                    f"{HeadMark.from_bytes(existing.data).describe()}, not {mark.describe()} (log rewritten)"
+                )
+
+    @staticmethod
+    def _newest_history(anchor: ObjectStore) -> HeadMark | None:
+        keys = [k for k in anchor.list_retained(HEAD_HISTORY_PREFIX) if k.endswith(".json")]
+        if not keys:
+            return None
+        newest = anchor.get_retained(max(keys))
+        return HeadMark.from_bytes(newest.data) if newest is not None else None
 
     def anchored_head(self) -> tuple[int, str] | None:
         """The (seq, hash) last written to the anchor store, or None."""
-        obj = self.anchor.get(HEAD_ANCHOR_KEY) if self.anchor is not None else None
-        if obj is None:
-            return None
-        head = json.loads(obj.data)
-        return int(head["seq"]), str(head["hash"])
+        marker, _ = self.head_marks()
+        return (marker.seq, marker.hash) if marker is not None else None
+
+    def head_marks(self) -> tuple[HeadMark | None, HeadMark | None]:
+        """The head marker and the newest entry of its history (each None when absent or unanchored)."""
+        if self.anchor is None:
+            return None, None
+        obj = self.anchor.get(HEAD_ANCHOR_KEY)
+        return (HeadMark.from_bytes(obj.data) if obj else None), self._newest_history(self.anchor)
 
     def rows(self, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
         """Every stored row in seq order, streamed (columns as in ``COLUMNS``)."""

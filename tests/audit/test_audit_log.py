@@ -3,55 +3,18 @@
 from __future__ import annotations
 
 import multiprocessing
-import uuid
-from collections.abc import Iterator
+import threading
+import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-from finsight_release.audit.log import AuditLog, AuditLogError
+from finsight_release.audit.event import GENESIS_HASH
+from finsight_release.audit.log import HEAD_ANCHOR_KEY, HEAD_HISTORY_PREFIX, AuditLog, AuditLogError, HeadMark
 from finsight_release.audit.verify import verify_chain
 from finsight_release.store.local import LocalObjectStore
-from tests.postgres_fixture import postgres_url  # noqa: F401 - fixture
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AuditLog]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'audit.db'}"
-    else:
-        base = request.getfixturevalue("postgres_url")
-        schema = f"t_{uuid.uuid4().hex[:8]}"
-        url = f"{base}?options=-csearch_path%3D{schema}"
-        with create_engine(base).begin() as conn:  # each test gets its own schema
-            conn.execute(text(f"create schema {schema}"))
-    yield AuditLog(url, anchor=LocalObjectStore(tmp_path / "anchor"))
-
-
-def fill(log: AuditLog, n: int = 6) -> None:
-    for i in range(n):
-        log.append(
-            actor="alice",
-            action="promote",
-            outcome="ok",
-            release_id=f"r-{i}",
-            environment="prod",
-            digests={"airflow/dags": f"{i:064d}"},
-            details={"i": i, "note": "déploiement"},
-        )
-
-
-def tamper(log: AuditLog, *statements: str) -> None:
-    """Run raw SQL past the append-only triggers (what an attacker with DBA rights could do)."""
-    with log.engine.begin() as conn:
-        if log.is_sqlite:
-            conn.exec_driver_sql("drop trigger audit_events_no_update")
-            conn.exec_driver_sql("drop trigger audit_events_no_delete")
-        else:
-            conn.exec_driver_sql("alter table audit_events disable trigger audit_events_no_change")
-        for sql in statements:
-            conn.exec_driver_sql(sql)
+from tests.audit.chain_helpers import fill, tamper
 
 
 def test_append_and_verify(log: AuditLog) -> None:
@@ -82,11 +45,11 @@ def test_triggers_reject_update_and_delete(log: AuditLog) -> None:
             2,
             "hash mismatch",
         ),
-        (["delete from audit_events where seq = 6"], 6, "newest events deleted"),
+        (["delete from audit_events where seq = 6"], None, "vouches for seq 6"),
     ],
     ids=["modified", "deleted", "reordered", "tail-deleted"],
 )
-def test_tampering_is_detected(log: AuditLog, statements: list[str], bad_seq: int, words: str) -> None:
+def test_tampering_is_detected(log: AuditLog, statements: list[str], bad_seq: int | None, words: str) -> None:
     fill(log)
     tamper(log, *statements)
     result = verify_chain(log)
@@ -112,22 +75,41 @@ def test_forged_insert_is_detected(log: AuditLog) -> None:
 
 
 def _append_many(url: str, anchor: str, n: int) -> None:
-    log = AuditLog(url, anchor=LocalObjectStore(Path(anchor)))
+    appender = AuditLog(url, anchor=LocalObjectStore(Path(anchor)))
     for i in range(n):
-        log.append(actor="ci", action="validate", outcome="ok", details={"i": i})
+        appender.append(actor="ci", action="validate", outcome="ok", details={"i": i})
 
 
-def test_concurrent_writers_never_fork_the_chain(log: AuditLog, tmp_path: Path) -> None:
+def test_concurrent_writers_never_fork_the_chain_nor_move_the_marker_back(log: AuditLog, tmp_path: Path) -> None:
     ctx = multiprocessing.get_context("spawn")
-    anchor = str(tmp_path / "anchor")
-    procs = [ctx.Process(target=_append_many, args=(log.url, anchor, 25)) for _ in range(2)]
+    anchor = LocalObjectStore(tmp_path / "anchor")
+    procs = [ctx.Process(target=_append_many, args=(log.url, str(anchor.root), 20)) for _ in range(3)]
+    seen: list[int] = []
+    done = threading.Event()
+
+    def sample_marker() -> None:  # what any reader of head.json observes while the writers race
+        while not done.is_set():
+            marker = anchor.get(HEAD_ANCHOR_KEY)
+            if marker is not None:
+                seen.append(HeadMark.from_bytes(marker.data).seq)
+            time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample_marker)
+    sampler.start()
     for p in procs:
         p.start()
     for p in procs:
-        p.join(60)
+        p.join(90)
+    done.set()
+    sampler.join()
     assert all(p.exitcode == 0 for p in procs)
     result = verify_chain(log)
-    assert result.ok and result.checked == 50
+    assert result.ok and result.checked == 60, result.message
+    assert seen == sorted(seen) and len(set(seen)) > 3  # sampled mid-race, never backwards
+    hashes = {e["seq"]: e["hash"] for e in log.events()}
+    assert anchor.get(HEAD_ANCHOR_KEY).data == HeadMark(60, hashes[60]).to_bytes()  # type: ignore[union-attr]
+    history = {HeadMark.from_bytes(anchor.get(k).data) for k in anchor.list(HEAD_HISTORY_PREFIX)}  # type: ignore[union-attr]
+    assert history == {HeadMark(0, GENESIS_HASH)} | {HeadMark(seq, h) for seq, h in hashes.items()}
 
 
 def test_unreachable_database_is_one_clear_error() -> None:
