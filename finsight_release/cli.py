@@ -193,7 +193,7 @@ def audit_verify() -> None:
     system = _system()
     result = verify_chain(system.audit)
     if not result.ok:
-        console.print(f"[red]audit chain broken:[/red] {result.message}", highlight=False)
+        console.print(f"[red]audit chain broken:[/red] {result.message}", highlight=False, soft_wrap=True)
         sys.exit(2)
     out.print(f"audit chain ok: {result.checked} events verified")
 
