@@ -90,12 +90,6 @@ def verify_chain(log: AuditLog, progress: Callable[[int], None] | None = None) -
         if progress and seq % 10_000 == 0:
             progress(seq)
     checked = expected_seq - 1
-    if vouched is not None and checked < vouched.seq:
-        return _head_problem(
-            checked,
-            f"the head marker vouches for {vouched.describe()} but the log ends at seq {checked}"
-            " (newest events deleted or database replaced)",
-        )
     if log.anchor is not None and marker is None:
         if history is not None:
             return _head_problem(
@@ -107,6 +101,12 @@ def verify_chain(log: AuditLog, progress: Callable[[int], None] | None = None) -
                 f"{HEAD_ANCHOR_KEY} is missing and no marker history vouches for any of the {checked} events"
                 " (marker and its history deleted)",
             )
+    if vouched is not None and checked < vouched.seq:
+        return _head_problem(
+            checked,
+            f"the head marker vouches for {vouched.describe()} but the log ends at seq {checked}"
+            " (newest events deleted or database replaced)",
+        )
     if marker is not None and history is not None and history.seq > marker.seq:
         return _head_problem(
             checked,
