@@ -12,7 +12,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from finsight_release.errors import ConfigError
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
+MB = 1024 * 1024
+DEFAULT_MAX_FILE_MB = 100.0
+DEFAULT_MAX_RELEASE_MB = 2048.0
 
 
 class Mode(StrEnum):
@@ -20,6 +25,46 @@ class Mode(StrEnum):
 
     LOCAL = "local"
     AWS = "aws"
+
+
+class SizeLimits(BaseModel):
+    """Caps on what a release may contain: a larger file or tree is a mistake (a dump, a model, a
+    virtualenv), never something to hash and ship."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_file_mb: float = DEFAULT_MAX_FILE_MB
+    max_release_mb: float = DEFAULT_MAX_RELEASE_MB
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * MB)
+
+    @property
+    def max_release_bytes(self) -> int:
+        return int(self.max_release_mb * MB)
+
+
+def _megabytes(name: str, default: float) -> float:
+    """A positive size in MB from environment variable ``name``; ConfigError naming it when not one."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(f"{name} must be a positive number of megabytes, got {raw!r}")
+    return value
+
+
+def load_size_limits() -> SizeLimits:
+    """Size caps from ``FINSIGHT_MAX_FILE_MB`` and ``FINSIGHT_MAX_RELEASE_MB`` (defaults 100 MB, 2 GB)."""
+    return SizeLimits(
+        max_file_mb=_megabytes("FINSIGHT_MAX_FILE_MB", DEFAULT_MAX_FILE_MB),
+        max_release_mb=_megabytes("FINSIGHT_MAX_RELEASE_MB", DEFAULT_MAX_RELEASE_MB),
+    )
 
 
 class Settings(BaseModel):
@@ -39,6 +84,7 @@ class Settings(BaseModel):
     metrics_path: Path
     actor: str
     require_validation: tuple[str, ...] = ("prod",)
+    size_limits: SizeLimits = SizeLimits()
 
     @property
     def is_aws(self) -> bool:
@@ -68,6 +114,7 @@ def load_settings(**overrides: object) -> Settings:
         "warehouse_path": Path(env.get("FINSIGHT_WAREHOUSE", str(home / "warehouse"))),
         "metrics_path": Path(env.get("FINSIGHT_METRICS_FILE", str(home / "metrics.jsonl"))),
         "actor": env.get("FINSIGHT_ACTOR") or env.get("GITHUB_ACTOR") or env.get("USER") or "unknown",
+        "size_limits": load_size_limits(),
         "require_validation": tuple(
             e.strip() for e in env.get("FINSIGHT_REQUIRE_VALIDATION", "prod").split(",") if e.strip()
         ),

@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from finsight_release.errors import ArtifactError, PlatformTreeError
-from finsight_release.release.artifact import ArtifactKind
+from finsight_release.release.artifact import ArtifactKind, resolve_inside
 
 
 @dataclass(frozen=True)
@@ -61,20 +61,34 @@ def discover(platform: Path, strict: bool = True) -> Iterator[ArtifactSource]:
     the wrong directory fails with a message instead of building an empty release. An image whose
     ``image.yaml`` is unusable raises ArtifactError when ``strict`` (a build); otherwise (validation)
     it is yielded without metadata and the ``images.spec`` check reports it.
+
+    A symlinked artifact root is yielded like any other: hashing it follows it only inside the tree
+    (see :func:`~finsight_release.release.artifact.walk_files`), so a linked ``airflow/dags`` is
+    never an empty artifact in silence. A symlinked job, topic, stack or image folder must resolve
+    inside the tree: UnsafeSymlinkError when ``strict``; otherwise it is yielded and hashes empty.
     """
     if not platform.is_dir():
         raise PlatformTreeError(f"platform tree {platform} does not exist or is not a directory")
     found = False
     for kind, name, rel in SINGLE_ARTIFACTS:
         root = platform / rel
-        if root.exists() and not root.is_symlink():
+        if root.exists() or root.is_symlink():
             found = True
             yield ArtifactSource(kind, name, root, {})
+    boundary = platform.resolve()
     for kind, prefix, rel in DIRECTORY_ARTIFACTS:
         parent = platform / rel
-        if not parent.is_dir():
+        if not parent.is_dir() or resolve_inside(parent, boundary, strict, rel) is None:
             continue
-        for child in sorted(p for p in parent.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        for child in sorted(p for p in parent.iterdir() if not p.name.startswith((".", "_"))):
+            target = resolve_inside(child, boundary, strict, child.relative_to(platform).as_posix())
+            if target is None and child.is_symlink():
+                # Validation only: an empty artifact whose linked root the secrets.scan check reports.
+                found = True
+                yield ArtifactSource(kind, f"{prefix}/{child.name}", child, {})
+                continue
+            if target is None or not target.is_dir():
+                continue
             found = True
             meta = image_metadata(child, strict) if kind is ArtifactKind.CONTAINER_IMAGE else {}
             yield ArtifactSource(kind, f"{prefix}/{child.name}", child, meta)

@@ -10,8 +10,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from finsight_release.errors import StaleCasTokenError, StoreUnavailableError
+from finsight_release.errors import DigestMismatchError, StaleCasTokenError, StoreUnavailableError
 from finsight_release.store.base import ObjectStore, StoredObject
+
+# Copy and hash in chunks of this size: memory stays flat whatever the blob size.
+CHUNK_BYTES = 1024 * 1024
 
 
 def _etag(data: bytes) -> str:
@@ -56,6 +59,50 @@ class LocalObjectStore(ObjectStore):
             fh.flush()
             os.fsync(fh.fileno())
         return Path(tmp)
+
+    def _copy_temp(self, path: Path, source: Path, sha256: str) -> Path:
+        """A fsynced temporary copy of ``source`` beside ``path``, streamed and checked against ``sha256``."""
+        tmp = self._write_temp(path, b"")
+        digest = hashlib.sha256()
+        try:
+            with source.open("rb") as src, open(tmp, "wb") as dst:
+                while chunk := src.read(CHUNK_BYTES):
+                    digest.update(chunk)
+                    dst.write(chunk)
+                dst.flush()
+                os.fsync(dst.fileno())
+            if digest.hexdigest() != sha256:
+                raise DigestMismatchError(f"{source} changed since it was hashed (expected {sha256[:12]})")
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return tmp
+
+    def put_file(self, key: str, path: Path, sha256: str, replace: bool = False) -> bool:
+        target = self._path(key)
+        tmp = self._copy_temp(target, path, sha256)
+        if replace:
+            os.replace(tmp, target)
+            return True
+        try:
+            os.link(tmp, target)  # create-only, as in put_if_absent
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def sha256_of(self, key: str) -> str | None:
+        digest = hashlib.sha256()
+        try:
+            with self._path(key).open("rb") as fh:
+                while chunk := fh.read(CHUNK_BYTES):
+                    digest.update(chunk)
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+        except OSError as exc:
+            raise StoreUnavailableError(f"store {self.url} unreadable at {key}: {exc.strerror}") from exc
+        return digest.hexdigest()
 
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)

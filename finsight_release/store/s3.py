@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from finsight_release.errors import StaleCasTokenError, StoreUnavailableError
+from finsight_release.errors import DigestMismatchError, StaleCasTokenError, StoreUnavailableError
 from finsight_release.store.base import ObjectStore, StoredObject
 
 # Fail fast on an unreachable endpoint instead of retrying for a minute.
 _CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
 _CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
+# Hash downloads in chunks of this size: memory stays flat whatever the blob size.
+CHUNK_BYTES = 1024 * 1024
 
 
 class S3ObjectStore(ObjectStore):
@@ -45,7 +50,7 @@ class S3ObjectStore(ObjectStore):
         except BotoCoreError as exc:
             raise self._unavailable(key, exc) from exc
 
-    def _put(self, key: str, data: bytes, **conditions: str) -> str:
+    def _put(self, key: str, data: Any, **conditions: Any) -> str:
         try:
             resp = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **conditions)
             return str(resp["ETag"])
@@ -54,6 +59,8 @@ class S3ObjectStore(ObjectStore):
             status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode"))
             if code in _CONFLICT_CODES or status in {"412", "409"}:
                 raise StaleCasTokenError(f"{key} changed since it was read ({code})") from exc
+            if code in {"BadDigest", "XAmzContentSHA256Mismatch"}:
+                raise DigestMismatchError(f"{key}: uploaded bytes do not match their sha256 ({code})") from exc
             raise self._unavailable(key, exc) from exc
         except BotoCoreError as exc:
             raise self._unavailable(key, exc) from exc
@@ -67,6 +74,32 @@ class S3ObjectStore(ObjectStore):
             return True
         except StaleCasTokenError:
             return False
+
+    def put_file(self, key: str, path: Path, sha256: str, replace: bool = False) -> bool:
+        # botocore streams an open file as the request body. S3 checks the bytes against
+        # ChecksumSHA256 and refuses them if the file changed since it was hashed (BadDigest).
+        checksum = base64.b64encode(bytes.fromhex(sha256)).decode()
+        conditions = {} if replace else {"IfNoneMatch": "*"}
+        with path.open("rb") as body:
+            try:
+                self._put(key, body, ChecksumSHA256=checksum, **conditions)
+            except StaleCasTokenError:
+                return False
+        return True
+
+    def sha256_of(self, key: str) -> str | None:
+        digest = hashlib.sha256()
+        try:
+            resp = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            for chunk in resp["Body"].iter_chunks(CHUNK_BYTES):
+                digest.update(chunk)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                return None
+            raise self._unavailable(key, exc) from exc
+        except BotoCoreError as exc:
+            raise self._unavailable(key, exc) from exc
+        return digest.hexdigest()
 
     def put_if_match(self, key: str, data: bytes, etag: str | None) -> str:
         if etag is None:
