@@ -38,6 +38,10 @@ HEAD_HISTORY_PREFIX = "audit/head-history/"
 # SOX keeps evidence at least 90 days; S3 Object Lock enforces it on every marker history object.
 HEAD_HISTORY_RETENTION = timedelta(days=90)
 
+# Each lost CAS means another appender moved the marker, so a run of losses this long means churn
+# that is not appends (a writer fighting the marker); give up with a clear error instead of spinning.
+_MARKER_CAS_ATTEMPTS = 100
+
 # Arbitrary constant key of the PostgreSQL advisory lock that serializes appends.
 _PG_LOCK_KEY = 7_310_551_042
 
@@ -244,7 +248,7 @@ class AuditLog:
         Concurrent appenders commit in seq order but may reach this point in any order: one that finds
         the marker already at or past its seq leaves it alone.
         """
-        while True:
+        for _attempt in range(_MARKER_CAS_ATTEMPTS):
             current = anchor.get(HEAD_ANCHOR_KEY)
             if current is not None and HeadMark.from_bytes(current.data).seq >= mark.seq:
                 break
@@ -253,6 +257,11 @@ class AuditLog:
                 break
             except StaleCasTokenError:
                 continue  # another appender moved it; re-read and compare again
+        else:
+            raise AuditLogError(
+                f"audit head marker not moved to {mark.describe()}: lost {_MARKER_CAS_ATTEMPTS} compare-and-swaps "
+                "in a row (the event is recorded; the next append moves the marker past it)"
+            )
         # History after the marker: the marker is then always at or past the newest history entry.
         key = history_key(mark.seq)
         if not anchor.put_retained(key, mark.to_bytes(), datetime.now(UTC) + HEAD_HISTORY_RETENTION):
@@ -272,9 +281,12 @@ class AuditLog:
         return HeadMark.from_bytes(newest.data) if newest is not None else None
 
     def anchored_head(self) -> tuple[int, str] | None:
-        """The (seq, hash) last written to the anchor store, or None."""
-        marker, _ = self.head_marks()
-        return (marker.seq, marker.hash) if marker is not None else None
+        """The (seq, hash) the head marker in the anchor store vouches for, or None."""
+        obj = self.anchor.get(HEAD_ANCHOR_KEY) if self.anchor is not None else None
+        if obj is None:
+            return None
+        marker = HeadMark.from_bytes(obj.data)
+        return marker.seq, marker.hash
 
     def head_marks(self) -> tuple[HeadMark | None, HeadMark | None]:
         """The head marker and the newest entry of its history (each None when absent or unanchored)."""
