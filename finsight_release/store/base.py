@@ -89,7 +89,8 @@ class ObjectStore(ABC):
         return self.put_if_absent(key, data)
 
     def get_retained(self, key: str) -> StoredObject | None:
-        """Like ``get``, but also returns a retained object that a later delete only hid."""
+        """The object as first created at ``key``, even if a later delete hid it or a later write covered it
+        (S3 versions); None if it never existed."""
         return self.get(key)
 
     def list_retained(self, prefix: str) -> list[str]:

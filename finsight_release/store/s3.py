@@ -133,7 +133,7 @@ class S3ObjectStore(ObjectStore):
             return False
 
     def _versions(self, prefix: str) -> list[dict[str, Any]]:
-        """Every stored version (delete markers excluded) under ``prefix``, newest first per key."""
+        """Every stored version (delete markers excluded) under ``prefix``; S3 lists a key's newest first."""
         versions: list[dict[str, Any]] = []
         try:
             for page in self.client.get_paginator("list_object_versions").paginate(
@@ -145,15 +145,13 @@ class S3ObjectStore(ObjectStore):
         return versions
 
     def get_retained(self, key: str) -> StoredObject | None:
-        current = self.get(key)
-        if current is not None:
-            return current
-        hidden = [v for v in self._versions(key) if v["Key"] == self._key(key)]
-        if not hidden:
+        # The oldest version: a create-only object's first write is the genuine one, and under Object
+        # Lock it can be neither deleted nor altered; later versions (a plain PUT over it) can be forged.
+        versions = [v for v in self._versions(key) if v["Key"] == self._key(key)]
+        if not versions:
             return None
-        newest = max(hidden, key=lambda v: v["LastModified"])
         try:
-            resp = self.client.get_object(Bucket=self.bucket, Key=self._key(key), VersionId=newest["VersionId"])
+            resp = self.client.get_object(Bucket=self.bucket, Key=self._key(key), VersionId=versions[-1]["VersionId"])
         except (ClientError, BotoCoreError) as exc:
             raise self._unavailable(key, exc) from exc
         return StoredObject(resp["Body"].read(), resp["ETag"])

@@ -67,17 +67,19 @@ def test_truncated_log_is_refused_and_fails_verification(locked: tuple[AuditLog,
 def test_hiding_the_marker_and_its_history_behind_delete_markers_hides_nothing(
     locked: tuple[AuditLog, Any, str],
 ) -> None:
-    """What someone with s3:DeleteObject can do to a locked bucket: delete markers over every key, and a
-    marker put back to an older value with the log truncated to match it."""
+    """What someone with s3:DeleteObject and s3:PutObject can do to a locked bucket: delete markers and new
+    versions over locked keys, and a marker put back to an older value with the log truncated to match."""
     log, client, bucket = locked
     head = log.head_marks()[0]
     assert head is not None
     old_marker = client.get_object(Bucket=bucket, Key=f"{PREFIX}/{history_key(1)}")["Body"].read()
     tamper(log, "delete from audit_events where seq > 1")
-    for seq in (2, 3):
-        client.delete_object(Bucket=bucket, Key=f"{PREFIX}/{history_key(seq)}")
+    client.delete_object(Bucket=bucket, Key=f"{PREFIX}/{history_key(2)}")
+    client.put_object(Bucket=bucket, Key=f"{PREFIX}/{history_key(3)}", Body=old_marker)  # a forged newer version
     client.put_object(Bucket=bucket, Key=f"{PREFIX}/{HEAD_ANCHOR_KEY}", Body=old_marker)
-    assert log.head_marks() == (HeadMark.from_bytes(old_marker), head)  # seen through the delete markers
+    # Seen through: the delete marker hides history 2 from listings only, and history 3's first,
+    # locked version is the one read.
+    assert log.head_marks() == (HeadMark.from_bytes(old_marker), head)
     with pytest.raises(AuditLogError, match="history vouches for seq 2"):
         log.append(actor="mallory", action="refuse", outcome="refused")
     result = verify_chain(log)
