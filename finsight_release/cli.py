@@ -143,7 +143,27 @@ def rollback(env: Environment, to_release: str | None) -> None:
     system = _system()
     with console.status(f"rolling back {env}..."):
         record = system.deployer.rollback(env, to_release)
+    if record.kind != "rollback":  # it took over a crashed operation and undid it
+        out.print(f"{env}: undid {record.kind} {record.id} of {record.to_release}; back on {record.from_release}")
+        return
     out.print(f"{env}: rolled back to {record.to_release} ({record.id}, {record.seconds:.2f}s)")
+
+
+@main.command()
+@env_argument
+@click.option("--abort", "decision", flag_value="abort", help="Return every target to the previous release.")
+@click.option("--resume", "decision", flag_value="resume", help="Finish the operation.")
+@click.option("--reason", required=True, help="Why (written to the audit log with FINSIGHT_ACTOR).")
+@handles_errors
+def resolve(env: Environment, decision: str | None, reason: str) -> None:
+    """Take over ENV's crashed or stuck promotion or rollback: --abort or --resume it."""
+    if decision is None:
+        raise click.UsageError("give --abort (back to the previous release) or --resume (finish it)")
+    system = _system()
+    with console.status(f"resolving {env} ({decision})..."):
+        record = system.deployer.resolve(env, decision, reason)  # type: ignore[arg-type]
+    runs = system.board.read(env)[0].release_id
+    out.print(f"{env}: {record.id} {record.kind} {record.state} ({decision}); {env} runs {runs}")
 
 
 @main.command()

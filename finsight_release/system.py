@@ -54,10 +54,12 @@ class ReleaseSystem:
 
     @cached_property
     def targets(self) -> list[Target]:
+        """The deploy targets in switch order: the warehouse (models) before the DAG folder, so new DAGs
+        never run against old models (a rollback switches back in the reverse order)."""
         from finsight_release.targets.warehouse import DuckDbWarehouseTarget
 
         warehouse = DuckDbWarehouseTarget(self.settings.warehouse_path, self.folder_target.root / "dbt")
-        return [self.folder_target, warehouse]
+        return [warehouse, self.folder_target]
 
     @cached_property
     def deployer(self) -> Deployer:

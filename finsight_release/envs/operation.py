@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,21 +16,26 @@ from finsight_release.store.base import ObjectStore
 
 
 class OperationState(StrEnum):
-    """planned -> applying -> verifying -> live, or -> failed -> rolled_back.
+    """planned -> preparing -> switching -> verifying -> live; any failure -> failed -> rolled_back;
+    a gate's refusal: planned -> refused.
 
-    Every state is persisted before its work starts, so a crash at any step resumes from there.
+    Every state is persisted before its work starts, so a crash at any step is resumed or undone from
+    there. ``preparing`` changes nothing a consumer sees (each target stages its new version);
+    ``switching`` makes the targets live one after the other, each switch recorded in ``switched``.
     """
 
     PLANNED = "planned"
-    APPLYING = "applying"
+    PREPARING = "preparing"
+    SWITCHING = "switching"
     VERIFYING = "verifying"
     LIVE = "live"
     FAILED = "failed"
     ROLLED_BACK = "rolled_back"
+    REFUSED = "refused"
 
     @property
     def is_terminal(self) -> bool:
-        return self in {OperationState.LIVE, OperationState.ROLLED_BACK}
+        return self in {OperationState.LIVE, OperationState.ROLLED_BACK, OperationState.REFUSED}
 
 
 class StateChange(BaseModel):
@@ -56,6 +64,10 @@ class OperationRecord(BaseModel):
     override_reason: str | None = None
     error: str | None = None
     transitions: tuple[StateChange, ...] = ()
+    # The process running the operation ("host:pid:start ticks"); a takeover checks it is gone.
+    owner: str | None = None
+    # Targets already switched to ``to_release``, in switch order.
+    switched: tuple[str, ...] = ()
 
     def advance(self, state: OperationState, detail: str | None = None, error: str | None = None) -> OperationRecord:
         """A copy moved to ``state``, with the transition recorded."""
@@ -67,12 +79,62 @@ class OperationRecord(BaseModel):
             }
         )
 
+    def with_switched(self, target: str) -> OperationRecord:
+        """A copy recording that ``target`` now serves ``to_release``."""
+        return self.model_copy(update={"switched": (*self.switched, target)})
+
+    @property
+    def reached_switching(self) -> bool:
+        """True once any target may have been switched (the record ever entered ``switching``)."""
+        return any(t.state is OperationState.SWITCHING for t in self.transitions)
+
     @property
     def seconds(self) -> float:
         """Wall time from the first to the last transition."""
         if len(self.transitions) < 2:
             return 0.0
         return (self.transitions[-1].at - self.transitions[0].at).total_seconds()
+
+
+def _start_ticks(pid: int) -> str | None:
+    """The start time of process ``pid`` in clock ticks since boot (Linux), or None when unknown.
+
+    With the pid it names a process uniquely, so a recycled pid is not mistaken for the owner.
+    Zombies count as gone.
+    """
+    try:
+        stat = open(f"/proc/{pid}/stat").read()  # noqa: SIM115, PTH123 - one small read
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    return None if fields[0] in {"Z", "X"} else fields[19]
+
+
+def current_owner() -> str:
+    """This process as an operation owner: ``host:pid:start ticks``."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_start_ticks(pid) or '-'}"
+
+
+def owner_status(owner: str | None) -> Literal["alive", "gone", "unknown"]:
+    """Whether the process that owns an operation still runs: ``unknown`` when it ran on another host."""
+    if not owner:
+        return "gone"
+    host, _, rest = owner.partition(":")
+    pid_text, _, ticks = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return "unknown"
+    pid = int(pid_text)
+    if not os.path.exists("/proc/self/stat"):  # no procfs: signal 0 tells whether the pid exists
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return "gone"
+        except PermissionError:
+            return "alive"
+        return "alive"
+    now = _start_ticks(pid)
+    return "alive" if now is not None and (ticks in {"", "-"} or now == ticks) else "gone"
 
 
 class HealthRecord(BaseModel):

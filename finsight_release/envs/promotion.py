@@ -1,10 +1,17 @@
 """Promotion and rollback: the state machine that moves an environment between releases.
 
-The environment is claimed first, by a compare-and-swap that sets ``pending`` on its pointer: of two
-concurrent operations exactly one claims it, the other is refused before touching anything. The
-claim holder applies the changed artifacts to their targets, verifies them, writes the audit event
-and only then swaps the pointer to the new release. A failure restores the previous release on the
-targets and releases the claim. Re-running the same command after a crash resumes the operation.
+Claim, then check: an operation first claims the environment by a compare-and-swap that sets
+``pending`` on its pointer (of concurrent operations exactly one claims it; the others are refused as
+"busy" before touching anything), and only then runs the gates that look at the targets; a refusal
+releases the claim, with its audit event. The claim holder then applies the release in two phases:
+every target *prepares* the new version (stage a folder, build a warehouse schema: nothing a consumer
+sees changes), then every target *switches*, in a fixed order, each switch recorded in the operation
+record. Verification follows; the audit event is written and only then the pointer swaps to the new
+release. A failure switches the targets back to the previous release and releases the claim.
+
+A crash leaves the claim and the record: re-running the same command resumes the operation;
+``resolve --abort|--resume`` takes over any crashed operation; ``rollback`` takes over one whose
+pointer never moved. A takeover is refused while the owning process still runs.
 """
 
 from __future__ import annotations
@@ -12,14 +19,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from finsight_release.envs.environment import Environment
+from finsight_release.envs.faults import fault_point
 from finsight_release.envs.operation import (
     HealthRecord,
     OperationLedger,
     OperationRecord,
     OperationState,
+    current_owner,
+    owner_status,
 )
 from finsight_release.envs.pointer import EnvPointer, PointerBoard
 from finsight_release.errors import (
@@ -36,6 +46,17 @@ from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
 from finsight_release.targets.base import Target
 
+Decision = Literal["abort", "resume"]
+
+
+class EnvironmentBusyError(PromotionRefusedError):
+    """Another operation holds the environment; nothing was changed."""
+
+
+class TakenOverError(PromotionFailedError):
+    """This process's operation was taken over (``resolve``, ``rollback``) while it ran: it stops and
+    leaves the targets to the new owner."""
+
 
 class AuditSink(Protocol):
     """Where evidence goes: the audit log's ``append``."""
@@ -51,9 +72,23 @@ class Gate(Protocol):
     def check(self, env: Environment, manifest: ReleaseManifest, change_set: ChangeSet) -> str | None: ...
 
 
+@dataclass(frozen=True)
+class TargetWork:
+    """What one target gets in one step: the release's changed artifacts of its kinds, and the names of
+    its kinds the release no longer has."""
+
+    target: Target
+    artifacts: tuple[Artifact, ...]
+    retired: tuple[str, ...]
+
+
 @dataclass
 class Deployer:
-    """Runs promotions and rollbacks against a store, targets and an audit sink."""
+    """Runs promotions and rollbacks against a store, targets and an audit sink.
+
+    ``targets`` are switched in the order given (system.py lists the warehouse before the DAG folder,
+    so new DAGs never run against old models) and switched back in the reverse order.
+    """
 
     repo: ReleaseRepository
     targets: Sequence[Target]
@@ -72,29 +107,39 @@ class Deployer:
     def promote(self, env: Environment, release_id: str, override_reason: str | None = None) -> OperationRecord:
         """Move ``env`` to ``release_id``; a no-op when it already runs it.
 
-        Refused (nothing changed, audit event written) for an unknown release, an in-flight operation,
-        a lost compare-and-swap, or a failed gate; the promotion-order gate is skipped only with an
-        ``override_reason``, which is itself audited.
+        Refused (nothing changed, audit event written) for an unknown release, a busy environment, or
+        a failed gate; the promotion-order gate is skipped only with an ``override_reason``, which is
+        itself audited. Re-running it after a crash resumes the crashed promotion.
         """
         manifest = self._manifest_or_refuse(env, release_id, "promote")
         pointer, token = self.board.read(env)
         if pointer.pending:
-            return self._resume_or_refuse(env, pointer, token, release_id, "promote")
+            return self._rerun_or_refuse(env, pointer, "promote", release_id)
+        settled, _ = self._settle(env, pointer)
         if pointer.release_id == release_id:
-            return self._noop(env, pointer)
+            if settled is None:
+                raise PromotionRefusedError(f"{env} runs {release_id} but its operation record is missing")
+            self.log.info("noop", environment=str(env), release_id=release_id)
+            return settled
         base = self.repo.get(pointer.release_id) if pointer.release_id else None
         change_set = compute_change_set(pointer.release_id, base.artifacts if base else (), manifest.artifacts)
-        self._check_gates(env, manifest, change_set, override_reason)
-        return self._start("promote", env, pointer, token, manifest, change_set, override_reason)
+        self._check_order(env, manifest, override_reason)  # reads the store only, touches no target
+        record = self._claim("promote", env, pointer, token, manifest, change_set, override_reason)
+        return self._run(record, manifest)
 
     def rollback(self, env: Environment, to_release: str | None = None) -> OperationRecord:
         """Move ``env`` back to the release it ran before (or ``to_release``, one it ran earlier).
 
-        Nothing is rebuilt: the earlier release's artifacts are re-applied from the store.
+        Nothing is rebuilt: the earlier release's versions are switched back on. When a crashed or
+        failed operation holds ``env`` and has not moved its pointer, rollback takes it over and
+        returns every target to the release the pointer names.
         """
         pointer, token = self.board.read(env)
         if pointer.pending:
-            return self._resume_or_refuse(env, pointer, token, to_release, "rollback")
+            return self._rerun_or_refuse(env, pointer, "rollback", to_release)
+        last, completed = self._settle(env, pointer)
+        if completed and last is not None and last.kind == "rollback" and to_release in {None, last.to_release}:
+            return last  # a rollback that crashed after its pointer swap: it is done, not repeated
         target = to_release or pointer.previous_release_id
         ran_before = {p.release_id for p in self.board.history(env)}
         if target is None or target not in ran_before or target == pointer.release_id:
@@ -109,7 +154,61 @@ class Deployer:
         manifest = self._manifest_or_refuse(env, str(target), "rollback")
         current = self.repo.get(pointer.release_id) if pointer.release_id else None
         change_set = compute_change_set(pointer.release_id, current.artifacts if current else (), manifest.artifacts)
-        return self._start("rollback", env, pointer, token, manifest, change_set, None)
+        record = self._claim("rollback", env, pointer, token, manifest, change_set, None)
+        return self._run(record, manifest)
+
+    def resolve(self, env: Environment, decision: Decision, reason: str) -> OperationRecord:
+        """Take over the crashed or stuck operation holding ``env``, audited with ``reason``.
+
+        ``abort`` returns every target to the release the pointer names and releases the claim;
+        ``resume`` finishes the operation. Refused when nothing holds ``env`` or when the owning
+        process still runs on this host.
+        """
+        if not reason.strip():
+            self._refuse(env, None, "resolve", "a --reason is required (it is written to the audit log)")
+        pointer, _ = self.board.read(env)
+        if not pointer.pending:
+            self._refuse(
+                env, None, "resolve", f"{env} has no in-flight operation to resolve (it runs {pointer.release_id})"
+            )
+        record = self.ledger.get(env, pointer.pending or "")
+        if record is not None and owner_status(record.owner) == "alive":
+            self._busy(env, pointer, record, "resolve", hint="wait for it, or stop that process first")
+        self.audit.append(
+            actor=self.actor,
+            action="resolve",
+            release_id=record.to_release if record else None,
+            environment=str(env),
+            outcome="started",
+            details={
+                "operation_id": pointer.pending,
+                "decision": decision,
+                "reason": reason,
+                "state": str(record.state) if record else "record missing",
+                "switched": list(record.switched) if record else [],
+                "operation_actor": record.actor if record else None,
+            },
+        )
+        if record is None:
+            if decision == "resume":
+                raise PromotionRefusedError(
+                    f"{env} is held by {pointer.pending}, whose operation record is missing: nothing to resume; "
+                    "use --abort"
+                )
+            self._release_claim(env, pointer.pending or "")
+            return OperationRecord(
+                id=pointer.pending or "",
+                kind="resolve",
+                environment=env,
+                from_release=pointer.release_id,
+                to_release=pointer.release_id or "",
+                actor=self.actor,
+                state=OperationState.ROLLED_BACK,
+                change_set=ChangeSet(base_release=pointer.release_id, changes=()),
+            )
+        if decision == "abort":
+            return self._abort(record, f"aborted by {self.actor}: {reason}", {"reason": reason, "by": "resolve"})
+        return self._resume(record, f"resumed by {self.actor}: {reason}")
 
     def mark_health(self, env: Environment, release_id: str, healthy: bool, reason: str) -> None:
         """Record a post-deploy verdict on a release in an environment (drives promotion order)."""
@@ -133,7 +232,13 @@ class Deployer:
             raise  # unreachable: _refuse raises
 
     def _refuse(
-        self, env: Environment, release_id: str | None, kind: str, reason: str, exc: Exception | None = None
+        self,
+        env: Environment,
+        release_id: str | None,
+        kind: str,
+        reason: str,
+        exc: Exception | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         self.audit.append(
             actor=self.actor,
@@ -141,34 +246,67 @@ class Deployer:
             release_id=release_id,
             environment=str(env),
             outcome="refused",
-            details={"operation": kind, "reason": reason},
+            details={"operation": kind, "reason": reason, **(details or {})},
         )
         self.log.warning("refused", environment=str(env), release_id=release_id, operation=kind, reason=reason)
         if isinstance(exc, FinsightError):
             raise exc
-        raise PromotionRefusedError(f"{kind} of {release_id} to {env} refused: {reason}")
+        subject = f"{kind} of {release_id} to {env}" if release_id else f"{kind} of {env}"
+        raise PromotionRefusedError(f"{subject} refused: {reason}")
 
-    def _check_gates(
-        self, env: Environment, manifest: ReleaseManifest, change_set: ChangeSet, override_reason: str | None
+    def _busy(
+        self,
+        env: Environment,
+        pointer: EnvPointer,
+        record: OperationRecord | None,
+        kind: str,
+        hint: str = "retry when it finishes",
     ) -> None:
+        """Refuse because another operation holds ``env`` (audited); one line naming the holder."""
+        if record is None:
+            holder = f"operation {pointer.pending} (record missing)"
+        else:
+            where = {"alive": "running", "gone": "crashed", "unknown": "running elsewhere?"}[owner_status(record.owner)]
+            holder = f"{record.kind} to {record.to_release} ({record.id}, {record.state}, {where})"
+        message = f"environment {env} is busy: {holder}; {hint}"
+        self.audit.append(
+            actor=self.actor,
+            action="refuse",
+            release_id=record.to_release if record else None,
+            environment=str(env),
+            outcome="refused",
+            details={"operation": kind, "reason": message, "held_by": pointer.pending},
+        )
+        self.log.warning("busy", environment=str(env), operation=kind, held_by=pointer.pending)
+        raise EnvironmentBusyError(message)
+
+    def _check_order(self, env: Environment, manifest: ReleaseManifest, override_reason: str | None) -> None:
         upstream = env.upstream
-        if upstream is not None:
-            reason = self._order_refusal(upstream, manifest.release_id)
-            if reason and not override_reason:
-                self._refuse(env, manifest.release_id, "promote", reason + " (or use an audited emergency override)")
-            if reason and override_reason:
-                self.audit.append(
-                    actor=self.actor,
-                    action="override",
-                    release_id=manifest.release_id,
-                    environment=str(env),
-                    outcome="ok",
-                    details={"skipped": reason, "reason": override_reason},
-                )
+        if upstream is None:
+            return
+        reason = self._order_refusal(upstream, manifest.release_id)
+        if reason and not override_reason:
+            self._refuse(env, manifest.release_id, "promote", reason + " (or use an audited emergency override)")
+        if reason and override_reason:
+            self.audit.append(
+                actor=self.actor,
+                action="override",
+                release_id=manifest.release_id,
+                environment=str(env),
+                outcome="ok",
+                details={"skipped": reason, "reason": override_reason},
+            )
+
+    def _gate_refusal(self, env: Environment, manifest: ReleaseManifest, change_set: ChangeSet) -> str | None:
+        """The first gate's refusal, or None; a gate that crashes refuses (it could not vouch)."""
         for gate in self.gates:
-            refusal = gate.check(env, manifest, change_set)
+            try:
+                refusal = gate.check(env, manifest, change_set)
+            except Exception as exc:  # noqa: BLE001 - a gate that cannot run must not let a release through
+                refusal = f"could not run: {_one_line(exc)}"
             if refusal:
-                self._refuse(env, manifest.release_id, "promote", f"gate {gate.name}: {refusal}")
+                return f"gate {gate.name}: {refusal}"
+        return None
 
     def _order_refusal(self, upstream: Environment, release_id: str) -> str | None:
         pointer, _ = self.board.read(upstream)
@@ -180,9 +318,15 @@ class Deployer:
             return f"{release_id} is not healthy in {upstream}: {why}"
         return None
 
-    # -- the state machine -------------------------------------------------------------------
+    # -- claim, takeover -----------------------------------------------------------------------
 
-    def _start(
+    def _save(self, record: OperationRecord) -> OperationRecord:
+        """Persist ``record``; a state change is a fault-injection point."""
+        self.ledger.save(record)
+        fault_point("state", str(record.state))
+        return record
+
+    def _claim(
         self,
         kind: str,
         env: Environment,
@@ -192,6 +336,7 @@ class Deployer:
         change_set: ChangeSet,
         override_reason: str | None,
     ) -> OperationRecord:
+        """Write the operation record, then claim ``env`` by CAS; losing the CAS is "busy"."""
         op_id = f"{kind}-{env}-{uuid.uuid4().hex[:10]}"
         record = OperationRecord(
             id=op_id,
@@ -203,103 +348,242 @@ class Deployer:
             state=OperationState.PLANNED,
             change_set=change_set,
             override_reason=override_reason,
+            owner=current_owner(),
         ).advance(OperationState.PLANNED, change_set.summary())
-        self.ledger.save(record)
+        self._save(record)
         try:
             self.board.swap(pointer, token, pointer.model_copy(update={"pending": op_id}))
-        except StaleCasTokenError as exc:
-            self._refuse(env, manifest.release_id, kind, f"another operation won the race: {exc}")
+        except StaleCasTokenError:
+            latest, _ = self.board.read(env)
+            holder = self.ledger.get(env, latest.pending) if latest.pending else None
+            if latest.pending:
+                self._busy(env, latest, holder, kind)
+            self._busy_moved(env, latest, kind)
+        fault_point("claimed")
+        return record
+
+    def _busy_moved(self, env: Environment, latest: EnvPointer, kind: str) -> None:
+        """Refuse because another operation finished on ``env`` between our read and our claim."""
+        message = (
+            f"environment {env} is busy: another operation moved it while this one started "
+            f"(it now runs {latest.release_id}, seq {latest.seq}); re-run to act on the new state"
+        )
         self.audit.append(
             actor=self.actor,
-            action=kind,
-            release_id=manifest.release_id,
+            action="refuse",
+            release_id=latest.release_id,
             environment=str(env),
-            digests=manifest.digests if kind == "promote" else {},
-            outcome="started",
-            details={
-                "operation_id": op_id,
-                "from_release": pointer.release_id,
-                "change_set": change_set.summary(),
-                "classes": sorted(change_set.classes),
-                "slow_path": change_set.is_slow_path,
-            },
+            outcome="refused",
+            details={"operation": kind, "reason": message},
         )
-        return self._run(record, manifest)
+        raise EnvironmentBusyError(message)
 
-    def _resume_or_refuse(
-        self, env: Environment, pointer: EnvPointer, token: str | None, release_id: str | None, kind: str
+    def _release_claim(self, env: Environment, op_id: str) -> None:
+        """Clear ``pending`` if ``op_id`` still holds it."""
+        pointer, token = self.board.read(env)
+        if pointer.pending == op_id:
+            self.board.swap(pointer, token, pointer.model_copy(update={"pending": None}))
+
+    def _rerun_or_refuse(
+        self, env: Environment, pointer: EnvPointer, kind: str, release_id: str | None
     ) -> OperationRecord:
+        """``env`` is claimed: resume the holder if this is the same command and its process is gone,
+        take it over if this is a rollback and its pointer never moved, else refuse as busy."""
         record = self.ledger.get(env, pointer.pending or "")
-        if record is None or (release_id is not None and record.to_release != release_id) or record.kind != kind:
-            in_flight = f"{record.kind} to {record.to_release}" if record else "unknown"
-            self._refuse(
-                env,
-                release_id,
-                kind,
-                f"{env} is held by in-flight operation {pointer.pending} ({in_flight}); "
-                "re-run that command to resume it",
+        status = owner_status(record.owner) if record is not None else "unknown"
+        if record is None or status != "gone":
+            hint = (
+                "retry when it finishes"
+                if status == "alive"
+                else f"if it crashed: finsight-release resolve {env} --abort|--resume --reason TEXT"
             )
+            self._busy(env, pointer, record, kind, hint=hint)
         assert record is not None
-        self.log.info("resuming", environment=str(env), operation_id=record.id, state=str(record.state))
+        same_command = record.kind == kind and release_id in {None, record.to_release}
+        if same_command:
+            return self._resume(record, "resumed by re-running the command")
+        if kind == "rollback" and release_id in {None, record.from_release}:
+            return self._abort(
+                record, f"rollback by {self.actor} took over the crashed {record.kind}", {"by": "rollback"}
+            )
+        self._busy(
+            env,
+            pointer,
+            record,
+            kind,
+            hint=f"it crashed: re-run it, or finsight-release resolve {env} --abort|--resume --reason TEXT",
+        )
+        raise AssertionError("unreachable")  # _busy raises
+
+    def _takeover(self, record: OperationRecord, detail: str) -> OperationRecord:
+        """The record, now owned by this process (same state, the takeover recorded)."""
+        record = record.model_copy(update={"owner": current_owner()})
+        return self._save(record.advance(record.state, detail))
+
+    def _resume(self, record: OperationRecord, detail: str) -> OperationRecord:
+        """Finish ``record`` from its persisted state (a failed one is retried from preparing)."""
+        self.log.info("resuming", environment=str(record.environment), operation_id=record.id, state=str(record.state))
+        if record.state in {OperationState.ROLLED_BACK, OperationState.REFUSED}:
+            self._release_claim(record.environment, record.id)  # crashed after its audit event
+            return record
+        record = self._takeover(record, detail)
+        if record.state is OperationState.FAILED:
+            # Forward again from the start: every step is idempotent, and the failed restore may have
+            # switched some targets back, so no earlier switch is trusted.
+            record = record.model_copy(update={"error": None, "switched": ()})
+            record = self._save(record.advance(OperationState.PREPARING, "retried"))
         return self._run(record, self.repo.get(record.to_release))
+
+    # -- the state machine -------------------------------------------------------------------
 
     def _run(self, record: OperationRecord, manifest: ReleaseManifest) -> OperationRecord:
         env = record.environment
         with log_context(release_id=record.to_release, environment=str(env), run_id=record.id):
+            if record.state is OperationState.PLANNED:
+                record = self._check_then_start(record, manifest)
             try:
-                if record.state in {OperationState.PLANNED, OperationState.APPLYING}:
-                    record = self._step(record, OperationState.APPLYING, lambda: self._apply(env, manifest, record))
-                if record.state in {OperationState.APPLYING, OperationState.VERIFYING}:
-                    record = self._step(record, OperationState.VERIFYING, lambda: self._verify(env, manifest, record))
+                if record.state is OperationState.PREPARING:
+                    self._step(record, lambda: self._prepare(record, manifest))
+                    record = self._save(record.advance(OperationState.SWITCHING))
+                if record.state is OperationState.SWITCHING:
+                    with self._timed(record, OperationState.SWITCHING):
+                        record = self._switch_all(record, manifest)
+                    record = self._save(record.advance(OperationState.VERIFYING))
+                if record.state is OperationState.VERIFYING:
+                    self._step(record, lambda: self._verify(record, manifest))
                     return self._go_live(record, manifest)
                 if record.state is OperationState.LIVE:
                     return self._go_live(record, manifest)
+            except TakenOverError:
+                raise  # the new owner decides what the targets serve
             except Exception as exc:  # noqa: BLE001 - every failure restores the previous release
-                record = self.ledger.save(record.advance(OperationState.FAILED, error=_one_line(exc)))
+                record = self._save(record.advance(OperationState.FAILED, error=_one_line(exc)))
             return self._restore(record)
 
-    def _step(self, record: OperationRecord, state: OperationState, work: Any) -> OperationRecord:
-        if record.state is not state:
-            record = self.ledger.save(record.advance(state))
-        with (
-            log_context(step=str(state)),
-            self.metrics.step(f"{record.kind}.{state}", environment=str(record.environment)),
-        ):
+    def _check_then_start(self, record: OperationRecord, manifest: ReleaseManifest) -> OperationRecord:
+        """Run the gates while holding the claim; a refusal releases it (audited), else go to preparing."""
+        env = record.environment
+        refusal = self._gate_refusal(env, manifest, record.change_set) if record.kind == "promote" else None
+        if refusal:
+            self.audit.append(
+                actor=self.actor,
+                action="refuse",
+                release_id=record.to_release,
+                environment=str(env),
+                outcome="refused",
+                details={"operation": record.kind, "reason": refusal, "operation_id": record.id, "claim": "released"},
+            )
+            self._release_claim(env, record.id)
+            self.ledger.save(record.advance(OperationState.REFUSED, refusal))
+            self.log.warning("refused", operation=record.kind, reason=refusal)
+            raise PromotionRefusedError(f"{record.kind} of {record.to_release} to {env} refused: {refusal}")
+        self.audit.append(
+            actor=self.actor,
+            action=record.kind,
+            release_id=record.to_release,
+            environment=str(env),
+            digests=manifest.digests if record.kind == "promote" else {},
+            outcome="started",
+            details={
+                "operation_id": record.id,
+                "from_release": record.from_release,
+                "change_set": record.change_set.summary(),
+                "classes": sorted(record.change_set.classes),
+                "slow_path": record.change_set.is_slow_path,
+            },
+        )
+        return self._save(record.advance(OperationState.PREPARING))
+
+    def _timed(self, record: OperationRecord, state: OperationState) -> Any:
+        return self.metrics.step(f"{record.kind}.{state}", environment=str(record.environment))
+
+    def _step(self, record: OperationRecord, work: Any) -> None:
+        with log_context(step=str(record.state)), self._timed(record, record.state):
             self.log.info("step started")
             work()
             self.log.info("step finished")
+
+    def _work(self, manifest: ReleaseManifest | None, change_set: ChangeSet) -> list[TargetWork]:
+        """Per target, the artifacts of ``manifest`` the change set touches, and the names it retires."""
+        names = change_set.changed_names
+        present = {a.name for a in manifest.artifacts} if manifest else set()
+        work = []
+        for target in self.targets:
+            mine = (a for a in (manifest.artifacts if manifest else ()) if a.kind in target.kinds)
+            artifacts = tuple(a for a in mine if a.name in names)
+            retired = tuple(c.name for c in change_set.changes if c.kind in target.kinds and c.name not in present)
+            if artifacts or retired:
+                work.append(TargetWork(target, artifacts, retired))
+        return work
+
+    def _prepare(self, record: OperationRecord, manifest: ReleaseManifest) -> None:
+        env = record.environment
+        for item in self._work(manifest, record.change_set):
+            if item.artifacts:
+                with (
+                    log_context(target=item.target.name),
+                    self.metrics.step(f"prepare.{item.target.name}", environment=str(env)),
+                ):
+                    item.target.prepare(env, manifest, item.artifacts, self.repo)
+            fault_point("prepared", item.target.name)
+
+    def _switch_all(self, record: OperationRecord, manifest: ReleaseManifest) -> OperationRecord:
+        """Switch each target not yet switched, in order, recording each switch as it completes."""
+        env = record.environment
+        for item in self._work(manifest, record.change_set):
+            name = item.target.name
+            if name in record.switched:
+                continue
+            fault_point("switch.begin", name)
+            with log_context(target=name), self.metrics.step(f"switch.{name}", environment=str(env)):
+                item.target.switch(env, manifest, item.artifacts, item.retired)
+            fault_point("switch.done", name)
+            record = self._save(record.with_switched(name))
+            fault_point("switched", name)
         return record
 
-    def _changed(self, manifest: ReleaseManifest, record: OperationRecord) -> list[Artifact]:
-        names = record.change_set.changed_names
-        return [a for a in manifest.artifacts if a.name in names]
+    def _switch_back(self, record: OperationRecord) -> None:
+        """Return every target the operation may have switched to ``from_release``, in reverse order.
 
-    def _apply(self, env: Environment, manifest: ReleaseManifest, record: OperationRecord) -> None:
-        changed = self._changed(manifest, record)
-        for target in self.targets:
-            mine = [a for a in changed if a.kind in target.kinds]
-            if mine:
-                with (
-                    log_context(target=target.name),
-                    self.metrics.step(f"apply.{target.name}", environment=str(env)),
-                ):
-                    target.apply(env, manifest, mine, self.repo)
+        Previous versions are still prepared (they were live), so this is switches only; ``prepare``
+        runs first anyway, which is a no-op for a version that exists.
+        """
+        if not record.reached_switching:
+            return  # nothing was switched: the targets still serve the previous release
+        env = record.environment
+        previous = self.repo.get(record.from_release) if record.from_release else None
+        order = [t.name for t in self.targets]
+        touched = set(record.switched)
+        pending_next = next((n for n in order if n not in touched), None)
+        if pending_next is not None:
+            touched.add(pending_next)  # its switch may have happened before the crash was recorded
+        for item in reversed(self._work(previous, record.change_set)):
+            if item.target.name not in touched:
+                continue
+            if item.artifacts:
+                assert previous is not None
+                item.target.prepare(env, previous, item.artifacts, self.repo)
+            with log_context(target=item.target.name):
+                item.target.switch(env, previous or _EMPTY, item.artifacts, item.retired)
 
-    def _verify(self, env: Environment, manifest: ReleaseManifest, record: OperationRecord) -> None:
-        changed = self._changed(manifest, record)
+    def _verify(self, record: OperationRecord, manifest: ReleaseManifest) -> None:
         problems = []
-        for target in self.targets:
-            mine = [a for a in changed if a.kind in target.kinds]
-            if mine:
-                problems += [f"{target.name}: {p}" for p in target.verify(env, manifest, mine)]
+        for item in self._work(manifest, record.change_set):
+            if item.artifacts:
+                problems += [
+                    f"{item.target.name}: {p}" for p in item.target.verify(record.environment, manifest, item.artifacts)
+                ]
         if problems:
             raise PromotionFailedError("verification failed: " + "; ".join(problems))
 
     def _go_live(self, record: OperationRecord, manifest: ReleaseManifest) -> OperationRecord:
+        """Audit, then swap the pointer to the new release (which releases the claim), then record."""
         env = record.environment
         pointer, token = self.board.read(env)
+        if pointer.pending != record.id:
+            raise TakenOverError(f"{record.id} no longer holds {env} (held by {pointer.pending}): taken over")
         self.audit.append(
-            actor=record.actor,
+            actor=self.actor,
             action=record.kind,
             release_id=record.to_release,
             environment=str(env),
@@ -310,72 +594,123 @@ class Deployer:
                 "from_release": record.from_release,
                 "change_set": record.change_set.summary(),
                 "override_reason": record.override_reason,
+                "switched": list(record.switched),
             },
         )
-        if pointer.pending == record.id:
-            self.board.swap(
-                pointer,
-                token,
-                EnvPointer(
-                    environment=env,
-                    release_id=record.to_release,
-                    seq=pointer.seq + 1,
-                    previous_release_id=pointer.release_id,
-                    operation=record.kind,
-                    operation_id=record.id,
-                    actor=record.actor,
-                ),
-            )
+        fault_point("audit.live")
+        moved = EnvPointer(
+            environment=env,
+            release_id=record.to_release,
+            seq=pointer.seq + 1,
+            previous_release_id=pointer.release_id,
+            operation=record.kind,
+            operation_id=record.id,
+            actor=self.actor,
+        )
+        try:
+            self.board.swap(pointer, token, moved)
+        except StaleCasTokenError as exc:
+            raise TakenOverError(f"{record.id} lost {env} while going live: {exc}") from exc
+        fault_point("pointer.swapped")
+        return self._mark_live(record)
+
+    def _mark_live(self, record: OperationRecord, detail: str | None = None) -> OperationRecord:
         self.ledger.set_health(
             HealthRecord(
-                environment=env,
+                environment=record.environment,
                 release_id=record.to_release,
                 healthy=True,
                 reason=f"verified by {record.id}",
             )
         )
-        record = self.ledger.save(record.advance(OperationState.LIVE))
+        record = self._save(record.advance(OperationState.LIVE, detail))
         self.log.info("live", seconds=round(record.seconds, 3))
         return record
 
     def _restore(self, record: OperationRecord) -> OperationRecord:
+        """After a failure: switch the targets back, release the claim, raise PromotionFailedError.
+
+        When switching back fails too (e.g. the warehouse stays locked), the claim is kept and the
+        failure is audited: ``resolve --abort`` (or ``rollback``) finishes the job.
+        """
         env = record.environment
         self.audit.append(
-            actor=record.actor,
+            actor=self.actor,
             action="fail",
             release_id=record.to_release,
             environment=str(env),
             outcome="failed",
-            details={"operation_id": record.id, "error": record.error},
+            details={"operation_id": record.id, "error": record.error, "switched": list(record.switched)},
         )
-        if record.from_release:
-            previous = self.repo.get(record.from_release)
-            self._apply(env, previous, record)
-        pointer, token = self.board.read(env)
-        if pointer.pending == record.id:
-            self.board.swap(pointer, token, pointer.model_copy(update={"pending": None}))
-        record = self.ledger.save(record.advance(OperationState.ROLLED_BACK, f"restored {record.from_release}"))
+        try:
+            self._switch_back(record)
+        except Exception as exc:  # noqa: BLE001 - any failure here leaves the claim for a takeover
+            problem = _one_line(exc)
+            self.audit.append(
+                actor=self.actor,
+                action="restore",
+                release_id=record.from_release,
+                environment=str(env),
+                outcome="failed",
+                details={"operation_id": record.id, "cause": record.error, "error": problem},
+            )
+            raise PromotionFailedError(
+                f"{record.kind} of {record.to_release} to {env} failed ({record.error}) and restoring "
+                f"{record.from_release} failed too ({problem}); {env} stays claimed by {record.id}: run "
+                f"`finsight-release resolve {env} --abort --reason TEXT` or `finsight-release rollback {env}`"
+            ) from exc
         self.audit.append(
-            actor=record.actor,
+            actor=self.actor,
             action="rollback",
             release_id=record.from_release,
             environment=str(env),
             outcome="ok",
             details={"operation_id": record.id, "automatic": True, "cause": record.error},
         )
+        self._release_claim(env, record.id)
+        self._save(record.advance(OperationState.ROLLED_BACK, f"restored {record.from_release}"))
         raise PromotionFailedError(
             f"{record.kind} of {record.to_release} to {env} failed and was rolled back to "
             f"{record.from_release}: {record.error}"
         )
 
-    def _noop(self, env: Environment, pointer: EnvPointer) -> OperationRecord:
-        record = self.ledger.get(env, pointer.operation_id or "")
-        if record is None:
-            raise PromotionRefusedError(f"{env} runs {pointer.release_id} but its operation record is missing")
-        if record.state is not OperationState.LIVE:  # crashed between the pointer swap and the record
-            record = self.ledger.save(record.advance(OperationState.LIVE, "completed on re-run"))
-        self.log.info("noop", environment=str(env), release_id=pointer.release_id)
+    def _abort(self, record: OperationRecord, detail: str, details: dict[str, Any]) -> OperationRecord:
+        """Take over ``record``: switch every target back to ``from_release``, audit, release the claim."""
+        env = record.environment
+        if record.state in {OperationState.ROLLED_BACK, OperationState.REFUSED}:
+            self._release_claim(env, record.id)  # crashed after it was undone: only the claim is left
+            return record
+        record = self._takeover(record, detail)
+        self._switch_back(record)
+        self.audit.append(
+            actor=self.actor,
+            action="rollback",
+            release_id=record.from_release,
+            environment=str(env),
+            outcome="ok",
+            details={
+                "operation_id": record.id,
+                "aborted": record.kind,
+                "aborted_release": record.to_release,
+                "operation_actor": record.actor,
+                **details,
+            },
+        )
+        self._release_claim(env, record.id)
+        record = self._save(record.advance(OperationState.ROLLED_BACK, detail))
+        self.log.info("aborted", environment=str(env), operation_id=record.id)
         return record
+
+    def _settle(self, env: Environment, pointer: EnvPointer) -> tuple[OperationRecord | None, bool]:
+        """The operation that last moved ``env``, and whether it had crashed after its pointer swap
+        (then it is marked live now)."""
+        record = self.ledger.get(env, pointer.operation_id or "") if pointer.operation_id else None
+        if record is not None and record.state is not OperationState.LIVE and record.to_release == pointer.release_id:
+            return self._mark_live(record, "completed by the next command"), True
+        return record, False
+
+
+_EMPTY = ReleaseManifest.model_construct(artifacts=())  # what a target returns to before a first release
 
 
 def _one_line(exc: BaseException) -> str:

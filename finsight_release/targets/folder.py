@@ -5,6 +5,9 @@ replacing the symlink ``current/<name>`` in one ``rename``: readers (Airflow's D
 submitter, a schema registry sync) see the old version or the new one, never a mix. Old versions stay,
 so rollback is a symlink swap with no copy. The Airflow DAG folder of an environment is
 ``<root>/<env>/current/airflow/dags``.
+
+Everything published is readable by other users whatever the umask (directories 0755, files 0644):
+the Airflow reading the dags folder usually runs as another user than the deployer.
 """
 
 from __future__ import annotations
@@ -16,9 +19,24 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from finsight_release.envs.environment import Environment
+from finsight_release.envs.faults import fault_point
 from finsight_release.release.artifact import Artifact, ArtifactKind, sha256_bytes
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
+from finsight_release.targets.base import TargetError
+
+DIR_MODE = 0o755
+FILE_MODE = 0o644
+
+
+def make_readable(root: Path) -> None:
+    """Give ``root`` and everything under it the published modes (0755 directories, 0644 files)."""
+    os.chmod(root, DIR_MODE)
+    for parent, dirs, files in os.walk(root):
+        for name in dirs:
+            os.chmod(os.path.join(parent, name), DIR_MODE)
+        for name in files:
+            os.chmod(os.path.join(parent, name), FILE_MODE)
 
 
 class FolderTarget:
@@ -41,15 +59,27 @@ class FolderTarget:
         link = self.live_path(env, name)
         return Path(os.readlink(link)).name if link.is_symlink() else None
 
+    def _make_dirs(self, path: Path) -> None:
+        """Create ``path`` and its missing parents with the published mode (not the umask's)."""
+        missing = []
+        while not path.is_dir():
+            missing.append(path)
+            path = path.parent
+        for directory in reversed(missing):
+            directory.mkdir(exist_ok=True)
+            os.chmod(directory, DIR_MODE)
+
     def stage(self, env: Environment, artifact: Artifact, repo: ReleaseRepository) -> Path:
         """Materialize a version directory once; a half-written one never gets its final name."""
         final = self.version_dir(env, artifact)
         if final.is_dir():
             return final
-        final.parent.mkdir(parents=True, exist_ok=True)
+        self._make_dirs(final.parent)
         tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".staging-"))
         try:
             repo.materialize(artifact, tmp)
+            make_readable(tmp)  # mkdtemp makes 0700; files follow the umask
+            fault_point("folder.staged", artifact.name)
             os.rename(tmp, final)
         except OSError:
             if final.is_dir():  # a concurrent writer staged the same digest first
@@ -61,14 +91,43 @@ class FolderTarget:
                 shutil.rmtree(tmp, ignore_errors=True)
         return final
 
-    def switch(self, env: Environment, artifact: Artifact) -> None:
+    def link(self, env: Environment, artifact: Artifact) -> None:
         """Point ``current/<name>`` at the staged version in one atomic rename."""
+        version = self.version_dir(env, artifact)
+        if not version.is_dir():
+            raise TargetError(f"{self.name}: {artifact.name} {artifact.short_digest} is not staged in {env}")
         link = self.live_path(env, artifact.name)
-        link.parent.mkdir(parents=True, exist_ok=True)
+        self._make_dirs(link.parent)
+        for stale in link.parent.glob(f".{link.name}.*.tmp"):  # left by a process killed mid-switch
+            stale.unlink(missing_ok=True)
         tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
-        tmp.unlink(missing_ok=True)
-        os.symlink(os.path.relpath(self.version_dir(env, artifact), link.parent), tmp)
+        os.symlink(os.path.relpath(version, link.parent), tmp)
+        fault_point("folder.link", artifact.name)
         os.replace(tmp, link)
+
+    def prepare(
+        self,
+        env: Environment,
+        manifest: ReleaseManifest,
+        artifacts: Sequence[Artifact],
+        repo: ReleaseRepository,
+    ) -> None:
+        """Stage every artifact's version directory (nothing a reader sees changes)."""
+        for artifact in artifacts:
+            self.stage(env, artifact, repo)
+
+    def switch(
+        self,
+        env: Environment,
+        manifest: ReleaseManifest,
+        artifacts: Sequence[Artifact],
+        retired: Sequence[str] = (),
+    ) -> None:
+        """Make each staged artifact live (one rename each); unpublish the ``retired`` names."""
+        for artifact in artifacts:
+            self.link(env, artifact)
+        for name in retired:
+            self.live_path(env, name).unlink(missing_ok=True)
 
     def apply(
         self,
@@ -77,11 +136,9 @@ class FolderTarget:
         artifacts: Sequence[Artifact],
         repo: ReleaseRepository,
     ) -> None:
-        """Stage every artifact first, then switch each: nothing goes live before all are staged."""
-        for artifact in artifacts:
-            self.stage(env, artifact, repo)
-        for artifact in artifacts:
-            self.switch(env, artifact)
+        """Prepare then switch: nothing goes live before every artifact is staged."""
+        self.prepare(env, manifest, artifacts, repo)
+        self.switch(env, manifest, artifacts)
 
     def verify(self, env: Environment, manifest: ReleaseManifest, artifacts: Sequence[Artifact]) -> list[str]:
         """Each artifact is live at its digest and its files hash to the manifest's digests."""

@@ -50,7 +50,10 @@ class FailingTarget:
         self.fail = False
         self.applied: list[str] = []
 
-    def apply(self, env: Any, manifest: Any, artifacts: Any, repo: Any) -> None:
+    def prepare(self, env: Any, manifest: Any, artifacts: Any, repo: Any) -> None:
+        pass
+
+    def switch(self, env: Any, manifest: Any, artifacts: Any, retired: Any = ()) -> None:
         self.applied.append(manifest.release_id)
 
     def verify(self, env: Any, manifest: Any, artifacts: Any) -> list[str]:
@@ -145,20 +148,27 @@ def test_bad_input_refused_and_audited(world: dict[str, Any]) -> None:
         d.rollback(DEV)
 
 
-def test_crash_mid_apply_resumes(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crash_mid_switch_resumes(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     d, v1, folder = world["d"], world["v1"], world["folder"]
-    original = folder.apply
-    monkeypatch.setattr(folder, "apply", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    original = folder.switch
+    monkeypatch.setattr(folder, "switch", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):  # a crash, not an error: no restore runs
         d.promote(DEV, v1.release_id)
     pointer, _ = PointerBoard(world["repo"].store).read(DEV)
     assert pointer.pending and pointer.release_id is None
-    with pytest.raises(PromotionRefusedError, match="in-flight"):
+    with pytest.raises(PromotionRefusedError, match="busy"):  # this process (the owner) still runs
         d.promote(DEV, world["v2"].release_id)
-    monkeypatch.setattr(folder, "apply", original)
+    monkeypatch.setattr(folder, "switch", original)
+    with pytest.raises(PromotionRefusedError, match="busy"):
+        d.promote(DEV, v1.release_id)  # the same command, but its owner is alive: not resumed twice
+    record = d.ledger.get(DEV, pointer.pending or "")
+    assert record is not None and record.state is OperationState.SWITCHING and record.switched == ()
+    d.ledger.save(record.model_copy(update={"owner": "gone-host-is-this-one:1:x"}))
+    monkeypatch.setattr("finsight_release.envs.promotion.owner_status", lambda owner: "gone")
     record = d.promote(DEV, v1.release_id)
     assert record.state is OperationState.LIVE
-    assert [t.state for t in record.transitions][:2] == [OperationState.PLANNED, OperationState.APPLYING]
+    states = [t.state for t in record.transitions]
+    assert states[:3] == [OperationState.PLANNED, OperationState.PREPARING, OperationState.SWITCHING]
 
 
 def test_concurrent_promotions_exactly_one_wins(world: dict[str, Any]) -> None:
