@@ -74,3 +74,7 @@ class ConfigError(FinsightError):
 
 class ToolNotFoundError(FinsightError):
     """An external program the project drives (uv, dbt, java, an interpreter) cannot be found."""
+
+
+class AirflowProbeError(FinsightError):
+    """An Airflow probe process (DagBag parse, plugin load) could not start or died outside any DAG file."""

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from finsight_release.envs.environment import Environment
+from finsight_release.errors import AirflowProbeError
 from finsight_release.release.artifact import ArtifactKind, sha256_bytes
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import blob_key
@@ -156,7 +157,7 @@ def probe_dags(ctx: DoctorContext) -> ProbeResult:
     plugins = folder.parent / "plugins"
     try:
         report = run_dagbag(python, folder, plugins if plugins.is_dir() else None, DagBundle.scan(folder).dag_files)
-    except RuntimeError as exc:
+    except AirflowProbeError as exc:
         return failed("Airflow could not load the DAG bag", str(exc))
     broken = [f"Broken DAG: [{path}] {err}" for path, err in report.import_errors.items()]
     broken += [f"Broken DAG: duplicate DAG id {d!r} in {', '.join(files)}" for d, files in report.duplicates.items()]

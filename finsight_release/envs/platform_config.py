@@ -95,6 +95,23 @@ class PromotionWindow(Frozen):
     timezone: str = "UTC"
 
 
+SeverityName = Literal["error", "warning", "info"]
+
+
+class DagBagSettings(Frozen):
+    """What one DAG file may cost the validation parse (Airflow's import timeout, the probe's heap cap)."""
+
+    import_timeout_s: float = Field(gt=0, le=3600, default=30.0)
+    memory_mb: int = Field(ge=256, default=2048)
+
+
+class ValidationSettings(Frozen):
+    """Per-environment validation settings: severity overrides by check id (or ``prefix.*``), DagBag limits."""
+
+    severities: dict[str, SeverityName] = Field(default_factory=dict)
+    dagbag: DagBagSettings = DagBagSettings()
+
+
 class PlatformConfig(Frozen):
     """One environment's config."""
 
@@ -106,6 +123,7 @@ class PlatformConfig(Frozen):
     variables: dict[str, str]
     approvals: Approvals = Approvals()
     promotion_window: PromotionWindow | None = None
+    validation: ValidationSettings = ValidationSettings()
 
     def iter_secret_refs(self) -> Iterator[SecretRef]:
         """Every secret reference in the config."""

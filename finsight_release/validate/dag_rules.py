@@ -7,6 +7,10 @@
 - ``missing_owner_retries``: a DAG whose literal ``default_args`` lack ``owner`` or ``retries``;
 - ``non_idempotent_load``: a SQL string that INSERTs without MERGE, COPY or a DELETE of the window. The
   platform convention: loads MERGE on keys or COPY with load history, so retries never duplicate rows.
+
+Every rule is a WARNING by default: none of them stops Airflow from loading, scheduling or running the
+DAG (those are the DagBag check's errors). An environment's config raises or lowers any of them
+(``validation.severities`` in ``release_assets/config/<env>.yaml``; see :mod:`.severity`).
 """
 
 from __future__ import annotations
@@ -94,11 +98,11 @@ def rule_findings(source: str, rel: str, artifact: str) -> list[Finding]:
         return []  # the DagBag check reports it with the line
     found: list[Finding] = []
 
-    def add(rule: str, line: int, message: str, hint: str, severity: Severity = Severity.WARNING) -> None:
+    def add(rule: str, line: int, message: str, hint: str) -> None:
         found.append(
             Finding(
                 check_id=f"airflow.rule.{rule}",
-                severity=severity,
+                severity=Severity.WARNING,
                 artifact=artifact,
                 file=rel,
                 line=line,
@@ -113,7 +117,6 @@ def rule_findings(source: str, rel: str, artifact: str) -> list[Finding]:
             line,
             f"{name}() runs at every scheduler parse",
             "call it inside a task, or use Jinja ({{ var.value.x }}, {{ conn.x }})",
-            Severity.ERROR if "Variable" in name else Severity.WARNING,
         )
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and dotted(node.func).split(".")[-1] in {"DAG", "dag"}:
@@ -124,7 +127,6 @@ def rule_findings(source: str, rel: str, artifact: str) -> list[Finding]:
                     node.lineno,
                     "start_date is computed at parse time",
                     "use a fixed pendulum.datetime(...)",
-                    Severity.ERROR,
                 )
             catchup, schedule = (
                 keyword(node, "catchup"),

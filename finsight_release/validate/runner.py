@@ -34,6 +34,7 @@ from finsight_release.release.artifact import Artifact
 from finsight_release.validate.cache import ResultCache, cache_key
 from finsight_release.validate.check import Check, ValidationContext
 from finsight_release.validate.finding import Finding, Severity
+from finsight_release.validate.severity import apply_overrides, env_platform_config
 
 INTERNAL_PREFIX = "internal."
 MAX_CRASH_MESSAGE = 300
@@ -306,5 +307,10 @@ def run_validation(
     for i, check in enumerate(checks):
         if i not in parallel:
             results[i] = _run_one(check, ctx, select_artifacts(check, artifacts, changed), cache, notify)
-    ordered = [results[i] for i in range(len(checks))]
+    config = env_platform_config(ctx)
+    overrides = config.validation.severities if config else {}
+    ordered = [
+        results[i].model_copy(update={"findings": apply_overrides(results[i].findings, overrides)})
+        for i in range(len(checks))
+    ]
     return ValidationReport(env=ctx.env, results=ordered, seconds=round(time.perf_counter() - start, 4))

@@ -39,10 +39,14 @@ ENV_CONFIG = "connections:\n  snowflake_default: {}\nvariables:\n  defined_varia
 
 
 def findings_for(
-    tmp_path: Path, files: dict[str, str], env: str | None = None, workers: int = 2, **options: str
+    tmp_path: Path, files: dict[str, str | bytes], env: str | None = None, workers: int = 2, **options: str
 ) -> list:
-    overrides = {f"release_assets/airflow/dags/{name}": text for name, text in files.items()}
+    """The DagBag check's findings on a small platform whose DAG folder holds ``files`` (text or raw bytes)."""
+    overrides = {f"release_assets/airflow/dags/{name}": text for name, text in files.items() if isinstance(text, str)}
     platform = make_platform(tmp_path / "p", overrides)
+    for name, data in files.items():
+        if isinstance(data, bytes):
+            (platform / "release_assets/airflow/dags" / name).write_bytes(data)
     for stale in ("ingest_core.py", "export_partners.py"):
         (platform / "release_assets/airflow/dags" / stale).unlink(missing_ok=True)
     if env:

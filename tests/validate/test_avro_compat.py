@@ -1,4 +1,4 @@
-"""Avro compatibility: every case of tests/fixtures/avro_compat/ (sources in its SOURCES.md) gives the expected answer."""
+"""Avro compatibility: every case of tests/fixtures/avro_compat/ (sources: its SOURCES.md) gives the expected answer."""
 
 from __future__ import annotations
 

@@ -45,4 +45,4 @@ def test_variable_inside_a_task_is_fine_and_findings_have_lines() -> None:
     source = 'from airflow.models import Variable\ndef task():\n    return Variable.get("bucket")\n'
     assert rules(source) == set()
     (finding,) = rule_findings(BAD["top_level_call"], "dags/x.py", "airflow/dags")
-    assert finding.line == 2 and finding.severity == "error"
+    assert finding.line == 2 and finding.severity == "warning"  # Airflow still loads it
