@@ -166,3 +166,27 @@ def test_large_files_are_streamed_not_held_in_memory(tmp_path: Path) -> None:
     assert job and any(f.path == "model.bin" and f.size == 32 * 1024 * 1024 for f in job.files)
     blob = next(f for f in job.files if f.path == "model.bin")
     assert repo.store.sha256_of(f"blobs/sha256/{blob.digest[:2]}/{blob.digest}") == blob.digest
+
+
+def test_cli_build_of_a_hostile_tree_is_one_red_line_and_repairs_on_rebuild(
+    tmp_path: Path, outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from finsight_release.cli import main
+
+    monkeypatch.setenv("FINSIGHT_HOME", str(tmp_path / "home"))
+    platform = make_platform(tmp_path / "p")
+    (platform / "release_assets/spark/evil").symlink_to(outside)
+    result = CliRunner().invoke(main, ["build", "--platform", str(platform)])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "symlink release_assets/spark/evil" in lines[0], result.output
+    assert not (tmp_path / "home/store/blobs").exists()
+
+    (platform / "release_assets/spark/evil").unlink()
+    assert CliRunner().invoke(main, ["build", "--platform", str(platform)]).exit_code == 0
+    blob = next(p for p in (tmp_path / "home/store/blobs").rglob("*") if p.is_file())
+    blob.write_bytes(b"rot")
+    rebuilt = CliRunner().invoke(main, ["build", "--platform", str(platform)])
+    assert rebuilt.exit_code == 0 and "repaired 1 of" in rebuilt.output and "1 corrupt" in rebuilt.output
