@@ -41,7 +41,9 @@ def newcomer_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(args: list[str], env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    args: list[str], env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """``.venv/bin/finsight-release ARGS`` as a newcomer types it (full path, no virtualenv on PATH)."""
     return subprocess.run(
         [str(CLI), *args], env=env or newcomer_env(), capture_output=True, text=True, timeout=timeout, check=False
