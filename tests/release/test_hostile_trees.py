@@ -16,6 +16,9 @@ from finsight_release.errors import ConfigError, SizeLimitError, UnsafeSymlinkEr
 from finsight_release.release.repository import ReleaseRepository
 from finsight_release.settings import SizeLimits, load_settings, load_size_limits
 from finsight_release.store.local import LocalObjectStore
+from finsight_release.validate.check import ValidationContext
+from finsight_release.validate.finding import Severity
+from finsight_release.validate.secrets_scan import SecretsScanCheck
 from tests.mini_platform import make_platform
 
 DAGS = "release_assets/airflow/dags"
@@ -146,6 +149,10 @@ def test_validation_scan_leaves_unsafe_links_to_the_checks(
     assert "link.py" not in {f.path for f in dags.files} and dags.files
     assert artifacts["spark/evil"].files == ()
     assert repo.store.list("") == []
+    # Never silent: the secrets check makes each one a blocking finding.
+    findings = SecretsScanCheck().run(ValidationContext(platform=platform), list(artifacts.values()))
+    flagged = {(f.artifact, f.severity) for f in findings if f.message == "symlink escapes the platform tree"}
+    assert flagged == {("airflow/dags", Severity.ERROR), ("spark/evil", Severity.ERROR)}
 
 
 def test_large_files_are_streamed_not_held_in_memory(tmp_path: Path) -> None:
