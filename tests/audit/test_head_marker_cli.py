@@ -6,11 +6,9 @@ events), then runs ``finsight-release promote`` (which appends a refusal) and ``
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,21 +16,19 @@ import pytest
 
 from finsight_release.audit.log import HEAD_ANCHOR_KEY, HeadMark
 from tests.mini_platform import make_platform
-
-CLI = Path(sys.executable).parent / "finsight-release"
+from tests.newcomer import newcomer_env, run_cli
 
 
 def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "FINSIGHT_HOME": str(home),
-        "FINSIGHT_ACTOR": "alice",
-        "FINSIGHT_REQUIRE_VALIDATION": "",
-        "COLUMNS": "80",  # a narrow terminal: messages must still be one line
-    }
+    env = newcomer_env(
+        FINSIGHT_HOME=str(home),
+        FINSIGHT_ACTOR="alice",
+        FINSIGHT_REQUIRE_VALIDATION="",
+        COLUMNS="80",  # a narrow terminal: messages must still be one line
+    )
     for name in ("FINSIGHT_STORE_URL", "FINSIGHT_AUDIT_URL", "FINSIGHT_MODE"):
         env.pop(name, None)
-    return subprocess.run([str(CLI), *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+    return run_cli(list(args), env, timeout=120)
 
 
 @pytest.fixture(scope="module")
