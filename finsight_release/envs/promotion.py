@@ -552,7 +552,7 @@ class Deployer:
             return  # nothing was switched: the targets still serve the previous release
         env = record.environment
         previous = self.repo.get(record.from_release) if record.from_release else None
-        order = [t.name for t in self.targets]
+        order = [item.target.name for item in self._work(self.repo.get(record.to_release), record.change_set)]
         touched = set(record.switched)
         pending_next = next((n for n in order if n not in touched), None)
         if pending_next is not None:
@@ -646,6 +646,9 @@ class Deployer:
             self._switch_back(record)
         except Exception as exc:  # noqa: BLE001 - any failure here leaves the claim for a takeover
             problem = _one_line(exc)
+            # Nobody runs it any more, even if this process lives on (a Dagster run worker): no owner
+            # lets rollback or resolve take it over at once.
+            self.ledger.save(record.model_copy(update={"owner": None}))
             self.audit.append(
                 actor=self.actor,
                 action="restore",

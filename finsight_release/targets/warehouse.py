@@ -126,7 +126,7 @@ class DuckDbWarehouseTarget:
                     raise
                 if time.monotonic() >= deadline:
                     raise WarehouseDeployError(
-                        f"warehouse {db} stayed locked by another process for {self.lock_timeout_s:.0f} s: "
+                        f"warehouse {db} stayed locked by another process for {self.lock_timeout_s:g} s: "
                         f"{str(exc).splitlines()[0]}"
                     ) from exc
             time.sleep(delay)

@@ -218,3 +218,77 @@ def test_promote_and_rollback_on_s3_store(tmp_path: Path, moto_server: str) -> N
     board.swap(pointer, token, pointer.model_copy(update={"pending": "someone-else"}))
     with pytest.raises(StaleCasTokenError, match="changed since it was read"):
         board.swap(pointer, token, pointer.model_copy(update={"pending": "me"}))
+
+
+class RecordingGate:
+    """A gate that notes whether the environment was claimed when it ran, then refuses (or crashes)."""
+
+    name = "probe"
+
+    def __init__(self, board: PointerBoard, crash: bool = False) -> None:
+        self.board, self.crash = board, crash
+        self.pending_seen: list[str | None] = []
+
+    def check(self, env: Any, manifest: Any, change_set: Any) -> str | None:
+        self.pending_seen.append(self.board.read(env)[0].pending)
+        if self.crash:
+            raise OSError("IO Error: Could not set lock on file dev.duckdb")
+        return "live schema differs"
+
+
+@pytest.mark.parametrize("crash", [False, True])
+def test_gates_run_under_the_claim_and_a_refusal_releases_it(world: dict[str, Any], crash: bool) -> None:
+    repo, v1 = world["repo"], world["v1"]
+    board = PointerBoard(repo.store)
+    gate = RecordingGate(board, crash)
+    audit = ListAudit()
+    d = Deployer(repo=repo, targets=[world["folder"]], audit=audit, actor="alice", gates=[gate])
+    with pytest.raises(PromotionRefusedError, match="could not run: OSError" if crash else "live schema differs"):
+        d.promote(DEV, v1.release_id)
+    assert gate.pending_seen[0] and gate.pending_seen[0].startswith("promote-dev-")  # claimed, then checked
+    pointer = board.read(DEV)[0]
+    assert pointer.pending is None and pointer.release_id is None
+    refusal = audit.events[-1]
+    assert refusal["action"] == "refuse" and refusal["details"]["claim"] == "released"
+    record = d.ledger.get(DEV, refusal["details"]["operation_id"])
+    assert record is not None and record.state is OperationState.REFUSED
+    assert world["folder"].live_digest(DEV, "airflow/dags") is None  # no target touched
+
+
+class BrokenBackTarget(FailingTarget):
+    """Fails verification of the new release, then cannot switch back while ``locked`` (the incident)."""
+
+    def __init__(self, back_to: str) -> None:
+        super().__init__()
+        self.back_to, self.locked = back_to, True
+
+    def switch(self, env: Any, manifest: Any, artifacts: Any, retired: Any = ()) -> None:
+        if manifest.release_id == self.back_to and self.locked:
+            raise OSError("IO Error: Could not set lock on file")
+        super().switch(env, manifest, artifacts, retired)
+
+
+def test_failed_restore_keeps_the_claim_audited_and_rollback_takes_over(world: dict[str, Any]) -> None:
+    repo, v1, audit = world["repo"], world["v1"], world["audit"]
+    d = world["d"]
+    promote_all(d, v1.release_id)
+    target = BrokenBackTarget(v1.release_id)
+    target.fail = True
+    d = Deployer(repo=repo, targets=[target, world["folder"]], audit=audit, actor="alice")
+    p3 = make_platform(repo.store.root.parent / "p3", {"dbt_project/models/stg_accounts.sql": "select 3\n"})
+    v3, _ = repo.build(p3, "alice")
+    with pytest.raises(PromotionFailedError, match="restoring .* failed too.*resolve dev --abort"):
+        d.promote(DEV, v3.release_id)
+    board = PointerBoard(repo.store)
+    pointer = board.read(DEV)[0]
+    assert pointer.pending and pointer.release_id == v1.release_id
+    assert ("restore", "failed") in audit.actions()
+    with pytest.raises(PromotionRefusedError, match="busy"):
+        d.promote(DEV, world["v2"].release_id)
+    target.locked, target.fail = False, False
+    record = d.rollback(DEV)  # takes over the failed promotion (its owner gave it up)
+    assert record.kind == "promote" and record.state is OperationState.ROLLED_BACK
+    pointer = board.read(DEV)[0]
+    assert pointer.pending is None and pointer.release_id == v1.release_id
+    assert target.applied[-1] == v1.release_id
+    assert audit.events[-1]["action"] == "rollback" and audit.events[-1]["details"]["by"] == "rollback"
