@@ -135,10 +135,10 @@ class ReleaseRepository:
         sync = self.sync_blobs(sources)
         if existing is not None:
             if progress:
-                progress(f"{release_id} already built: {self._sync_summary(sync, existing=True)}")
+                progress(f"already built: {self._sync_summary(sync, existing=True)}")
             return existing, False
         if progress:
-            progress(f"{release_id}: {self._sync_summary(sync, existing=False)} for {len(artifacts)} artifacts")
+            progress(f"{self._sync_summary(sync, existing=False)} for {len(artifacts)} artifacts")
         manifest = ReleaseManifest(
             release_id=release_id,
             git_sha=git_sha(platform),
