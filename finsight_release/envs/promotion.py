@@ -354,6 +354,7 @@ class Deployer:
         try:
             self.board.swap(pointer, token, pointer.model_copy(update={"pending": op_id}))
         except StaleCasTokenError:
+            self.ledger.save(record.advance(OperationState.REFUSED, "another operation claimed the environment first"))
             latest, _ = self.board.read(env)
             holder = self.ledger.get(env, latest.pending) if latest.pending else None
             if latest.pending:
