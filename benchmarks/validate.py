@@ -29,7 +29,7 @@ from finsight_release.envs.environment import Environment  # noqa: E402
 from finsight_release.release.repository import ReleaseRepository  # noqa: E402
 from finsight_release.settings import REPO_ROOT, load_settings  # noqa: E402
 from finsight_release.store.local import LocalObjectStore  # noqa: E402
-from finsight_release.validate.airflow_dags import AirflowDagsCheck  # noqa: E402
+from finsight_release.validate.airflow.dagbag import AirflowDagsCheck  # noqa: E402
 from finsight_release.validate.check import ValidationContext  # noqa: E402
 from finsight_release.validate.registry import default_checks  # noqa: E402
 from finsight_release.validate.release_validation import ValidationRequest, validate_release  # noqa: E402

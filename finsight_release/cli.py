@@ -390,7 +390,7 @@ def drift() -> None:
 def drift_ingest(env_name: str, plan: Path) -> None:
     """Record PLAN (`terraform show -json` of a `plan -refresh-only`) as ENV's latest drift scan."""
     from finsight_release.diagnose.detection import drift_plan_path
-    from finsight_release.validate.terraform_plan import plan_file_drift
+    from finsight_release.validate.terraform.plan import plan_file_drift
 
     system = _system()
     env = Environment.parse(env_name)

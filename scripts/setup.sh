@@ -50,7 +50,7 @@ fi
 # The JVM's class-data archive for that runtime: smoke runs map Spark's classes instead of loading them.
 if [ ! -f .venvs/spark/spark-classes.jsa ] && command -v java >/dev/null 2>&1; then
   echo "setup: archiving Spark's JVM classes (.venvs/spark/spark-classes.jsa)"
-  SPARK_LOCAL_IP=127.0.0.1 .venvs/spark/bin/python -I finsight_release/validate/probes/spark_class_archive.py \
+  SPARK_LOCAL_IP=127.0.0.1 .venvs/spark/bin/python -I finsight_release/validate/spark/probes/class_archive.py \
     .venvs/spark/spark-classes.jsa >/dev/null 2>&1 || echo "setup: no class archive written (smoke runs start slower)"
 fi
 echo "setup: done"

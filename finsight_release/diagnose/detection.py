@@ -20,7 +20,7 @@ def drift_plan_path(home: Path, env: Environment) -> Path:
 
 def drift_findings(home: Path, env: Environment) -> list[str]:
     """Resources the latest refresh-only plan of ``env`` shows changed outside Terraform."""
-    from finsight_release.validate.terraform_plan import plan_file_drift
+    from finsight_release.validate.terraform.plan import plan_file_drift
 
     path = drift_plan_path(home, env)
     if not path.exists():
@@ -66,8 +66,8 @@ def credential_findings(
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from finsight_release.validate.config_check import aws_checkable
-    from finsight_release.validate.secret_refs import secrets_manager_client
+    from finsight_release.validate.config.check import aws_checkable
+    from finsight_release.validate.secrets.refs import secrets_manager_client
 
     names = [ref.removeprefix("aws-sm:") for ref in refs if ref.startswith("aws-sm:")]
     if not names or not aws_checkable(mode):

@@ -23,9 +23,9 @@ from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import blob_key
 from finsight_release.system import ReleaseSystem
 from finsight_release.targets.warehouse import duckdb_file
-from finsight_release.validate.airflow_dags import run_dagbag
-from finsight_release.validate.dag_bundle import DagBundle
-from finsight_release.validate.duckdb_preflight import open_read_only_error, rolled_back_ddl_error
+from finsight_release.validate.airflow.bundle import DagBundle
+from finsight_release.validate.airflow.dagbag import run_dagbag
+from finsight_release.validate.warehouse.duckdb_preflight import open_read_only_error, rolled_back_ddl_error
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def probe_images(ctx: DoctorContext) -> ProbeResult:
 def probe_drift(ctx: DoctorContext) -> ProbeResult:
     """The latest refresh-only plan shows no resource changed outside Terraform."""
     from finsight_release.errors import InvalidPlanError
-    from finsight_release.validate.terraform_plan import plan_file_drift
+    from finsight_release.validate.terraform.plan import plan_file_drift
 
     if not ctx.drift_plan.exists():
         return skipped(f"no refresh-only plan ingested at {ctx.drift_plan}")
@@ -168,7 +168,7 @@ def probe_dags(ctx: DoctorContext) -> ProbeResult:
 
 def probe_secrets(ctx: DoctorContext) -> ProbeResult:
     """Every secret reference in the environment's config resolves (never reading a value)."""
-    from finsight_release.validate.secret_refs import SecretResolver
+    from finsight_release.validate.secrets.refs import SecretResolver
 
     refs = sorted(set(secret_refs(ctx.config)))
     if not refs:

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from finsight_release.validate.finding import Finding, Severity
 from finsight_release.validate.runner import CheckResult, CheckStatus, ValidationReport
-from finsight_release.validate.secret_patterns import redact
+from finsight_release.validate.secrets.patterns import redact
 
 SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "dim"}

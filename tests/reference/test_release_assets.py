@@ -17,7 +17,7 @@ from finsight_release.release.artifact import ArtifactKind
 from finsight_release.release.repository import ReleaseRepository
 from finsight_release.settings import REPO_ROOT
 from finsight_release.store.local import LocalObjectStore
-from finsight_release.validate.terraform import check_plan_file
+from finsight_release.validate.terraform.checks import check_plan_file
 
 ASSETS = REPO_ROOT / "release_assets"
 MODES = {"BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE", "NONE"}

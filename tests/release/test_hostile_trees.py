@@ -18,7 +18,7 @@ from finsight_release.settings import SizeLimits, load_settings, load_size_limit
 from finsight_release.store.local import LocalObjectStore
 from finsight_release.validate.check import ValidationContext
 from finsight_release.validate.finding import Severity
-from finsight_release.validate.secrets_scan import SecretsScanCheck
+from finsight_release.validate.secrets.scan import SecretsScanCheck
 from tests.mini_platform import make_platform
 
 DAGS = "release_assets/airflow/dags"

@@ -7,8 +7,8 @@ from pathlib import Path
 from finsight_release.release.repository import ReleaseRepository
 from finsight_release.settings import REPO_ROOT
 from finsight_release.store.local import LocalObjectStore
+from finsight_release.validate.airflow.rules import DagRulesCheck
 from finsight_release.validate.check import ValidationContext
-from finsight_release.validate.dag_rules import DagRulesCheck
 from finsight_release.validate.finding import Severity
 from finsight_release.validate.runner import run_validation
 from finsight_release.validate.severity import severity_for

@@ -1,0 +1,1 @@
+"""``airflow.*`` checks: the DAG bundle in a real DagBag, static DAG rules, plugins, requirements."""

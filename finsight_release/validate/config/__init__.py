@@ -1,0 +1,1 @@
+"""``config.*`` checks: each environment config against its schema, and its secret references."""

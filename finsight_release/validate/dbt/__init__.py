@@ -1,0 +1,1 @@
+"""``dbt.*`` checks: parse, breaking changes and a CI build of the dbt project."""

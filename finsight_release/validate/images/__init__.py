@@ -1,0 +1,1 @@
+"""``images.*`` checks: container images pinned by immutable digest."""

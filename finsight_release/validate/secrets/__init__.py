@@ -1,0 +1,1 @@
+"""``secrets.*``: credentials in artifact files, and resolving secret references without reading values."""

@@ -1,0 +1,1 @@
+"""``spark.*`` checks: each Spark job built, installed, imported and smoke-run on the Spark runtime."""

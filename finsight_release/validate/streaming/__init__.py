@@ -1,0 +1,1 @@
+"""``streaming.*`` checks: Avro schema compatibility under each topic's mode."""

@@ -1,0 +1,1 @@
+"""Drivers of the external tools the packaging checks run: uv, and wheel builds in build environments."""
