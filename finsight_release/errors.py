@@ -78,3 +78,37 @@ class ToolNotFoundError(FinsightError):
 
 class AirflowProbeError(FinsightError):
     """An Airflow probe process (DagBag parse, plugin load) could not start or died outside any DAG file."""
+
+
+class AuditLogError(FinsightError):
+    """The audit log cannot be opened or written."""
+
+
+class SyntheticDataError(FinsightError):
+    """The synthetic raw data could not be generated; the previous raw tables are untouched."""
+
+
+class DbtRunError(FinsightError):
+    """dbt failed; the message names the failing nodes or dbt's own error line."""
+
+
+class JobSpecError(FinsightError):
+    """A job's spec is unreadable or inconsistent; ``check_id``, ``file`` and ``line`` place it."""
+
+    def __init__(
+        self, check_id: str, message: str, file: str, line: int | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.check_id, self.message, self.file, self.line, self.hint = check_id, message, file, line, hint
+
+
+class UvError(FinsightError):
+    """uv did not finish."""
+
+
+class SourceReadError(FinsightError):
+    """A source definition could not be read or rendered."""
+
+
+class SparkProbeError(FinsightError):
+    """The Spark smoke probe died before its first job (the runtime or its JVM cannot start)."""

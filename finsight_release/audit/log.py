@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 
 from finsight_release.audit.event import GENESIS_HASH, canonical_json, event_hash
-from finsight_release.errors import FinsightError, StaleCasTokenError
+from finsight_release.errors import AuditLogError, FinsightError, StaleCasTokenError
 from finsight_release.store.base import ObjectStore
 
 HEAD_ANCHOR_KEY = "audit/head.json"
@@ -68,10 +68,6 @@ _PG_DDL = (
     """create trigger audit_events_no_change before update or delete on audit_events
         for each statement execute function audit_events_append_only()""",
 )
-
-
-class AuditLogError(FinsightError):
-    """The audit log cannot be opened or written."""
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from finsight_release import toolchain
-from finsight_release.errors import FinsightError
-
-
-class DbtRunError(FinsightError):
-    """dbt failed; the message names the failing nodes or dbt's own error line."""
+from finsight_release.errors import DbtRunError
 
 
 @dataclass(frozen=True)

@@ -14,17 +14,13 @@ from pathlib import Path
 
 import duckdb
 
-from finsight_release.errors import FinsightError
+from finsight_release.errors import SyntheticDataError
 from finsight_release.reference.raw_schema import LOAD_HISTORY_DDL, LOAD_HISTORY_TABLE, RAW_SCHEMA, RAW_TABLES
 from finsight_release.reference.synthetic_sql import GenerationPlan, fill_statements, load_history_sql, macros_sql
 
 # Fixed so that data (and its fingerprint) never depends on the clock. Pass ``as_of=datetime.now()``
 # when source freshness should pass against the generated data.
 DEFAULT_AS_OF = datetime(2025, 1, 1)
-
-
-class SyntheticDataError(FinsightError):
-    """The synthetic raw data could not be generated; the previous raw tables are untouched."""
 
 
 def generate_warehouse(

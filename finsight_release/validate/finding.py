@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from finsight_release.one_line import one_line
+
 
 class Severity(StrEnum):
     """ERROR blocks the release; WARNING is reported but does not block; INFO is context."""
@@ -37,7 +39,7 @@ class Finding(BaseModel):
     def _one_line(cls, message: str) -> str:
         """Messages are one line (terminal rows, JUnit attributes, Markdown tables): quoted tool output
         such as a YAML parser's caret diagram is folded onto it."""
-        return " ".join(message.split())
+        return one_line(message)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.file and self.line else (self.file or self.artifact)

@@ -19,13 +19,9 @@ import yaml
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from finsight_release.errors import FinsightError
+from finsight_release.errors import SourceReadError
 
 _LINE_KEY = "__line__"
-
-
-class SourceReadError(FinsightError):
-    """A source definition could not be read or rendered."""
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,9 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 
 from finsight_release import toolchain
+from finsight_release.errors import SparkProbeError
 from finsight_release.observe.logging import get_logger
+from finsight_release.one_line import one_line
 from finsight_release.release.artifact import Artifact, ArtifactKind, list_files
 from finsight_release.validate.check import ValidationContext
 from finsight_release.validate.finding import Finding, Severity
@@ -58,11 +60,6 @@ ALL_JOBS = "spark/*"  # findings about the run, not one job: the runner never ca
 MAX_MESSAGE = 400
 _MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
 _PYPROJECT_KEY = re.compile(r"`(?:project|tool\.[\w-]+)\.([\w-]+)")
-
-
-def _short(text: str | None, limit: int = MAX_MESSAGE) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class SparkJobsCheck:
@@ -164,7 +161,7 @@ class SparkJobsCheck:
             report = runner.run(jobs)
         if report.failure and jobs and all(report.jobs[job.name].imported is None for job in jobs):
             # Not one job reached: the runtime itself is broken, which is this check failing, not the release.
-            raise RuntimeError(f"Spark smoke probe failed before the first job: {report.failure}")
+            raise SparkProbeError(f"Spark smoke probe failed before the first job: {report.failure}")
         findings += self._smoke_findings(specs, jobs, report, smoke)
         return findings
 
@@ -200,7 +197,7 @@ class SparkJobsCheck:
                 self._finding(
                     artifact,
                     "spark.build",
-                    f"package does not build: {_short(outcome.error)}",
+                    f"package does not build: {one_line(outcome.error, MAX_MESSAGE)}",
                     spec.pyproject_file,
                     spec.pyproject_line(key_named.group(1)) if key_named else None,
                     hint=f"run `uv build --wheel {spec.source}` to see the build backend's output",
@@ -253,7 +250,7 @@ class SparkJobsCheck:
                     self._finding(
                         artifact,
                         "spark.dependency",
-                        f"declared dependencies do not resolve: {_short(problem)}",
+                        f"declared dependencies do not resolve: {one_line(problem, MAX_MESSAGE)}",
                         spec.pyproject_file,
                         self._named_dependency_line(spec, wheels[key], problem),
                         "fix the named requirement in [project].dependencies (name, version range, or a package "
@@ -293,7 +290,7 @@ class SparkJobsCheck:
                 self._run_finding(
                     Severity.ERROR,
                     "spark.session",
-                    f"the local SparkSession did not start: {_short(report.session_error)}",
+                    f"the local SparkSession did not start: {one_line(report.session_error, MAX_MESSAGE)}",
                     "check the JRE (java -version; Spark 3.5 runs on Java 8, 11 or 17) and JAVA_HOME",
                 )
             )
@@ -314,7 +311,7 @@ class SparkJobsCheck:
                         self._finding(
                             artifact,
                             "spark.smoke",
-                            f"smoke run did not finish: {_short(report.failure or 'the probe ended')}",
+                            f"smoke run did not finish: {one_line(report.failure or 'the probe ended', MAX_MESSAGE)}",
                             spec.job_file,
                             spec.sample_line,
                             self._reproduce(spec, job.name),
@@ -330,7 +327,7 @@ class SparkJobsCheck:
                     self._finding(
                         artifact,
                         "spark.smoke",
-                        f"smoke run on {sample} failed: {_short(outcome.smoke_error)}",
+                        f"smoke run on {sample} failed: {one_line(outcome.smoke_error, MAX_MESSAGE)}",
                         file or spec.job_file,
                         line if file else spec.sample_line,
                         self._reproduce(spec, job.name),
@@ -358,7 +355,7 @@ class SparkJobsCheck:
         return self._finding(
             artifact,
             "spark.not_run",
-            f"not imported or smoke-run: the probe ended early ({_short(report.failure or 'no result', 200)})",
+            f"not imported or smoke-run: the probe ended early ({one_line(report.failure or 'no result', 200)})",
             spec.job_file,
             severity=Severity.WARNING,
             hint="fix the job whose smoke run did not finish, then validate again",
@@ -385,7 +382,7 @@ class SparkJobsCheck:
         return self._finding(
             artifact,
             "spark.entry_point",
-            f"entry point {spec.entry_point} does not import: {_short(error)}",
+            f"entry point {spec.entry_point} does not import: {one_line(error, MAX_MESSAGE)}",
             file or spec.job_file,
             line if file else spec.job_line("entry_point"),
             hint,

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from finsight_release.errors import FinsightError
+from finsight_release.errors import JobSpecError
 from finsight_release.release.artifact import Artifact
 from finsight_release.validate.tools.wheel_build import BuildSystem
 
@@ -29,14 +29,6 @@ JOB_FILE = "job.yaml"
 PYPROJECT = "pyproject.toml"
 _ENTRY_POINT = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 _TOML_LINE = re.compile(r"line (\d+)")
-
-
-class JobSpecError(FinsightError):
-    """A job's spec is unreadable or inconsistent; ``check_id``, ``file`` and ``line`` place it."""
-
-    def __init__(self, check_id: str, message: str, file: str, line: int | None = None, hint: str | None = None):
-        super().__init__(message)
-        self.check_id, self.message, self.file, self.line, self.hint = check_id, message, file, line, hint
 
 
 @dataclass(frozen=True)

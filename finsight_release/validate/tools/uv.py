@@ -7,13 +7,9 @@ import subprocess
 from pathlib import Path
 
 from finsight_release import toolchain
-from finsight_release.errors import FinsightError
+from finsight_release.errors import UvError
 
 UV_TIMEOUT_S = 300.0
-
-
-class UvError(FinsightError):
-    """uv did not finish."""
 
 
 def run_uv(args: list[str], timeout: float = UV_TIMEOUT_S, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

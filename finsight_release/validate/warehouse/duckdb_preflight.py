@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from finsight_release.one_line import one_line
 from finsight_release.validate.dbt.sources import SourceTable
 from finsight_release.validate.finding import Severity
 from finsight_release.validate.warehouse import problem as codes
@@ -26,10 +27,6 @@ PROBE_SCHEMA_PREFIX = "_finsight_preflight_"
 def quote(identifier: str) -> str:
     """A DuckDB quoted identifier."""
     return '"' + identifier.replace('"', '""') + '"'
-
-
-def one_line(text: object) -> str:
-    return " ".join(str(text).split())
 
 
 def open_read_only_error(path: Path) -> str | None:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from finsight_release.one_line import one_line
 from finsight_release.validate.dbt.sources import SourceTable
 from finsight_release.validate.finding import Severity
 from finsight_release.validate.warehouse import problem as codes
@@ -95,10 +96,6 @@ def literal(text: str) -> str:
 def object_name(name: str) -> str:
     """Comparable form of a (dotted) object name as SHOW GRANTS prints it: quotes dropped, upper case."""
     return ".".join(part.strip().strip('"').upper() for part in name.split("."))
-
-
-def one_line(text: object) -> str:
-    return " ".join(str(text).split())
 
 
 @dataclass(frozen=True)
