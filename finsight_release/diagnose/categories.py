@@ -1,6 +1,7 @@
 """The root-cause classes a failure is diagnosed to, with their layer, rollback default and runbook.
 
 The ids are part of the JSON contract of ``finsight-release diagnose``; do not rename them.
+``unclassified`` is not a root cause: it is the honest answer when the evidence supports no class.
 """
 
 from __future__ import annotations
@@ -26,11 +27,16 @@ class Category(StrEnum):
     SCHEMA_CHANGE = "schema_change"
     DATA_QUALITY = "data_quality"
     RESOURCE_EXHAUSTION = "resource_exhaustion"
+    UNCLASSIFIED = "unclassified"
 
     @property
     def runbook_anchor(self) -> str:
         """The anchor of this class's section in the runbook (the id itself)."""
         return self.value
+
+
+# The twelve root-cause classes (every member but UNCLASSIFIED), in layer order.
+ROOT_CAUSES: tuple[Category, ...] = tuple(c for c in Category if c is not Category.UNCLASSIFIED)
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,12 @@ INFO: dict[Category, CategoryInfo] = {
         False,
         "Raise memory, disk or workers, or reduce the load (split the job, smaller batches).",
         "Confirm with the task or container metrics in CloudWatch around the failure.",
+    ),
+    Category.UNCLASSIFIED: CategoryInfo(
+        "unknown",
+        False,
+        "Read the last error of the failed step's output; the candidates below say what would decide.",
+        "Run `finsight-release doctor --env ENV`: it stops at the first failing layer.",
     ),
 }
 
