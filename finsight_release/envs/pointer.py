@@ -26,6 +26,8 @@ class EnvPointer(BaseModel):
 
     ``pending`` holds the id of a promotion or rollback that has claimed the environment; while it is
     set, no other operation may start (that claim is the compare-and-swap that picks one winner).
+    ``owner`` names the process running it (``host:pid:start``); a takeover of a crashed operation
+    swaps in its own process by the same compare-and-swap, so two takeovers never both win.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -39,6 +41,7 @@ class EnvPointer(BaseModel):
     actor: str = "system"
     updated_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     pending: str | None = None
+    owner: str | None = None
 
 
 def pointer_key(env: Environment) -> str:
@@ -78,7 +81,7 @@ class PointerBoard:
                 f"{latest.release_id}{holder}); nothing was changed, re-read and retry"
             ) from exc
         if new.seq != current.seq:
-            settled = new.model_copy(update={"pending": None})
+            settled = new.model_copy(update={"pending": None, "owner": None})
             self.store.put_if_absent(history_key(new.environment, new.seq), settled.model_dump_json().encode())
         return new_token
 
@@ -91,7 +94,7 @@ class PointerBoard:
         ]
         pointer, _ = self.read(env)
         if pointer.seq and (not entries or entries[-1].seq < pointer.seq):
-            settled = pointer.model_copy(update={"pending": None})
+            settled = pointer.model_copy(update={"pending": None, "owner": None})
             self.store.put_if_absent(history_key(env, pointer.seq), settled.model_dump_json().encode())
             entries.append(settled)
         return entries

@@ -19,6 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from finsight_release.envs.environment import Environment
@@ -114,7 +115,7 @@ class Deployer:
         manifest = self._manifest_or_refuse(env, release_id, "promote")
         pointer, token = self.board.read(env)
         if pointer.pending:
-            return self._rerun_or_refuse(env, pointer, "promote", release_id)
+            return self._rerun_or_refuse(env, pointer, token, "promote", release_id)
         settled, _ = self._settle(env, pointer)
         if pointer.release_id == release_id:
             if settled is None:
@@ -136,7 +137,7 @@ class Deployer:
         """
         pointer, token = self.board.read(env)
         if pointer.pending:
-            return self._rerun_or_refuse(env, pointer, "rollback", to_release)
+            return self._rerun_or_refuse(env, pointer, token, "rollback", to_release)
         last, completed = self._settle(env, pointer)
         if completed and last is not None and last.kind == "rollback" and to_release in {None, last.to_release}:
             return last  # a rollback that crashed after its pointer swap: it is done, not repeated
@@ -166,14 +167,15 @@ class Deployer:
         """
         if not reason.strip():
             self._refuse(env, None, "resolve", "a --reason is required (it is written to the audit log)")
-        pointer, _ = self.board.read(env)
+        pointer, token = self.board.read(env)
         if not pointer.pending:
             self._refuse(
                 env, None, "resolve", f"{env} has no in-flight operation to resolve (it runs {pointer.release_id})"
             )
         record = self.ledger.get(env, pointer.pending or "")
-        if record is not None and owner_status(record.owner) == "alive":
+        if _holder_status(pointer, record) == "alive":
             self._busy(env, pointer, record, "resolve", hint="wait for it, or stop that process first")
+        self._take_claim(env, pointer, token, record, "resolve")
         self.audit.append(
             actor=self.actor,
             action="resolve",
@@ -209,6 +211,20 @@ class Deployer:
         if decision == "abort":
             return self._abort(record, f"aborted by {self.actor}: {reason}", {"reason": reason, "by": "resolve"})
         return self._resume(record, f"resumed by {self.actor}: {reason}")
+
+    def _take_claim(
+        self, env: Environment, pointer: EnvPointer, token: str | None, record: OperationRecord | None, kind: str
+    ) -> None:
+        """Make this process the owner of ``env``'s claim, by CAS on the pointer read before deciding:
+        of two commands taking over the same crashed operation, only one gets it."""
+        taken = pointer.model_copy(update={"owner": current_owner(), "updated_at": datetime.now(UTC)})
+        try:
+            self.board.swap(pointer, token, taken)
+        except StaleCasTokenError:
+            latest, _ = self.board.read(env)
+            if latest.pending:
+                self._busy(env, latest, self.ledger.get(env, latest.pending), kind, hint="another command took it over")
+            self._busy_moved(env, latest, kind)
 
     def mark_health(self, env: Environment, release_id: str, healthy: bool, reason: str) -> None:
         """Record a post-deploy verdict on a release in an environment (drives promotion order)."""
@@ -266,7 +282,8 @@ class Deployer:
         if record is None:
             holder = f"operation {pointer.pending} (record missing)"
         else:
-            where = {"alive": "running", "gone": "crashed", "unknown": "running elsewhere?"}[owner_status(record.owner)]
+            status = _holder_status(pointer, record)
+            where = {"alive": "running", "gone": "crashed", "unknown": "running elsewhere?"}[status]
             holder = f"{record.kind} to {record.to_release} ({record.id}, {record.state}, {where})"
         message = f"environment {env} is busy: {holder}; {hint}"
         self.audit.append(
@@ -352,7 +369,7 @@ class Deployer:
         ).advance(OperationState.PLANNED, change_set.summary())
         self._save(record)
         try:
-            self.board.swap(pointer, token, pointer.model_copy(update={"pending": op_id}))
+            self.board.swap(pointer, token, pointer.model_copy(update={"pending": op_id, "owner": record.owner}))
         except StaleCasTokenError:
             self.ledger.save(record.advance(OperationState.REFUSED, "another operation claimed the environment first"))
             latest, _ = self.board.read(env)
@@ -383,15 +400,21 @@ class Deployer:
         """Clear ``pending`` if ``op_id`` still holds it."""
         pointer, token = self.board.read(env)
         if pointer.pending == op_id:
-            self.board.swap(pointer, token, pointer.model_copy(update={"pending": None}))
+            self.board.swap(pointer, token, pointer.model_copy(update={"pending": None, "owner": None}))
+
+    def _give_up_claim(self, env: Environment, op_id: str) -> None:
+        """Keep ``op_id``'s claim but own it no more (it failed and stopped; a takeover may start now)."""
+        pointer, token = self.board.read(env)
+        if pointer.pending == op_id and pointer.owner is not None:
+            self.board.swap(pointer, token, pointer.model_copy(update={"owner": None}))
 
     def _rerun_or_refuse(
-        self, env: Environment, pointer: EnvPointer, kind: str, release_id: str | None
+        self, env: Environment, pointer: EnvPointer, token: str | None, kind: str, release_id: str | None
     ) -> OperationRecord:
         """``env`` is claimed: resume the holder if this is the same command and its process is gone,
         take it over if this is a rollback and its pointer never moved, else refuse as busy."""
         record = self.ledger.get(env, pointer.pending or "")
-        status = owner_status(record.owner) if record is not None else "unknown"
+        status = _holder_status(pointer, record) if record is not None else "unknown"
         if record is None or status != "gone":
             hint = (
                 "retry when it finishes"
@@ -402,8 +425,10 @@ class Deployer:
         assert record is not None
         same_command = record.kind == kind and release_id in {None, record.to_release}
         if same_command:
+            self._take_claim(env, pointer, token, record, kind)
             return self._resume(record, "resumed by re-running the command")
         if kind == "rollback" and release_id in {None, record.from_release}:
+            self._take_claim(env, pointer, token, record, kind)
             return self._abort(
                 record, f"rollback by {self.actor} took over the crashed {record.kind}", {"by": "rollback"}
             )
@@ -535,6 +560,7 @@ class Deployer:
             name = item.target.name
             if name in record.switched:
                 continue
+            self._check_still_mine(record)
             fault_point("switch.begin", name)
             with log_context(target=name), self.metrics.step(f"switch.{name}", environment=str(env)):
                 item.target.switch(env, manifest, item.artifacts, item.retired)
@@ -580,9 +606,7 @@ class Deployer:
     def _go_live(self, record: OperationRecord, manifest: ReleaseManifest) -> OperationRecord:
         """Audit, then swap the pointer to the new release (which releases the claim), then record."""
         env = record.environment
-        pointer, token = self.board.read(env)
-        if pointer.pending != record.id:
-            raise TakenOverError(f"{record.id} no longer holds {env} (held by {pointer.pending}): taken over")
+        pointer, token = self._check_still_mine(record)
         self.audit.append(
             actor=self.actor,
             action=record.kind,
@@ -614,6 +638,17 @@ class Deployer:
             raise TakenOverError(f"{record.id} lost {env} while going live: {exc}") from exc
         fault_point("pointer.swapped")
         return self._mark_live(record)
+
+    def _check_still_mine(self, record: OperationRecord) -> tuple[EnvPointer, str | None]:
+        """The pointer and its token, if ``record`` still holds the claim in this process; else
+        TakenOverError (a ``resolve`` from another host took over while this process ran on)."""
+        env = record.environment
+        pointer, token = self.board.read(env)
+        if pointer.pending != record.id or (pointer.owner is not None and pointer.owner != record.owner):
+            raise TakenOverError(
+                f"{record.id} no longer holds {env} (held by {pointer.pending}, {pointer.owner}): taken over"
+            )
+        return pointer, token
 
     def _mark_live(self, record: OperationRecord, detail: str | None = None) -> OperationRecord:
         self.ledger.set_health(
@@ -650,6 +685,7 @@ class Deployer:
             # Nobody runs it any more, even if this process lives on (a Dagster run worker): no owner
             # lets rollback or resolve take it over at once.
             self.ledger.save(record.model_copy(update={"owner": None}))
+            self._give_up_claim(env, record.id)
             self.audit.append(
                 actor=self.actor,
                 action="restore",
@@ -715,6 +751,14 @@ class Deployer:
 
 
 _EMPTY = ReleaseManifest.model_construct(artifacts=())  # what a target returns to before a first release
+
+
+def _holder_status(pointer: EnvPointer, record: OperationRecord | None) -> Literal["alive", "gone", "unknown"]:
+    """Whether the process holding ``pointer``'s claim still runs (the pointer names it; a pointer
+    written before owners were recorded falls back to the operation record)."""
+    if pointer.owner is None and "owner" not in pointer.model_fields_set and record is not None:
+        return owner_status(record.owner)
+    return owner_status(pointer.owner)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -90,3 +90,27 @@ def test_concurrent_promotes_and_rollbacks_one_winner_per_round(world: World, tm
     assert verified.exit_code == 0, verified.output
     busy = [e for e in world.system().audit.events(environment="dev", action="refuse") if "busy" in str(e["details"])]
     assert len(busy) == ROUNDS * (PROCESSES - 1)
+
+
+def test_concurrent_takeovers_of_a_crashed_promotion_one_winner(world: World, tmp_path: Path) -> None:
+    """After a kill -9 between the two switches, 4 `resolve --abort` and 4 re-runs of the promotion race
+    to take it over: the claim's owner is swapped by CAS, so exactly one runs; the others are refused."""
+    case = world.clone(tmp_path / "home")
+    target = case.pointer().previous_release_id
+    assert target is not None
+    crashed = case.spawn("promote", "dev", target, extra_env={"FINSIGHT_FAULT_AT": "switched:warehouse"})
+    assert crashed.returncode == -9 and case.pointer().pending
+    commands = [
+        ["promote", "dev", target] if i % 2 else ["resolve", "dev", "--abort", "--reason", f"racer {i}"]
+        for i in range(PROCESSES)
+    ]
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    results = race(case, commands, gate)
+    winners = [r for r in results if r.returncode == 0]
+    assert len(winners) == 1, [(r.args, r.returncode, r.stdout, r.stderr) for r in results]
+    for loser in (r for r in results if r.returncode != 0):
+        lines = loser.stderr.strip().splitlines()
+        assert len(lines) == 1 and ("environment dev is busy" in lines[0] or "no in-flight" in lines[0]), lines
+    assert case.pointer().pending is None and case.problems() == []
+    assert case.cli("audit", "verify").exit_code == 0
