@@ -11,6 +11,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -126,8 +127,8 @@ def run_demo(system: ReleaseSystem, console: Console, fresh: bool = True) -> lis
     def ship(label: str, tree: Path, release_id: str) -> None:
         for env in envs:
             if env.is_prod:  # prod is gated on a passing validation of this exact release against prod
-                timeline.run(f"validate {label} for prod", lambda env=env: system.validate(env, tree), validated)
-            timeline.run(f"promote {label} to {env}", lambda env=env: deployer.promote(env, release_id), live)
+                timeline.run(f"validate {label} for prod", partial(system.validate, env, tree), validated)
+            timeline.run(f"promote {label} to {env}", partial(deployer.promote, env, release_id), live)
 
     v1, _ = timeline.run("build release v1", lambda: system.build(system.settings.platform), built)
     ship("v1", system.settings.platform, v1.release_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.pointer import EnvPointer, PointerBoard
@@ -22,6 +22,9 @@ from finsight_release.settings import Settings, load_settings
 from finsight_release.store import open_store
 from finsight_release.targets.base import Target
 from finsight_release.targets.folder import FolderTarget
+
+if TYPE_CHECKING:
+    from finsight_release.audit.log import AuditLog
 
 
 @dataclass
@@ -39,7 +42,7 @@ class ReleaseSystem:
         return PointerBoard(self.repo.store)
 
     @cached_property
-    def audit(self):  # noqa: ANN201 - AuditLog, imported lazily to keep start-up fast
+    def audit(self) -> AuditLog:  # imported lazily to keep start-up fast
         from finsight_release.audit.log import AuditLog
 
         return AuditLog(self.settings.audit_url, anchor=self.repo.store)

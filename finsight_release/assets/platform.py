@@ -9,7 +9,7 @@ deployment assets, so a release's artifacts lead down to what they produce.
 """
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,7 @@ def dbt_model_assets(platform: Path) -> Sequence[dg.AssetsDefinition]:
     project = dbt_project(platform)
 
     @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=PlatformDbtTranslator())
-    def finsight_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):  # noqa: ANN202
+    def finsight_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
         yield from dbt.cli(["build"], context=context).stream()
 
     return [finsight_dbt_models]

@@ -17,7 +17,8 @@ from finsight_release.envs.environment import Environment
 from finsight_release.release.artifact import ArtifactKind
 from finsight_release.release.manifest import ReleaseManifest
 
-releases_partitions = dg.DynamicPartitionsDefinition(name="releases")
+RELEASES_PARTITION = "releases"
+releases_partitions = dg.DynamicPartitionsDefinition(name=RELEASES_PARTITION)
 
 KIND_LABEL: dict[ArtifactKind, str] = {
     ArtifactKind.AIRFLOW_DAGS: "airflow_dags",

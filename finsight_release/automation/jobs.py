@@ -11,9 +11,9 @@ import dagster as dg
 
 from finsight_release.assets.checks import release_validation
 from finsight_release.assets.releases import (
+    RELEASES_PARTITION,
     deployment_materializations,
     release_materializations,
-    releases_partitions,
 )
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.envs.environment import Environment
@@ -52,7 +52,7 @@ def build_release_op(
     system = release_system.system()
     platform = Path(config.platform).resolve() if config.platform else None
     manifest, created = system.build(platform, Environment.parse(config.base_env), progress=context.log.info)
-    context.instance.add_dynamic_partitions(releases_partitions.name, [manifest.release_id])
+    context.instance.add_dynamic_partitions(RELEASES_PARTITION, [manifest.release_id])
     context.log.info(f"{manifest.release_id} {'built' if created else 'already built'}")
     yield from release_materializations(manifest)
     yield dg.Output(manifest.release_id, "release_id")

@@ -7,6 +7,7 @@ opaque token: a conditional write succeeds only if the object still has the toke
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -93,6 +94,6 @@ class ObjectStore(ABC):
         (S3 versions); None if it never existed."""
         return self.get(key)
 
-    def list_retained(self, prefix: str) -> list[str]:
+    def list_retained(self, prefix: str) -> builtins.list[str]:
         """Like ``list``, but also names retained objects that a later delete only hid."""
         return self.list(prefix)

@@ -100,8 +100,8 @@ def _address(entry: dict[str, Any]) -> str:
 def _change(entry: Any) -> ResourceChange | None:
     if not isinstance(entry, dict):
         return None
-    change = entry.get("change") if isinstance(entry.get("change"), dict) else {}
-    actions = change.get("actions") if isinstance(change.get("actions"), list) else []
+    change: dict[str, Any] = entry["change"] if isinstance(entry.get("change"), dict) else {}
+    actions: list[Any] = change["actions"] if isinstance(change.get("actions"), list) else []
     return ResourceChange(
         address=_address(entry),
         type=str(entry.get("type", "")),

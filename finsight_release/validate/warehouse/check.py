@@ -165,6 +165,7 @@ class WarehousePreflightCheck:
 
     def _finding(self, problem: WarehouseProblem, env: str, config_file: str | None, dbt_source: str) -> Finding:
         """Source problems point at the source's YAML; the rest at the environment's config."""
+        file: str | None
         if problem.table is not None:
             artifact, file, line = DBT_ARTIFACT, f"{dbt_source}/{problem.table.file}", problem.table.line
         else:

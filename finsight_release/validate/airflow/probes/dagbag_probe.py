@@ -26,6 +26,8 @@ What a DAG file can do to the process, and what happens:
   (file descriptors 1 and 2 go to /dev/null), warnings are captured by the DagBag itself.
 """
 
+from __future__ import annotations
+
 import faulthandler
 import gc
 import json
@@ -36,6 +38,9 @@ import sys
 import time
 import traceback
 import warnings
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any, NoReturn, TextIO
 
 VARIABLE = re.compile(r"\bvar\.(?:value|json)\.([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -47,19 +52,19 @@ class ExitCalled(BaseException):
 class OutputRecorder:
     """Stands in for sys.stdout / sys.stderr while a file is imported: records where output came from."""
 
-    def __init__(self, folder):
+    def __init__(self, folder: str) -> None:
         self.folder = folder
-        self.first = None
+        self.first: dict[str, Any] | None = None
         self.count = 0
 
-    def write(self, text):
+    def write(self, text: str) -> int:
         if text and self.first is None:
             self.first = self._writer()
         self.count += len(text or "")
         return len(text or "")
 
-    def _writer(self):
-        frame = sys._getframe(1)
+    def _writer(self) -> dict[str, Any] | None:
+        frame: FrameType | None = sys._getframe(1)
         while frame is not None:
             name = frame.f_code.co_filename
             if name.startswith(self.folder):
@@ -67,17 +72,17 @@ class OutputRecorder:
             frame = frame.f_back
         return None
 
-    def flush(self):
+    def flush(self) -> None:
         pass
 
-    def isatty(self):
+    def isatty(self) -> bool:
         return False
 
-    def fileno(self):
+    def fileno(self) -> int:
         raise OSError("no file descriptor while a DAG file is parsed")
 
 
-def conn_ids(task):
+def conn_ids(task: Any) -> set[str]:
     found = set()
     for name in dir(task):
         if name.endswith("conn_id") and not name.startswith("_"):
@@ -90,7 +95,7 @@ def conn_ids(task):
     return found
 
 
-def strings(value):
+def strings(value: Any) -> Iterator[str]:
     """Every string inside a template field's value (lists, tuples, dicts nested)."""
     if isinstance(value, str):
         yield value
@@ -102,7 +107,7 @@ def strings(value):
             yield from strings(item)
 
 
-def variables(task):
+def variables(task: Any) -> set[str]:
     """Variables the task's templates read as ``{{ var.value.x }}`` / ``{{ var.json.x }}``."""
     found = set()
     for field in getattr(task, "template_fields", ()):
@@ -115,7 +120,7 @@ def variables(task):
     return found
 
 
-def describe(dag):
+def describe(dag: Any) -> dict[str, Any]:
     args = dag.default_args or {}
     tasks = dag.tasks
     return {
@@ -130,7 +135,7 @@ def describe(dag):
     }
 
 
-def silence_descriptors():
+def silence_descriptors() -> None:
     """Point fds 1 and 2 at /dev/null: output a DAG file writes below Python never reaches the caller."""
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
@@ -138,7 +143,7 @@ def silence_descriptors():
     os.close(null)
 
 
-def cap_memory():
+def cap_memory() -> None:
     """Cap the heap (RLIMIT_DATA) at FINSIGHT_DAGBAG_MEMORY_MB, so runaway allocation fails instead of the host."""
     megabytes = int(os.environ.get("FINSIGHT_DAGBAG_MEMORY_MB") or 0)
     if megabytes > 0:
@@ -146,7 +151,7 @@ def cap_memory():
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
 
-def forget(bag, path, failed):
+def forget(bag: Any, path: str, failed: bool) -> None:
     """Drop what parsing ``path`` left behind (its DAGs, its module and what that module holds), so a
     probe's memory stays flat over thousands of files and one file's garbage cannot starve the next.
     Duplicate DAG ids are found by the caller across all files, not by this bag."""
@@ -158,13 +163,13 @@ def forget(bag, path, failed):
         gc.collect()
 
 
-def parse_one(bag, path, folder, timeout, crash):
+def parse_one(bag: Any, path: str, folder: str, timeout: float, crash: TextIO) -> tuple[dict[str, Any], list[Any]]:
     """Process one file; returns its report record and the DAGs it defined."""
     real_exit, real_out, real_err = os._exit, sys.stdout, sys.stderr
     recorder = OutputRecorder(folder)
     saved_filters = list(warnings.filters)
 
-    def exit_called(code=0):
+    def exit_called(code: int = 0) -> NoReturn:
         raise ExitCalled(f"os._exit({code}) called while the file was imported")
 
     error = None
@@ -172,7 +177,7 @@ def parse_one(bag, path, folder, timeout, crash):
     start = time.perf_counter()
     # After Airflow's own timeout had its chance (SIGALRM), the watchdog thread ends what it could not.
     faulthandler.dump_traceback_later(timeout + min(10.0, max(1.0, timeout)), exit=True, file=crash)
-    os._exit, sys.stdout, sys.stderr = exit_called, recorder, recorder
+    os._exit, sys.stdout, sys.stderr = exit_called, recorder, recorder  # type: ignore[assignment]
     try:
         found = bag.process_file(path, only_if_updated=False, safe_mode=True)
     except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt, ExitCalled: the file's error
@@ -180,7 +185,7 @@ def parse_one(bag, path, folder, timeout, crash):
     finally:
         os._exit, sys.stdout, sys.stderr = real_exit, real_out, real_err
         faulthandler.cancel_dump_traceback_later()
-        warnings.filters[:] = saved_filters
+        warnings.filters[:] = saved_filters  # type: ignore[index]
     seconds = time.perf_counter() - start
     error = error or bag.import_errors.get(path)
     forget(bag, path, failed=error is not None)
@@ -196,7 +201,7 @@ def parse_one(bag, path, folder, timeout, crash):
     return record, found
 
 
-def main(folder, files_json, report_path, crash_path):
+def main(folder: str, files_json: str, report_path: str, crash_path: str) -> None:
     with open(crash_path, "w") as crash:
         faulthandler.enable(file=crash, all_threads=False)
         with open(files_json) as fh:
@@ -210,7 +215,7 @@ def main(folder, files_json, report_path, crash_path):
         folder = os.path.join(os.path.abspath(folder), "")
         with open(report_path, "a", encoding="utf-8") as report:
 
-            def emit(item):
+            def emit(item: dict[str, Any]) -> None:
                 report.write(json.dumps(item, default=str) + "\n")
                 report.flush()
 

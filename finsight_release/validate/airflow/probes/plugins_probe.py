@@ -8,13 +8,15 @@ writes a JSON report: import errors by file (with the line, found by running the
 more: the plugin manager keeps only the message), and the plugins found with their macro names.
 """
 
+from __future__ import annotations
+
 import json
 import runpy
 import sys
 import traceback
 
 
-def error_line(path):
+def error_line(path: str) -> int | None:
     """The innermost line of ``path`` in the traceback of running it, or None."""
     try:
         runpy.run_path(path, run_name="finsight_plugin_probe")
@@ -26,7 +28,7 @@ def error_line(path):
     return None
 
 
-def main(report_path):
+def main(report_path: str) -> None:
     from airflow import plugins_manager
 
     plugins_manager.ensure_plugins_loaded()

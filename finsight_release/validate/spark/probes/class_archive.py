@@ -10,12 +10,14 @@ classes instead of loading them: the session and the first query start about twi
 archive (another JDK, another pyspark) is ignored by the JVM, never an error.
 """
 
+from __future__ import annotations
+
 import os
 import sys
 import tempfile
 
 
-def main(archive):
+def main(archive: str) -> None:
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
     from pyspark.sql.window import Window

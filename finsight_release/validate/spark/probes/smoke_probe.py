@@ -21,6 +21,8 @@ knows which job was running): ``{"event": "import" | "started" | "smoke" | "sess
 "error", "where": [file, line] | null, "rows", "seconds"}``.
 """
 
+from __future__ import annotations
+
 import importlib
 import inspect
 import json
@@ -29,20 +31,22 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Mapping
+from typing import Any
 
 SMOKE_CONF_SKIPPED = {"spark.sql.shuffle.partitions"}  # the smoke keeps its own, small value
 
 
 class Report:
-    def __init__(self, path):
+    def __init__(self, path: str) -> None:
         self.fh = open(path, "w")  # noqa: SIM115 - open for the whole run
 
-    def write(self, **record):
+    def write(self, **record: Any) -> None:
         self.fh.write(json.dumps(record) + "\n")
         self.fh.flush()
 
 
-def describe(exc):
+def describe(exc: BaseException) -> str:
     """The last exception line: for a JVM error its innermost Java cause, else ``Type: first line``."""
     java = getattr(exc, "java_exception", None)
     if java is not None:
@@ -59,11 +63,11 @@ def describe(exc):
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
-def inside(path, overlay):
+def inside(path: str | None, overlay: str) -> bool:
     return bool(path) and str(path).startswith(overlay.rstrip(os.sep) + os.sep)
 
 
-def where(exc, overlay):
+def where(exc: BaseException, overlay: str) -> list[Any] | None:
     """(file, line) of the innermost frame inside the job's own overlay, or of a SyntaxError."""
     if isinstance(exc, SyntaxError) and inside(exc.filename, overlay):
         return [exc.filename, exc.lineno]
@@ -74,7 +78,7 @@ def where(exc, overlay):
     return found
 
 
-def load_entry_point(spec):
+def load_entry_point(spec: str) -> Any:
     module_name, _, attr = spec.partition(":")
     target = importlib.import_module(module_name)
     for part in filter(None, attr.split(".")):
@@ -84,7 +88,7 @@ def load_entry_point(spec):
     return target
 
 
-def drop_overlay(overlay):
+def drop_overlay(overlay: str) -> None:
     """Forget every module loaded from ``overlay`` and take it off sys.path."""
     for name, module in list(sys.modules.items()):
         origin = getattr(module, "__file__", None)
@@ -100,12 +104,12 @@ def drop_overlay(overlay):
 class Session:
     """The one local SparkSession, started on first use and again if a job stopped it."""
 
-    def __init__(self, conf):
+    def __init__(self, conf: dict[str, str]) -> None:
         self.conf = conf
-        self.spark = None
-        self.error = None  # set when the JVM did not start: no job is smoke-run after that
+        self.spark: Any = None
+        self.error: str | None = None  # set when the JVM did not start: no job is smoke-run after that
 
-    def get(self):
+    def get(self) -> Any:
         if self.spark is None or self.spark.sparkContext._jsc is None:
             from pyspark.sql import SparkSession
 
@@ -116,7 +120,7 @@ class Session:
             self.spark.sparkContext.setLogLevel("ERROR")
         return self.spark
 
-    def start(self, report):
+    def start(self, report: Report) -> None:
         """Start the JVM and plan and run one tiny query (class loading, JIT) before any job needs it."""
         try:
             spark = self.get()
@@ -126,10 +130,10 @@ class Session:
             report.write(event="session", name=None, ok=False, error=self.error, where=None)
 
 
-def call_main(main, program, argv, spark):
+def call_main(main: Any, program: str, argv: list[str], spark: Any) -> Any:
     """Call the entry point the way its signature allows; returns its exit code."""
     try:
-        params = inspect.signature(main).parameters
+        params: Mapping[str, inspect.Parameter] = inspect.signature(main).parameters
     except (TypeError, ValueError):
         params = {}
     saved = sys.argv
@@ -148,13 +152,13 @@ def call_main(main, program, argv, spark):
     return 0 if code in (None, 0) else code
 
 
-def count_rows(spark, output, fmt):
+def count_rows(spark: Any, output: str, fmt: str | None) -> int:
     if not os.path.isdir(output) and not os.path.isfile(output):
         return 0
     return spark.read.format(fmt or "parquet").load(output).count()
 
 
-def smoke(job, main, session, report, timeout):
+def smoke(job: dict[str, Any], main: Any, session: Session, report: Report, timeout: float) -> None:
     overlay = job["overlay"]
     start = time.perf_counter()
     record = {"event": "smoke", "name": job["name"], "ok": False, "error": None, "where": None, "rows": None}
@@ -168,7 +172,7 @@ def smoke(job, main, session, report, timeout):
     report.write(event="started", name=job["name"])
     timed_out = threading.Event()
 
-    def cancel():
+    def cancel() -> None:
         timed_out.set()
         spark.sparkContext.cancelAllJobs()
 
@@ -204,12 +208,12 @@ def smoke(job, main, session, report, timeout):
     report.write(**record)
 
 
-def read_line():
+def read_line() -> dict[str, Any]:
     line = sys.stdin.readline()
     return json.loads(line) if line.strip() else {}
 
 
-def main(report_path):
+def main(report_path: str) -> None:
     report = Report(report_path)
     settings = read_line()
     session = Session(settings.get("session_conf") or {})

@@ -14,6 +14,8 @@ them as ``needs`` instead of building, so the caller can install them and ask ag
 REPORT_JSON: {name: {"wheel": <file>} | {"error": <last line>, "log": <tail>} | {"needs": [...]}}
 """
 
+from __future__ import annotations
+
 import importlib
 import importlib.metadata
 import json
@@ -21,12 +23,13 @@ import os
 import re
 import sys
 import traceback
+from typing import Any
 
 LOG_TAIL_LINES = 15
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
-def load_backend(spec, backend_path, source):
+def load_backend(spec: str, backend_path: list[str], source: str) -> Any:
     """Import ``module[:object]`` with the in-tree ``backend-path`` entries (relative to ``source``) first."""
     for entry in reversed(backend_path):
         sys.path.insert(0, os.path.join(source, entry))
@@ -37,7 +40,7 @@ def load_backend(spec, backend_path, source):
     return backend
 
 
-def missing(requirements):
+def missing(requirements: list[str]) -> list[str]:
     """The requirements whose distribution is not installed here (names only: the env was built for them)."""
     out = []
     for requirement in requirements:
@@ -51,7 +54,7 @@ def missing(requirements):
     return out
 
 
-def tail(path):
+def tail(path: str) -> str:
     try:
         with open(path, errors="replace") as fh:
             return "".join(fh.readlines()[-LOG_TAIL_LINES:])
@@ -59,12 +62,13 @@ def tail(path):
         return ""
 
 
-def build_one(job, spec, backend_path, preloaded):
+def build_one(job: dict[str, Any], spec: str, backend_path: list[str], preloaded: Any) -> None:
     """In the forked child: build one wheel and write its result next to it."""
     log = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(log, 1)
     os.dup2(log, 2)
     result_path = os.path.join(job["out"], "result.json")
+    result: dict[str, Any]
     try:
         os.chdir(job["source"])
         backend = preloaded or load_backend(spec, backend_path, job["source"])
@@ -83,7 +87,7 @@ def build_one(job, spec, backend_path, preloaded):
         json.dump(result, fh)
 
 
-def collect(job):
+def collect(job: dict[str, Any]) -> dict[str, Any]:
     try:
         with open(os.path.join(job["out"], "result.json")) as fh:
             result = json.load(fh)
@@ -94,7 +98,7 @@ def collect(job):
     return result
 
 
-def main(request_path, report_path):
+def main(request_path: str, report_path: str) -> None:
     with open(request_path) as fh:
         request = json.load(fh)
     spec, backend_path = request["backend"], request.get("backend_path") or []
@@ -104,7 +108,8 @@ def main(request_path, report_path):
             preloaded = load_backend(spec, [], os.getcwd())
         except Exception:  # noqa: BLE001 - each child retries and reports the import error itself
             preloaded = None
-    report, running = {}, {}
+    report: dict[str, Any] = {}
+    running: dict[int, dict[str, Any]] = {}
     pending = list(request["jobs"])
     workers = max(1, int(request.get("workers", 1)))
     while pending or running:
