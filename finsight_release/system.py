@@ -6,10 +6,11 @@ so every path uses the same store, audit log and targets.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.pointer import EnvPointer, PointerBoard
@@ -25,6 +26,8 @@ from finsight_release.targets.folder import FolderTarget
 
 if TYPE_CHECKING:
     from finsight_release.audit.log import AuditLog
+    from finsight_release.validate.record import ValidationOutcome
+    from finsight_release.validate.runner import CheckProgress
 
 
 @dataclass
@@ -89,12 +92,12 @@ class ReleaseSystem:
         base: str | None = "auto",
         validate_all: bool = False,
         workers: int = 2,
-        progress: Any = None,
-    ) -> tuple[Any, Any, Any]:
+        progress: Callable[[CheckProgress], None] | None = None,
+    ) -> ValidationOutcome:
         """Validate ``platform`` for ``env`` against ``base`` ('auto': what env runs now; None: everything),
         record the verdict under the tree's release id and audit it; returns (report, verdict, change_set)."""
         from finsight_release.release.manifest import release_id_for
-        from finsight_release.validate.record import record_verdict
+        from finsight_release.validate.record import ValidationOutcome, record_verdict
         from finsight_release.validate.registry import default_checks
         from finsight_release.validate.release_validation import ValidationRequest, validate_release
 
@@ -129,7 +132,7 @@ class ReleaseSystem:
                 "changed": sorted(change_set.changed_names) if change_set else "all",
             },
         )
-        return report, verdict, change_set
+        return ValidationOutcome(report, verdict, change_set)
 
     def airflow_dags_folder(self, env: Environment) -> Path:
         """The stable path an environment's Airflow reads DAGs from."""

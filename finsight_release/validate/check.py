@@ -44,12 +44,27 @@ class Check(Protocol):
 
     ``run`` receives only artifacts of ``kinds`` (the changed ones, or all with ``--all``) and returns
     findings; it must not raise for bad input (unreadable file, junk, not-a-plan): report a finding.
-
-    Optional attributes the runner honours (see ``finsight_release.validate.runner``): ``cacheable``
-    (default True), ``parallel_safe`` (default True), ``cache_inputs(ctx, artifact) -> str``.
+    ``cacheable``: whether results may be cached by digest; ``parallel_safe``: whether it may run beside
+    other checks; ``cache_inputs``: what else a cached result depends on (e.g. the env config's digest).
+    Inherit :class:`CheckDefaults` for the usual values.
     """
 
     id: str
     kinds: frozenset[ArtifactKind]
+    cacheable: bool
+    parallel_safe: bool
+
+    def cache_inputs(self, ctx: ValidationContext, artifact: Artifact) -> str: ...
 
     def run(self, ctx: ValidationContext, artifacts: Sequence[Artifact]) -> list[Finding]: ...
+
+
+class CheckDefaults:
+    """The usual answers to a check's optional questions: cacheable, parallel-safe, nothing else cached on."""
+
+    cacheable: bool = True
+    parallel_safe: bool = True
+
+    def cache_inputs(self, ctx: ValidationContext, artifact: Artifact) -> str:
+        """Nothing beyond the artifact, the check's code, the env and the options."""
+        return ""

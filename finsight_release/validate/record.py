@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,6 +29,15 @@ class ValidationVerdict(BaseModel):
 
 def verdict_key(release_id: str, env: Environment) -> str:
     return f"releases/{release_id}/validation/{env}.json"
+
+
+class ValidationOutcome(NamedTuple):
+    """What validating a tree for an environment produced: the report, the recorded verdict, and the
+    change set it was validated against (None when everything was validated)."""
+
+    report: ValidationReport
+    verdict: ValidationVerdict
+    change_set: ChangeSet | None
 
 
 def record_verdict(

@@ -151,7 +151,6 @@ def check_code_digest(check: Check) -> str:
 
 def artifact_cache_key(check: Check, ctx: ValidationContext, artifact: Artifact) -> str:
     """The cache key of one check's result on one artifact in this context."""
-    extra = getattr(check, "cache_inputs", None)
     return cache_key(
         check.id,
         check_code_digest(check),
@@ -160,7 +159,7 @@ def artifact_cache_key(check: Check, ctx: ValidationContext, artifact: Artifact)
         artifact.digest,
         ctx.env or "",
         json.dumps(ctx.options, sort_keys=True),
-        extra(ctx, artifact) if callable(extra) else "",
+        check.cache_inputs(ctx, artifact),
     )
 
 
@@ -200,7 +199,7 @@ def _run_one(
     if not selected:
         notify(CheckProgress(check.id, CheckStatus.SKIPPED.value, 0))
         return CheckResult(check_id=check.id, status=CheckStatus.SKIPPED, artifacts=[])
-    use_cache = cache is not None and getattr(check, "cacheable", True)
+    use_cache = cache is not None and check.cacheable
     try:
         keys = {a.name: artifact_cache_key(check, ctx, a) for a in selected} if use_cache else {}
     except Exception as exc:  # a check's cache_inputs is its code too: a crash there is the check's crash
@@ -294,7 +293,7 @@ def run_validation(
                 progress(event)
 
     start = time.perf_counter()
-    parallel = {i for i, c in enumerate(checks) if getattr(c, "parallel_safe", True)}
+    parallel = {i for i, c in enumerate(checks) if c.parallel_safe}
     results: dict[int, CheckResult] = {}
     with ThreadPoolExecutor(max_workers=max(1, ctx.workers)) as pool:
         futures = {

@@ -12,13 +12,13 @@ import pytest
 from finsight_release.release.artifact import Artifact, ArtifactKind, build_artifact
 from finsight_release.release.layout import discover
 from finsight_release.validate.cache import ResultCache
-from finsight_release.validate.check import ValidationContext
+from finsight_release.validate.check import CheckDefaults, ValidationContext
 from finsight_release.validate.finding import Finding, Severity
 from finsight_release.validate.runner import CheckProgress, CheckStatus, ValidationReport, run_validation
 from tests.mini_platform import make_platform
 
 
-class RecordingCheck:
+class RecordingCheck(CheckDefaults):
     """Reports one finding per artifact and records which artifacts it was asked about."""
 
     def __init__(self, check_id: str, kinds: set[ArtifactKind], severity: Severity = Severity.WARNING) -> None:
@@ -35,7 +35,7 @@ class RecordingCheck:
         ]
 
 
-class CrashingCheck:
+class CrashingCheck(CheckDefaults):
     id = "demo.crash"
     kinds = frozenset(ArtifactKind)
 

@@ -39,7 +39,7 @@ from finsight_release.errors import AirflowProbeError
 from finsight_release.release.artifact import Artifact, ArtifactKind
 from finsight_release.validate.airflow.bundle import DagBundle
 from finsight_release.validate.airflow.rules import required_variables
-from finsight_release.validate.check import ValidationContext
+from finsight_release.validate.check import CheckDefaults, ValidationContext
 from finsight_release.validate.finding import Finding, Severity
 from finsight_release.validate.severity import env_platform_config
 
@@ -409,7 +409,7 @@ class DagIdIndex:
         tmp.replace(self.root / f"{fingerprint}.json")
 
 
-class AirflowDagsCheck:
+class AirflowDagsCheck(CheckDefaults):
     """Loads the DAG bundle in real DagBags and checks its connections and Variables against the env config."""
 
     id = "airflow.dagbag"

@@ -19,7 +19,7 @@ from typing import Any
 
 from finsight_release.release.artifact import Artifact, ArtifactKind
 from finsight_release.validate.airflow.dagbag import airflow_env, airflow_missing, probe_failed, relative
-from finsight_release.validate.check import ValidationContext
+from finsight_release.validate.check import CheckDefaults, ValidationContext
 from finsight_release.validate.finding import Finding, Severity
 
 PROBE = Path(__file__).parent / "probes" / "plugins_probe.py"
@@ -42,7 +42,7 @@ def load_plugins(python: Path, plugins: Path) -> dict[str, Any]:
         return json.loads(report.read_text())
 
 
-class AirflowPluginsCheck:
+class AirflowPluginsCheck(CheckDefaults):
     """Every plugin file imports in Airflow's plugin manager."""
 
     id = "airflow.plugins"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from finsight_release.release.artifact import Artifact, ArtifactKind, list_files, sha256_bytes
-from finsight_release.validate.check import ValidationContext
+from finsight_release.validate.check import CheckDefaults, ValidationContext
 from finsight_release.validate.finding import Finding, Severity
 from finsight_release.validate.tools.uv import run_uv, uv_explanation
 
@@ -38,7 +38,7 @@ def changed_from_base(ctx: ValidationContext, artifact: Artifact) -> bool:
     return before != {f.path: f.digest for f in artifact.files}
 
 
-class DependencyCheck:
+class DependencyCheck(CheckDefaults):
     """Requirements resolve under the constraints; requirements/plugins changes are the slow path."""
 
     id = "deps.resolve"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from finsight_release.release.artifact import Artifact, ArtifactKind
 from finsight_release.validate.airflow.bundle import ignored_by
-from finsight_release.validate.check import ValidationContext
+from finsight_release.validate.check import CheckDefaults, ValidationContext
 from finsight_release.validate.finding import Finding, Severity
 
 TOP_LEVEL_CALLS = {
@@ -166,7 +166,7 @@ def rule_findings(source: str, rel: str, artifact: str) -> list[Finding]:
     return found
 
 
-class DagRulesCheck:
+class DagRulesCheck(CheckDefaults):
     """Static rules over the DAG files Airflow parses (``.airflowignore`` honoured; only changed files
     when known)."""
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from finsight_release.envs.platform_config import ConfigError, PlatformConfig, load_platform_config
 from finsight_release.release.artifact import Artifact, ArtifactKind
 from finsight_release.settings import Mode
-from finsight_release.validate.check import ValidationContext
+from finsight_release.validate.check import CheckDefaults, ValidationContext
 from finsight_release.validate.finding import Finding, Severity
 from finsight_release.validate.secrets.refs import SecretResolver
 
@@ -37,7 +37,7 @@ def secret_refs(config: PlatformConfig) -> Iterator[str]:
             yield text
 
 
-class ConfigSchemaCheck:
+class ConfigSchemaCheck(CheckDefaults):
     """Each env config validates against the platform config schema."""
 
     id = "config.schema"
@@ -67,7 +67,7 @@ def aws_checkable(mode: Mode) -> bool:
     return mode is Mode.AWS or bool(os.environ.get("AWS_ENDPOINT_URL"))
 
 
-class SecretRefCheck:
+class SecretRefCheck(CheckDefaults):
     """Every secret reference of an env config resolves in that environment."""
 
     id = "config.secret_ref"

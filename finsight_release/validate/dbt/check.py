@@ -19,7 +19,7 @@ from typing import Any
 
 from finsight_release.reference.dbt_runner import DbtRunError, run_dbt
 from finsight_release.release.artifact import Artifact, ArtifactKind
-from finsight_release.validate.check import ValidationContext
+from finsight_release.validate.check import CheckDefaults, ValidationContext
 from finsight_release.validate.finding import Finding, Severity
 
 
@@ -79,7 +79,7 @@ def breaking_changes(base: dict[str, Any], new: dict[str, Any]) -> list[tuple[st
     return changes
 
 
-class DbtCheck:
+class DbtCheck(CheckDefaults):
     """Parse, breaking changes against the base, and a state:modified+ build in a CI schema."""
 
     id = "dbt.project"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from finsight_release.errors import ArtifactError
 from finsight_release.release.artifact import Artifact, ArtifactKind
 from finsight_release.release.layout import read_image_spec
-from finsight_release.validate.check import ValidationContext
+from finsight_release.validate.check import CheckDefaults, ValidationContext
 from finsight_release.validate.finding import Finding, Severity
 
 # FROM [--platform=...] image [AS stage]
@@ -37,7 +37,7 @@ def unpinned_bases(dockerfile: str) -> list[tuple[int, str]]:
     return found
 
 
-class ImageSpecCheck:
+class ImageSpecCheck(CheckDefaults):
     """Each image's spec gives an immutable digest, and its Dockerfile's bases are pinned."""
 
     id = "images.spec"

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from finsight_release.release.artifact import Artifact, ArtifactKind, is_ignored
-from finsight_release.validate.check import ValidationContext
+from finsight_release.validate.check import CheckDefaults, ValidationContext
 from finsight_release.validate.finding import Finding, Severity
 from finsight_release.validate.secrets.patterns import PREFILTER_PATTERN, find_secrets
 
@@ -71,7 +71,7 @@ def escapes_tree(link: Path, platform: Path) -> bool:
         return True
 
 
-class SecretsScanCheck:
+class SecretsScanCheck(CheckDefaults):
     """Scan every artifact's files for credentials and keys; findings give file and line, never the value."""
 
     id = CHECK_ID

@@ -39,7 +39,7 @@ from finsight_release.errors import SparkProbeError
 from finsight_release.observe.logging import get_logger
 from finsight_release.one_line import one_line
 from finsight_release.release.artifact import Artifact, ArtifactKind, list_files
-from finsight_release.validate.check import ValidationContext
+from finsight_release.validate.check import CheckDefaults, ValidationContext
 from finsight_release.validate.finding import Finding, Severity
 from finsight_release.validate.spark.job_spec import JobSpecError, SparkJobSpec, read_job_spec
 from finsight_release.validate.spark.runtime import (
@@ -62,7 +62,7 @@ _MISSING_MODULE = re.compile(r"No module named '([\w.]+)'")
 _PYPROJECT_KEY = re.compile(r"`(?:project|tool\.[\w-]+)\.([\w-]+)")
 
 
-class SparkJobsCheck:
+class SparkJobsCheck(CheckDefaults):
     """Builds, installs, imports and smoke-runs every Spark job package."""
 
     id = CHECK_ID

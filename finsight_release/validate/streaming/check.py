@@ -29,7 +29,7 @@ from avro.schema import Schema
 
 from finsight_release.errors import SchemaParseError
 from finsight_release.release.artifact import Artifact, ArtifactKind, sha256_bytes
-from finsight_release.validate.check import ValidationContext
+from finsight_release.validate.check import CheckDefaults, ValidationContext
 from finsight_release.validate.finding import Finding, Severity
 from finsight_release.validate.streaming.compatibility import CompatibilityMode, check_compatibility
 
@@ -112,7 +112,7 @@ def field_line(text: str, field: str | None) -> int | None:
     return text.count("\n", 0, match.start()) + 1 if match else None
 
 
-class AvroCompatibilityCheck:
+class AvroCompatibilityCheck(CheckDefaults):
     """Avro compatibility of each topic's new schema with its history and the base release."""
 
     id = CHECK_ID

@@ -35,7 +35,7 @@ import yaml
 
 from finsight_release.errors import InvalidPlanError
 from finsight_release.release.artifact import Artifact, ArtifactKind
-from finsight_release.validate.check import ValidationContext
+from finsight_release.validate.check import CheckDefaults, ValidationContext
 from finsight_release.validate.finding import Finding, Severity
 from finsight_release.validate.terraform.plan import Plan, address_line, drift_entries, load_plan
 from finsight_release.validate.terraform.policy import violations
@@ -194,7 +194,7 @@ def stack_plan(ctx: ValidationContext, artifact: Artifact) -> tuple[Path, str]:
     return ctx.platform / relative, relative
 
 
-class TerraformPolicyCheck:
+class TerraformPolicyCheck(CheckDefaults):
     """Stateful deletes/replacements, IAM wildcards and public S3 in each stack's plan.json."""
 
     id = "terraform.policy"
@@ -231,7 +231,7 @@ class TerraformPolicyCheck:
         return policy_findings(plan, artifact.name, relative, approvals)
 
 
-class TerraformDriftCheck:
+class TerraformDriftCheck(CheckDefaults):
     """``resource_drift`` entries of each stack's plan, reported as drift (WARNING)."""
 
     id = "terraform.drift"

@@ -19,7 +19,7 @@ from finsight_release.release.artifact import Artifact, ArtifactKind
 from finsight_release.release.layout import CONFIG_DIR, SINGLE_ARTIFACTS
 from finsight_release.settings import Mode
 from finsight_release.targets.warehouse import duckdb_file
-from finsight_release.validate.check import ValidationContext
+from finsight_release.validate.check import CheckDefaults, ValidationContext
 from finsight_release.validate.config.check import config_env
 from finsight_release.validate.dbt.sources import DbtTarget, SourceReadError, SourceTable, source_tables
 from finsight_release.validate.finding import Finding, Severity
@@ -41,7 +41,7 @@ DBT_DIR = next(path for kind, _name, path in SINGLE_ARTIFACTS if kind is Artifac
 LOCAL_SEEDED_SCHEMAS = frozenset({RAW_SCHEMA})
 
 
-class WarehousePreflightCheck:
+class WarehousePreflightCheck(CheckDefaults):
     """The deploy identity connects, the warehouse and database exist and resume, and it holds what the
     dbt project needs (create schema/table/view, read every raw source table)."""
 
