@@ -35,6 +35,6 @@ def test_logs_and_metrics_of_a_promotion(tmp_path: Path) -> None:
         assert entry["run_id"] == record.id
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     steps = {r["Step"] for r in records}
-    assert {"promote.applying", "promote.verifying", "apply.folder"} <= steps
+    assert {"promote.preparing", "promote.switching", "promote.verifying", "prepare.folder", "switch.folder"} <= steps
     assert all(r["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "FinSight/Release" for r in records)
     assert all(r["Outcome"] == "ok" and r["Duration"] >= 0 for r in records)
