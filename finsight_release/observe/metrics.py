@@ -48,7 +48,8 @@ class MetricSink:
         line = json.dumps(record, sort_keys=True)
         if self.path is None:
             if self.to_stdout:
-                print(line, file=sys.stdout, flush=True)
+                sys.stdout.write(line + "\n")  # CloudWatch reads EMF records from stdout
+                sys.stdout.flush()
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a") as fh:
