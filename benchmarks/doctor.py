@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from finsight_release.diagnose.doctor import run_doctor  # noqa: E402
-from finsight_release.diagnose.probes import DoctorContext, secret_refs  # noqa: E402
+from finsight_release.diagnose.layers import secret_refs  # noqa: E402
 from finsight_release.envs.environment import Environment  # noqa: E402
 from finsight_release.observe.logging import configure_logging  # noqa: E402
 from finsight_release.settings import REPO_ROOT, load_settings  # noqa: E402
@@ -35,7 +35,7 @@ def main() -> None:
         system = ReleaseSystem(load_settings(home=Path(home), platform=REPO_ROOT))
         manifest, _ = system.build(REPO_ROOT)
         system.deployer.promote(Environment.DEV, manifest.release_id)
-        ctx = DoctorContext(system, Environment.DEV)
+        ctx = system.doctor_context(Environment.DEV)
         for ref in secret_refs(ctx.config):  # dev's env: references, as a developer's shell would set them
             if ref.startswith("env:"):
                 os.environ.setdefault(ref.removeprefix("env:"), "benchmark")

@@ -280,24 +280,11 @@ def validate(
 @handles_errors
 def doctor(env_name: str, as_json: bool) -> None:
     """Probe ENV layer by layer and stop at the first failing layer, with its diagnosis."""
-    from finsight_release.diagnose.doctor import run_doctor
-    from finsight_release.diagnose.probes import DoctorContext
-
     system = _system()
     env = Environment.parse(env_name)
     with console.status("doctor...") as status:
-        report = run_doctor(DoctorContext(system, env), progress=lambda layer: status.update(f"doctor: {layer}"))
+        report = system.doctor(env, progress=lambda layer: status.update(f"doctor: {layer}"))
     failed_layer = report.failed_layer
-    system.audit.append(
-        actor=system.settings.actor,
-        action="doctor",
-        environment=str(env),
-        outcome="ok" if report.ok else "failed",
-        details={
-            "failed_layer": failed_layer.layer if failed_layer else None,
-            "category": getattr(report.diagnosis, "category", None),
-        },
-    )
     if as_json:
         click.echo(json.dumps(report.as_dict(), default=str))
     else:
@@ -327,30 +314,36 @@ def doctor(env_name: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @handles_errors
 def diagnose(evidence: str, step: str | None, as_json: bool) -> None:
-    """Name the root cause of a failure from EVIDENCE: a log file, a Dagster run id, a release id, or '-' (stdin)."""
-    from finsight_release.diagnose.classifier import DiagnosisContext, diagnose_text
+    """Name the root cause of a failure from EVIDENCE: a log file, a Dagster run id, a release id, or '-' (stdin).
+
+    For a release id, what the release changed against the last good release (change set and lock diff of
+    pinned dependency versions) is evidence too.
+    """
+    from finsight_release.diagnose.classifier import DiagnosisContext, diagnose_file, diagnose_stream, diagnose_text
+    from finsight_release.diagnose.release_context import release_evidence
 
     system = _system()
     if evidence == "-":
-        text = sys.stdin.read()
+        diagnosis = diagnose_stream(sys.stdin.buffer, DiagnosisContext(failed_step=step))
     elif Path(evidence).is_file():
-        text = Path(evidence).read_text(encoding="utf-8", errors="replace")
+        diagnosis = diagnose_file(Path(evidence), DiagnosisContext(failed_step=step))
     elif evidence.startswith("r-"):
         failures = [e for e in system.audit.events(release_id=evidence) if e["outcome"] in {"failed", "refused"}]
         if not failures:
             raise FinsightError(f"release {evidence} has no failed or refused operation in the audit log")
         text = "\n".join(str(e["details"].get("error") or e["details"].get("reason") or "") for e in failures)
+        context = DiagnosisContext(failed_step=step, release=release_evidence(system, evidence))
+        diagnosis = diagnose_text(text, context)
     elif re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", evidence):
-        text = _dagster_run_text(evidence)
+        diagnosis = diagnose_text(_dagster_run_text(evidence), DiagnosisContext(failed_step=step))
     else:
         raise FinsightError(f"evidence {evidence!r} is neither a file, a Dagster run id, a release id (r-...) nor '-'")
-    diagnosis = diagnose_text(text, DiagnosisContext(failed_step=step))
     system.audit.append(
         actor=system.settings.actor,
         action="diagnose",
         release_id=evidence if evidence.startswith("r-") else None,
         outcome=str(diagnosis.category),
-        details={"confidence": diagnosis.confidence, "step": step},
+        details={"confidence": diagnosis.confidence, "step": step, "explanation": diagnosis.explanation},
     )
     if as_json:
         click.echo(diagnosis.model_dump_json())
@@ -361,8 +354,12 @@ def diagnose(evidence: str, step: str | None, as_json: bool) -> None:
     )
     for line in diagnosis.evidence:
         out.print(f"  evidence: {line}", highlight=False)
+    for candidate in diagnosis.candidates if str(diagnosis.category) == "unclassified" else []:
+        out.print(f"  candidate: {candidate.category} ({candidate.share:.0%})", highlight=False)
     for step_text in diagnosis.next_steps:
         out.print(f"  next: {step_text}", highlight=False)
+    for note in diagnosis.notes:
+        out.print(f"  note: {note}", highlight=False)
 
 
 def _dagster_run_text(run_id: str) -> str:
@@ -389,24 +386,8 @@ def drift() -> None:
 @handles_errors
 def drift_ingest(env_name: str, plan: Path) -> None:
     """Record PLAN (`terraform show -json` of a `plan -refresh-only`) as ENV's latest drift scan."""
-    from finsight_release.diagnose.detection import drift_plan_path
-    from finsight_release.validate.terraform.plan import plan_file_drift
-
-    system = _system()
     env = Environment.parse(env_name)
-    entries = plan_file_drift(plan)  # refuses a file that is not a plan before anything is written
-    dest = drift_plan_path(system.settings.home, env)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(".tmp")
-    tmp.write_bytes(plan.read_bytes())
-    tmp.replace(dest)
-    system.audit.append(
-        actor=system.settings.actor,
-        action="drift",
-        environment=str(env),
-        outcome="drift" if entries else "clean",
-        details={"resources": [e.address for e in entries][:50]},
-    )
+    entries = _system().ingest_drift(env, plan)
     out.print(f"{env}: {len(entries)} drifted resources recorded" + "".join(f"\n  {e.describe()}" for e in entries))
 
 

@@ -6,6 +6,7 @@ so every path uses the same store, audit log and targets.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -26,8 +27,11 @@ from finsight_release.targets.folder import FolderTarget
 
 if TYPE_CHECKING:
     from finsight_release.audit.log import AuditLog
+    from finsight_release.diagnose.doctor import DoctorReport
+    from finsight_release.diagnose.layers import DoctorContext
     from finsight_release.validate.record import ValidationOutcome
     from finsight_release.validate.runner import CheckProgress
+    from finsight_release.validate.terraform.plan import DriftEntry
 
 
 @dataclass
@@ -169,3 +173,50 @@ class ReleaseSystem:
     def status(self) -> dict[Environment, tuple[EnvPointer, list[EnvPointer]]]:
         """Each environment's pointer and its history."""
         return {env: (self.board.read(env)[0], self.board.history(env)) for env in Environment}
+
+    def doctor_context(self, env: Environment) -> DoctorContext:
+        """What the doctor's layers read about ``env``: store, pointers, settings, live dags folder."""
+        from finsight_release.diagnose.layers import DoctorContext
+
+        return DoctorContext(self.repo, self.board, self.settings, self.airflow_dags_folder(env), env)
+
+    def doctor(self, env: Environment, progress: Callable[[str], None] | None = None) -> DoctorReport:
+        """Probe ``env`` layer by layer (stopping at the first failure, diagnosed) and audit the outcome."""
+        from finsight_release.diagnose.doctor import run_doctor
+
+        report = run_doctor(self.doctor_context(env), progress=progress)
+        failed_layer = report.failed_layer
+        self.audit.append(
+            actor=self.settings.actor,
+            action="doctor",
+            environment=str(env),
+            outcome="ok" if report.ok else "failed",
+            details={
+                "failed_layer": failed_layer.layer if failed_layer else None,
+                "category": getattr(report.diagnosis, "category", None),
+            },
+        )
+        return report
+
+    def ingest_drift(self, env: Environment, plan: Path) -> list[DriftEntry]:
+        """Record ``plan`` (a ``terraform plan -refresh-only`` as JSON) as ``env``'s latest drift scan.
+
+        A file that is not a plan is refused before anything is written; the copy is atomic and audited.
+        """
+        from finsight_release.diagnose.detection import drift_plan_path
+        from finsight_release.validate.terraform.plan import plan_file_drift
+
+        entries = plan_file_drift(plan)
+        dest = drift_plan_path(self.settings.home, env)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(plan.read_bytes())
+        tmp.replace(dest)
+        self.audit.append(
+            actor=self.settings.actor,
+            action="drift",
+            environment=str(env),
+            outcome="drift" if entries else "clean",
+            details={"resources": [e.address for e in entries][:50]},
+        )
+        return entries

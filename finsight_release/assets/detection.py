@@ -46,10 +46,10 @@ def credential_check(env: Environment) -> dg.AssetChecksDefinition:
 
     @dg.asset_check(asset=deployment_key(env, ArtifactKind.ENV_CONFIG), name="credentials_fresh")
     def _check(release_system: ReleaseSystemResource) -> dg.AssetCheckResult:
-        from finsight_release.diagnose.probes import DoctorContext, secret_refs
+        from finsight_release.diagnose.layers import secret_refs
 
         system = release_system.system()
-        ctx = DoctorContext(system, env)
+        ctx = system.doctor_context(env)
         findings = credential_findings(sorted(set(secret_refs(ctx.config))), system.settings.mode)
         return _result(findings, "stale or missing credentials")
 

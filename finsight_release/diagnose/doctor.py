@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from finsight_release.diagnose.probes import PROBES, DoctorContext, ProbeResult
+from finsight_release.diagnose.layers import PROBES, DoctorContext, ProbeResult
 
 
 @dataclass(frozen=True)

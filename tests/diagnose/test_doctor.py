@@ -12,7 +12,7 @@ import pytest
 
 from finsight_release.demo import copy_platform
 from finsight_release.diagnose.doctor import run_doctor
-from finsight_release.diagnose.probes import DoctorContext, probe_secrets, secret_refs
+from finsight_release.diagnose.layers import DoctorContext, probe_secrets, secret_refs
 from finsight_release.envs.environment import Environment
 from finsight_release.release.repository import blob_key
 from finsight_release.settings import REPO_ROOT, Mode, load_settings
@@ -75,7 +75,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, moto_server_session: str)
 
 @pytest.fixture
 def ctx(deployed: ReleaseSystem, moto_server: str, monkeypatch: pytest.MonkeyPatch) -> DoctorContext:
-    ctx = DoctorContext(deployed, DEV)
+    ctx = deployed.doctor_context(DEV)
     secrets = boto3.client("secretsmanager", region_name="us-east-1")
     try:
         secrets.create_secret(Name=AWS_SECRET, SecretString="never-read-by-doctor")
@@ -99,7 +99,7 @@ def test_healthy_environment_passes_every_layer(ctx: DoctorContext) -> None:
 
 def test_corrupt_blob_fails_artifacts_layer(ctx: DoctorContext) -> None:
     dags = ctx.manifest.artifact("airflow/dags")  # type: ignore[union-attr]
-    blob = ctx.system.settings.home / "store" / blob_key(dags.files[0].digest)  # type: ignore[union-attr]
+    blob = ctx.settings.home / "store" / blob_key(dags.files[0].digest)  # type: ignore[union-attr]
     original = blob.read_bytes()
     blob.write_bytes(b"bit rot")
     try:
@@ -134,7 +134,7 @@ def test_drift_fails_drift_layer(ctx: DoctorContext) -> None:
 
 
 def test_broken_dag_fails_dags_layer(ctx: DoctorContext) -> None:
-    live = ctx.system.airflow_dags_folder(DEV).resolve()
+    live = ctx.dags_folder.resolve()
     broken = live / "zz_hotfix_on_the_box.py"
     broken.write_text("from airflow import DAG\nimport finsight_pandas_helpers_not_installed\n")
     try:
@@ -161,7 +161,7 @@ def test_unset_env_secret_is_the_local_default_locally_and_a_failure_in_aws_mode
     monkeypatch.delenv("FINSIGHT_DOCTOR_PROBE_PASSWORD")
     local = probe_secrets(ctx)
     assert local.status == "ok" and "local defaults in use" in local.detail
-    aws = DoctorContext(ReleaseSystem(ctx.system.settings.model_copy(update={"mode": Mode.AWS})), DEV)
+    aws = ReleaseSystem(ctx.settings.model_copy(update={"mode": Mode.AWS})).doctor_context(DEV)
     failed = probe_secrets(aws)
     assert failed.status == "failed" and "FINSIGHT_DOCTOR_PROBE_PASSWORD" in failed.evidence
 

@@ -1,4 +1,4 @@
-"""The layer probes ``doctor`` runs, each answering one question about an environment.
+"""The doctor's layers: one probe per layer, each answering one question about an environment.
 
 Every probe returns a :class:`ProbeResult`; ``evidence`` is the raw error text the failure
 classifier reads. Probes that cannot apply in the current mode say ``skipped`` and why.
@@ -17,11 +17,12 @@ from typing import Any
 import yaml
 
 from finsight_release.envs.environment import Environment
+from finsight_release.envs.pointer import PointerBoard
 from finsight_release.errors import AirflowProbeError
 from finsight_release.release.artifact import ArtifactKind, sha256_bytes
 from finsight_release.release.manifest import ReleaseManifest
-from finsight_release.release.repository import blob_key
-from finsight_release.system import ReleaseSystem
+from finsight_release.release.repository import ReleaseRepository, blob_key
+from finsight_release.settings import Settings
 from finsight_release.targets.warehouse import duckdb_file
 from finsight_release.validate.airflow.bundle import DagBundle
 from finsight_release.validate.airflow.dagbag import run_dagbag
@@ -51,15 +52,19 @@ def skipped(detail: str) -> ProbeResult:
 
 @dataclass
 class DoctorContext:
-    """The environment under examination and lazily loaded facts about it."""
+    """The environment under examination, the parts of the system the layers read, and lazily loaded
+    facts about it: the release store and pointers, the settings, and the env's live Airflow dags folder."""
 
-    system: ReleaseSystem
+    repo: ReleaseRepository
+    board: PointerBoard
+    settings: Settings
+    dags_folder: Path
     env: Environment
 
     @cached_property
     def manifest(self) -> ReleaseManifest | None:
-        pointer, _ = self.system.board.read(self.env)
-        return self.system.repo.get(pointer.release_id) if pointer.release_id else None
+        pointer, _ = self.board.read(self.env)
+        return self.repo.get(pointer.release_id) if pointer.release_id else None
 
     @cached_property
     def config(self) -> dict[str, Any]:
@@ -67,19 +72,19 @@ class DoctorContext:
         artifact = self.manifest.artifact(f"config/{self.env}") if self.manifest else None
         if artifact is None or not artifact.files:
             return {}
-        data = self.system.repo.read_blob(artifact.files[0].digest, artifact.name)
+        data = self.repo.read_blob(artifact.files[0].digest, artifact.name)
         return yaml.safe_load(data) or {}
 
     @property
     def warehouse(self) -> Path:
-        return duckdb_file(self.system.settings.warehouse_path, str(self.env))
+        return duckdb_file(self.settings.warehouse_path, str(self.env))
 
     @property
     def drift_plan(self) -> Path:
         """Where the latest ``terraform plan -refresh-only`` JSON of this environment is ingested."""
         from finsight_release.diagnose.detection import drift_plan_path
 
-        return drift_plan_path(self.system.settings.home, self.env)
+        return drift_plan_path(self.settings.home, self.env)
 
 
 def probe_artifacts(ctx: DoctorContext) -> ProbeResult:
@@ -90,7 +95,7 @@ def probe_artifacts(ctx: DoctorContext) -> ProbeResult:
     for artifact in ctx.manifest.artifacts:
         for f in artifact.files:
             count += 1
-            obj = ctx.system.repo.store.get(blob_key(f.digest))
+            obj = ctx.repo.store.get(blob_key(f.digest))
             if obj is None:
                 missing.append(f"{artifact.name}:{f.path}")
             elif sha256_bytes(obj.data) != f.digest:
@@ -106,7 +111,7 @@ def probe_images(ctx: DoctorContext) -> ProbeResult:
     images = ctx.manifest.of_kind(ArtifactKind.CONTAINER_IMAGE) if ctx.manifest else ()
     if not images:
         return skipped("release has no container images")
-    if not (ctx.system.settings.is_aws or os.environ.get("AWS_ENDPOINT_URL")):
+    if not (ctx.settings.is_aws or os.environ.get("AWS_ENDPOINT_URL")):
         return skipped("no container registry in local mode (set FINSIGHT_MODE=aws or AWS_ENDPOINT_URL)")
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
@@ -148,8 +153,8 @@ def probe_drift(ctx: DoctorContext) -> ProbeResult:
 
 def probe_dags(ctx: DoctorContext) -> ProbeResult:
     """The DAG bundle live in this environment parses on Airflow 2.10.5 without import errors."""
-    folder = ctx.system.airflow_dags_folder(ctx.env)
-    python = ctx.system.settings.airflow_python
+    folder = ctx.dags_folder
+    python = ctx.settings.airflow_python
     if not folder.exists():
         return failed(f"no DAG bundle live at {folder}")
     if not python.exists():
@@ -174,7 +179,7 @@ def probe_secrets(ctx: DoctorContext) -> ProbeResult:
     if not refs:
         return skipped("the env config references no secrets")
     resolver = SecretResolver(
-        region=(ctx.config.get("aws") or {}).get("region"), local_defaults=not ctx.system.settings.is_aws
+        region=(ctx.config.get("aws") or {}).get("region"), local_defaults=not ctx.settings.is_aws
     )
     resolutions = {ref: resolver.resolve(ref) for ref in refs}
     bad = [f"{ref}: {r.detail}" for ref, r in resolutions.items() if not r.ok]
@@ -200,7 +205,7 @@ def secret_refs(value: Any) -> list[str]:
 
 
 def _snowflake_only(ctx: DoctorContext, what: str) -> ProbeResult | None:
-    if ctx.system.settings.is_aws:
+    if ctx.settings.is_aws:
         return skipped(
             f"{what}: in AWS mode Snowflake is probed by validate's warehouse.preflight check "
             f"(finsight-release validate --env {ctx.env})"
@@ -244,9 +249,9 @@ def probe_live_schema(ctx: DoctorContext) -> ProbeResult:
     project = None
     dbt = ctx.manifest.artifact("dbt/project") if ctx.manifest else None
     if dbt is not None:
-        project = ctx.system.settings.home / "targets" / "dbt" / dbt.digest
+        project = ctx.settings.home / "targets" / "dbt" / dbt.digest
         if not project.is_dir():
-            project = ctx.system.repo.materialize(dbt, Path(tempfile.mkdtemp(prefix="finsight-doctor-")))
+            project = ctx.repo.materialize(dbt, Path(tempfile.mkdtemp(prefix="finsight-doctor-")))
     problems = live_schema_findings(ctx.warehouse, project)
     if problems:
         return failed(f"{len(problems)} schema differences", "\n".join(problems[:20]))
