@@ -69,9 +69,9 @@ def report(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if RESULTS["injected"]:
         line = f"fault injection: {len(RESULTS['injected'])} points injected, {sum(RESULTS['converged'])} converged"
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line("\n" + line)
+        capture = request.config.pluginmanager.get_plugin("capturemanager")
+        with capture.global_and_fixture_disabled():
+            print("\n" + line)  # noqa: T201 - shown even under output capture
 
 
 def unprepare(world: World, point: str) -> None:
