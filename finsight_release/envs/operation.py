@@ -6,6 +6,7 @@ import os
 import socket
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -103,7 +104,7 @@ def _start_ticks(pid: int) -> str | None:
     Zombies count as gone.
     """
     try:
-        stat = open(f"/proc/{pid}/stat").read()  # noqa: SIM115, PTH123 - one small read
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     fields = stat.rsplit(")", 1)[-1].split()

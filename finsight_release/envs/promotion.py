@@ -254,7 +254,6 @@ class Deployer:
         kind: str,
         reason: str,
         exc: Exception | None = None,
-        details: dict[str, Any] | None = None,
     ) -> None:
         self.audit.append(
             actor=self.actor,
@@ -262,7 +261,7 @@ class Deployer:
             release_id=release_id,
             environment=str(env),
             outcome="refused",
-            details={"operation": kind, "reason": reason, **(details or {})},
+            details={"operation": kind, "reason": reason},
         )
         self.log.warning("refused", environment=str(env), release_id=release_id, operation=kind, reason=reason)
         if isinstance(exc, FinsightError):
