@@ -17,7 +17,7 @@ from finsight_release.assets.releases import (
 )
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.envs.environment import Environment
-from finsight_release.envs.operation import OperationRecord
+from finsight_release.envs.operation import OperationRecord, OperationState
 
 
 class BuildConfig(dg.Config):
@@ -60,7 +60,12 @@ def build_release_op(
 
 def _deployed(system_res: ReleaseSystemResource, record: OperationRecord) -> Iterator[dg.AssetMaterialization]:
     system = system_res.system()
-    manifest = system.repo.get(record.to_release)
+    # A rollback that took over a crashed operation returns that operation, undone: the environment
+    # is back on its from_release.
+    live = record.to_release if record.state is OperationState.LIVE else record.from_release
+    if live is None:
+        return
+    manifest = system.repo.get(live)
     yield from deployment_materializations(
         record.environment, manifest, record.actor, record.kind, record.change_set.summary()
     )
