@@ -1,10 +1,17 @@
-"""Every failed run of this code location's jobs gets a diagnosis: tagged on the run and audited."""
+"""Every failed run of this code location's jobs gets a diagnosis: tagged on the run and audited.
+
+When the run concerns a release (``release_id`` in its run config, or a release partition), what that
+release changed against the last good release (change set and lock diff) is part of the evidence.
+"""
+
+from typing import Any
 
 import dagster as dg
 
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.automation.jobs import build_release_job, promote_job, rollback_job, validate_release_job
 from finsight_release.diagnose.classifier import DiagnosisContext, diagnose_text
+from finsight_release.diagnose.release_context import release_evidence
 
 
 def failure_text(context: dg.RunFailureSensorContext) -> str:
@@ -40,6 +47,25 @@ def run_failure_text(instance: dg.DagsterInstance, run_id: str) -> str | None:
     return "\n".join(parts)
 
 
+def _find_release_id(config: Any) -> str | None:
+    """The first ``release_id`` value (``r-...``) anywhere in a run config."""
+    if isinstance(config, dict):
+        value = config.get("release_id")
+        if isinstance(value, str) and value.startswith("r-"):
+            return value
+        return next((found for v in config.values() if (found := _find_release_id(v))), None)
+    if isinstance(config, list):
+        return next((found for v in config if (found := _find_release_id(v))), None)
+    return None
+
+
+def run_release_id(run: dg.DagsterRun) -> str | None:
+    """The release a run concerns: its run config's ``release_id``, else a release partition key."""
+    found = _find_release_id(run.run_config or {})
+    partition = run.tags.get("dagster/partition", "")
+    return found or (partition if partition.startswith("r-") else None)
+
+
 @dg.run_failure_sensor(
     monitored_jobs=[build_release_job, promote_job, rollback_job, validate_release_job],
     default_status=dg.DefaultSensorStatus.RUNNING,
@@ -48,7 +74,14 @@ def run_failure_text(instance: dg.DagsterInstance, run_id: str) -> str | None:
 def diagnose_failed_runs(context: dg.RunFailureSensorContext, release_system: ReleaseSystemResource) -> None:
     run = context.dagster_run
     operation = run.tags.get("finsight/operation", run.job_name)
-    diagnosis = diagnose_text(failure_text(context), DiagnosisContext(failed_step=operation))
+    system = release_system.system()
+    release_id = run_release_id(run)
+    try:
+        release = release_evidence(system, release_id) if release_id else None
+    except Exception as exc:  # noqa: BLE001 - the store being unreadable must not cost the diagnosis itself
+        context.log.warning(f"release evidence for {release_id} unavailable: {exc}")
+        release = None
+    diagnosis = diagnose_text(failure_text(context), DiagnosisContext(failed_step=operation, release=release))
     context.instance.add_run_tags(
         run.run_id,
         {
@@ -57,7 +90,6 @@ def diagnose_failed_runs(context: dg.RunFailureSensorContext, release_system: Re
             "finsight/rollback_recommended": str(diagnosis.rollback_recommended).lower(),
         },
     )
-    system = release_system.system()
     system.audit.append(
         actor="dagster",
         action="diagnose",
@@ -66,6 +98,9 @@ def diagnose_failed_runs(context: dg.RunFailureSensorContext, release_system: Re
             "run_id": run.run_id,
             "job": run.job_name,
             "confidence": diagnosis.confidence,
+            "release_id": release_id,
+            "explanation": diagnosis.explanation,
+            "candidates": [str(c.category) for c in diagnosis.candidates],
             "evidence": diagnosis.evidence,
             "next_steps": diagnosis.next_steps,
         },

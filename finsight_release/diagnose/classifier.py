@@ -289,13 +289,20 @@ def apply_release(
     lower = text.lower()
     named = mentioned_moves(lower, release.moves)
     python_moves = [m for m in release.moves if not m.package.startswith("image:")]
+    top = max(scores.values(), default=0.0)
     if named:
-        scores[Category.DEPENDENCY_CONFLICT] = scores.get(Category.DEPENDENCY_CONFLICT, 0.0) + 2 * CONTEXT_PRIOR
+        # Only dependencies changed and the error runs through one that moved: that decides the layer,
+        # whatever layer printed the error. With code changes too, it is strong evidence, not the verdict.
+        boost = top + 2 * CONTEXT_PRIOR if not release.code_changed else 2 * CONTEXT_PRIOR
+        scores[Category.DEPENDENCY_CONFLICT] = scores.get(Category.DEPENDENCY_CONFLICT, 0.0) + boost
         versions = "; ".join(m.describe() for m in named[:3])
         prefix = "unchanged code, a dependency moved" if not release.code_changed else "a dependency moved"
         return f"{prefix}: {versions} (release {release.release_id} vs {release.base_release_id})", named
     if python_moves and not release.code_changed and _DEPENDENCY_SENSITIVE.search(text):
-        scores[Category.DEPENDENCY_CONFLICT] = scores.get(Category.DEPENDENCY_CONFLICT, 0.0) + 2 * CONTEXT_PRIOR
+        # Unchanged code now failing on an import/attribute/parse error: the moved pins are the only
+        # change that can explain it, but no moved package is named, so it wins by a smaller margin.
+        current = scores.get(Category.DEPENDENCY_CONFLICT, 0.0)
+        scores[Category.DEPENDENCY_CONFLICT] = max(current, top) + CONTEXT_PRIOR
         versions = "; ".join(m.describe() for m in python_moves[:3])
         return (
             f"unchanged code, a dependency moved: {versions} (release {release.release_id} vs "
@@ -500,11 +507,10 @@ def read_log(stream: BinaryIO, size: int | None = None) -> tuple[str, list[str]]
     text = _decode(head[bom:], encoding)
     if tail:
         if skipped:
-            # Start the tail on a line boundary (and on a code unit boundary for UTF-16/32).
+            # Start the tail on a code unit boundary for UTF-16/32; a partial first line is harmless.
             unit = 4 if encoding.startswith("utf-32") else 2 if encoding.startswith("utf-16") else 1
             tail = tail[len(tail) % unit :]
-            decoded = _decode(tail, encoding)
-            text += "\n" + decoded[decoded.find("\n") + 1 :]
+            text += "\n" + _decode(tail, encoding)
         else:
             text = _decode(head[bom:] + tail, encoding)
     if encoding != "utf-8":
