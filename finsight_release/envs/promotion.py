@@ -677,6 +677,26 @@ class Deployer:
             outcome="failed",
             details={"operation_id": record.id, "error": record.error, "switched": list(record.switched)},
         )
+        self._switch_back_or_give_up(record, f"{record.kind} of {record.to_release} to {env} failed ({record.error})")
+        self.audit.append(
+            actor=self.actor,
+            action="rollback",
+            release_id=record.from_release,
+            environment=str(env),
+            outcome="ok",
+            details={"operation_id": record.id, "automatic": True, "cause": record.error},
+        )
+        self._release_claim(env, record.id)
+        self._save(record.advance(OperationState.ROLLED_BACK, f"restored {record.from_release}"))
+        raise PromotionFailedError(
+            f"{record.kind} of {record.to_release} to {env} failed and was rolled back to "
+            f"{record.from_release}: {record.error}"
+        )
+
+    def _switch_back_or_give_up(self, record: OperationRecord, what: str) -> None:
+        """Switch the targets back; when that fails too (e.g. the warehouse stays locked), audit it, keep
+        the claim but give up its ownership, and raise one line saying how to finish the job."""
+        env = record.environment
         try:
             self._switch_back(record)
         except Exception as exc:  # noqa: BLE001 - any failure here leaves the claim for a takeover
@@ -694,24 +714,10 @@ class Deployer:
                 details={"operation_id": record.id, "cause": record.error, "error": problem},
             )
             raise PromotionFailedError(
-                f"{record.kind} of {record.to_release} to {env} failed ({record.error}) and restoring "
-                f"{record.from_release} failed too ({problem}); {env} stays claimed by {record.id}: run "
-                f"`finsight-release resolve {env} --abort --reason TEXT` or `finsight-release rollback {env}`"
+                f"{what} and restoring {record.from_release} failed too ({problem}); {env} stays claimed by "
+                f"{record.id}: run `finsight-release resolve {env} --abort --reason TEXT` or "
+                f"`finsight-release rollback {env}`"
             ) from exc
-        self.audit.append(
-            actor=self.actor,
-            action="rollback",
-            release_id=record.from_release,
-            environment=str(env),
-            outcome="ok",
-            details={"operation_id": record.id, "automatic": True, "cause": record.error},
-        )
-        self._release_claim(env, record.id)
-        self._save(record.advance(OperationState.ROLLED_BACK, f"restored {record.from_release}"))
-        raise PromotionFailedError(
-            f"{record.kind} of {record.to_release} to {env} failed and was rolled back to "
-            f"{record.from_release}: {record.error}"
-        )
 
     def _abort(self, record: OperationRecord, detail: str, details: dict[str, Any]) -> OperationRecord:
         """Take over ``record``: switch every target back to ``from_release``, audit, release the claim."""
@@ -720,7 +726,7 @@ class Deployer:
             self._release_claim(env, record.id)  # crashed after it was undone: only the claim is left
             return record
         record = self._takeover(record, detail)
-        self._switch_back(record)
+        self._switch_back_or_give_up(record, f"aborting {record.kind} {record.id} of {record.to_release}")
         self.audit.append(
             actor=self.actor,
             action="rollback",

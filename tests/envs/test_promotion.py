@@ -285,6 +285,9 @@ def test_failed_restore_keeps_the_claim_audited_and_rollback_takes_over(world: d
     assert ("restore", "failed") in audit.actions()
     with pytest.raises(PromotionRefusedError, match="busy"):
         d.promote(DEV, world["v2"].release_id)
+    with pytest.raises(PromotionFailedError, match="aborting promote .* failed too"):
+        d.resolve(DEV, "abort", "INC-3 still locked")  # the operator tries too early: audited, claim kept
+    assert board.read(DEV)[0].pending and audit.actions()[-1] == ("restore", "failed")
     target.locked, target.fail = False, False
     record = d.rollback(DEV)  # takes over the failed promotion (its owner gave it up)
     assert record.kind == "promote" and record.state is OperationState.ROLLED_BACK
