@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from finsight_release.one_line import one_line
+from finsight_release.release.artifact import Artifact
 
 
 class Severity(StrEnum):
@@ -40,6 +41,22 @@ class Finding(BaseModel):
         """Messages are one line (terminal rows, JUnit attributes, Markdown tables): quoted tool output
         such as a YAML parser's caret diagram is folded onto it."""
         return one_line(message)
+
+    @classmethod
+    def on(
+        cls,
+        artifact: Artifact,
+        check_id: str,
+        message: str,
+        *,
+        severity: Severity = Severity.ERROR,
+        file: str | None = None,
+        line: int | None = None,
+        hint: str | None = None,
+    ) -> Finding:
+        """A finding about ``artifact`` (an error unless ``severity`` says otherwise)."""
+        where = {"file": file, "line": line, "hint": hint}
+        return cls(check_id=check_id, severity=severity, artifact=artifact.name, message=message, **where)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.file and self.line else (self.file or self.artifact)

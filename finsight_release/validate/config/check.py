@@ -103,12 +103,12 @@ class SecretRefCheck(CheckDefaults):
             if ref.startswith("aws-sm:") and not aws_checkable(mode):
                 aws_reachable = False
                 findings.append(
-                    Finding(
-                        check_id=self.id,
+                    Finding.on(
+                        artifact,
+                        self.id,
+                        f"aws-sm references of {env} not checked: no AWS access in local mode",
                         severity=Severity.WARNING,
-                        artifact=artifact.name,
                         file=artifact.source,
-                        message=f"aws-sm references of {env} not checked: no AWS access in local mode",
                         hint="run with FINSIGHT_MODE=aws (or AWS_ENDPOINT_URL) where Secrets Manager is reachable",
                     )
                 )
@@ -120,12 +120,11 @@ class SecretRefCheck(CheckDefaults):
                 continue
             aws_reachable = aws_reachable and resolution.reachable
             findings.append(
-                Finding(
-                    check_id=self.id,
-                    severity=Severity.ERROR,
-                    artifact=artifact.name,
+                Finding.on(
+                    artifact,
+                    self.id,
+                    f"secret {ref} does not resolve in {env}: {resolution.detail}",
                     file=artifact.source,
-                    message=f"secret {ref} does not resolve in {env}: {resolution.detail}",
                     hint=(
                         f"create it in {env}'s Secrets Manager"
                         if ref.startswith("aws-sm:")
@@ -135,15 +134,13 @@ class SecretRefCheck(CheckDefaults):
             )
         if local_defaults:
             findings.append(
-                Finding(
-                    check_id=self.id,
+                Finding.on(
+                    artifact,
+                    self.id,
+                    f"{len(local_defaults)} env: references of {env} are unset, so local mode uses its "
+                    f"embedded defaults for them ({', '.join(local_defaults)}); in AWS mode each must resolve",
                     severity=Severity.INFO,
-                    artifact=artifact.name,
                     file=artifact.source,
-                    message=(
-                        f"{len(local_defaults)} env: references of {env} are unset, so local mode uses its "
-                        f"embedded defaults for them ({', '.join(local_defaults)}); in AWS mode each must resolve"
-                    ),
                     hint="export the variables to use real connections locally",
                 )
             )

@@ -20,7 +20,7 @@ from typing import Any
 from finsight_release.reference.dbt_runner import DbtRunError, run_dbt
 from finsight_release.release.artifact import Artifact, ArtifactKind
 from finsight_release.validate.check import CheckDefaults, ValidationContext
-from finsight_release.validate.finding import Finding, Severity
+from finsight_release.validate.finding import Finding
 
 
 def parse_manifest(project: Path, target: Path) -> dict[str, Any]:
@@ -94,14 +94,7 @@ class DbtCheck(CheckDefaults):
         return findings
 
     def _finding(self, artifact: Artifact, check_id: str, message: str, hint: str) -> Finding:
-        return Finding(
-            check_id=check_id,
-            severity=Severity.ERROR,
-            artifact=artifact.name,
-            file=artifact.source,
-            message=message,
-            hint=hint,
-        )
+        return Finding.on(artifact, check_id, message, file=artifact.source, hint=hint)
 
     def _check(self, ctx: ValidationContext, artifact: Artifact, tmp: Path) -> list[Finding]:
         project = ctx.platform / artifact.source

@@ -150,12 +150,4 @@ class SecretsScanCheck(CheckDefaults):
         hint: str | None = None,
         line: int | None = None,
     ) -> Finding:
-        return Finding(
-            check_id=CHECK_ID,
-            severity=severity,
-            artifact=artifact.name,
-            file=file,
-            line=line,
-            message=message,
-            hint=hint,
-        )
+        return Finding.on(artifact, CHECK_ID, message, severity=severity, file=file, line=line, hint=hint)

@@ -408,15 +408,7 @@ class SparkJobsCheck(CheckDefaults):
         hint: str | None = None,
         severity: Severity = Severity.ERROR,
     ) -> Finding:
-        return Finding(
-            check_id=check_id,
-            severity=severity,
-            artifact=artifact.name,
-            file=file,
-            line=line,
-            message=message,
-            hint=hint,
-        )
+        return Finding.on(artifact, check_id, message, severity=severity, file=file, line=line, hint=hint)
 
     @staticmethod
     def _run_finding(severity: Severity, check_id: str, message: str, hint: str) -> Finding:

@@ -30,7 +30,7 @@ from avro.schema import Schema
 from finsight_release.errors import SchemaParseError
 from finsight_release.release.artifact import Artifact, ArtifactKind, sha256_bytes
 from finsight_release.validate.check import CheckDefaults, ValidationContext
-from finsight_release.validate.finding import Finding, Severity
+from finsight_release.validate.finding import Finding
 from finsight_release.validate.streaming.compatibility import CompatibilityMode, check_compatibility
 
 CHECK_ID = "streaming.compatibility"
@@ -169,12 +169,4 @@ class AvroCompatibilityCheck(CheckDefaults):
     def _finding(
         artifact: Artifact, check_id: str, file: str, message: str, line: int | None = None, hint: str | None = None
     ) -> Finding:
-        return Finding(
-            check_id=check_id,
-            severity=Severity.ERROR,
-            artifact=artifact.name,
-            file=file,
-            line=line,
-            message=message,
-            hint=hint,
-        )
+        return Finding.on(artifact, check_id, message, file=file, line=line, hint=hint)
