@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from finsight_release.audit.event import GENESIS_HASH
 from finsight_release.audit.log import HEAD_ANCHOR_KEY, AuditLog, HeadMark
@@ -34,7 +35,7 @@ class VerifyResult:
         return f"first bad event: seq {self.first_bad_seq}{event}: {self.problem}"
 
 
-def row_payload(row: tuple) -> bytes:  # type: ignore[type-arg]
+def row_payload(row: tuple[Any, ...]) -> bytes:
     """Canonical JSON of a stored row, byte-identical to ``canonical_json`` of the appended fields.
 
     Built by hand from the stored text (digests and details are already canonical JSON), so the

@@ -55,8 +55,10 @@ class Finding(BaseModel):
         hint: str | None = None,
     ) -> Finding:
         """A finding about ``artifact`` (an error unless ``severity`` says otherwise)."""
-        where = {"file": file, "line": line, "hint": hint}
-        return cls(check_id=check_id, severity=severity, artifact=artifact.name, message=message, **where)
+        return cls(
+            check_id=check_id, severity=severity, artifact=artifact.name, message=message, file=file, line=line,
+            hint=hint,
+        )
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.file and self.line else (self.file or self.artifact)
