@@ -28,6 +28,7 @@ from finsight_release.errors import FinsightError
 from finsight_release.release.artifact import Artifact, ArtifactKind
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
+from finsight_release.targets.folder import make_readable
 
 T = TypeVar("T")
 
@@ -185,6 +186,7 @@ class DuckDbWarehouseTarget:
         tmp = Path(tempfile.mkdtemp(dir=self.projects_dir, prefix=".staging-"))
         try:
             repo.materialize(artifact, tmp)
+            make_readable(tmp)  # like the published folders: readable by the platform's other users
             if project.exists():  # a half-written directory from before this layout
                 shutil.rmtree(project)
             os.rename(tmp, project)
