@@ -5,7 +5,10 @@
 The log is realistic noise (Airflow task logs with retries and warnings, dbt progress lines, Spark
 INFO lines, a transient connection warning) with one root cause near the end: a Snowflake
 ``invalid identifier`` wrapped in an Airflow task failure. JSON keys: ``diagnose_10mb_s``,
-``accuracy_holdout``, ``baseline_accuracy_holdout`` (and the category found, the log size).
+``accuracy_holdout``, ``baseline_accuracy_holdout``, ``accuracy_second_set`` (the independent set,
+current rules), ``accuracy_second_set_frozen`` (rules as before that set was first scored),
+``baseline_accuracy_second_set``, ``calibration_at_0_8`` (second set: answers given with confidence
+>= 0.8, how many right, the share) and the category found, the log size.
 """
 
 from __future__ import annotations
@@ -68,12 +71,24 @@ def main() -> None:
     diagnosis = diagnose_text(log)
     seconds = time.perf_counter() - start
     holdout = report("holdout")
+    second = report("all", "second")
+    frozen = report("all", "second", frozen=True)
+    calibration = second["calibration_at_0_8"]
+    assert isinstance(calibration, dict)
     result = {
         "diagnose_10mb_s": round(seconds, 3),
         "category": str(diagnosis.category),
         "log_bytes": len(log),
         "accuracy_holdout": holdout["classifier"]["accuracy"],  # type: ignore[index]
         "baseline_accuracy_holdout": holdout["baseline"]["accuracy"],  # type: ignore[index]
+        "accuracy_second_set": second["classifier"]["accuracy"],  # type: ignore[index]
+        "accuracy_second_set_frozen": frozen["classifier"]["accuracy"],  # type: ignore[index]
+        "baseline_accuracy_second_set": second["baseline"]["accuracy"],  # type: ignore[index]
+        "calibration_at_0_8": {
+            "answers": calibration["answers"],
+            "right": calibration["right"],
+            "share_right": calibration["share_right"],
+        },
     }
     if args.json:
         sys.stdout.write(json.dumps(result) + "\n")
@@ -83,6 +98,11 @@ def main() -> None:
     sys.stdout.write(f"{'  category found':<28}{diagnosis.category.value:>10}\n")
     sys.stdout.write(f"{'holdout accuracy':<28}{result['accuracy_holdout']:>10.3f}\n")
     sys.stdout.write(f"{'baseline holdout accuracy':<28}{result['baseline_accuracy_holdout']:>10.3f}\n")
+    sys.stdout.write(f"{'second set accuracy':<28}{result['accuracy_second_set']:>10.3f}\n")
+    sys.stdout.write(f"{'  (frozen rules)':<28}{result['accuracy_second_set_frozen']:>10.3f}\n")
+    sys.stdout.write(f"{'baseline second set':<28}{result['baseline_accuracy_second_set']:>10.3f}\n")
+    share, counts = calibration["share_right"], f"({calibration['right']}/{calibration['answers']})"
+    sys.stdout.write(f"{'right at confidence >= 0.8':<28}{share:>10.3f}  {counts}\n")
 
 
 if __name__ == "__main__":

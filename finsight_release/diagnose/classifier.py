@@ -3,8 +3,8 @@
 How a text is scored:
 
 1. Pre-filter. Every rule has literal anchors (``patterns.anchors_of``); only lines holding one are
-   looked at (one ``str.find`` per anchor over the lowercased text), and on such a line only the
-   rules whose anchor it holds run their regex. At most
+   looked at (one pass of a trie-shaped regex of all anchors over the lowercased text), and on such
+   a line only the rules whose anchor it holds run their regex. At most
    the last ``MAX_SCORED_LINES`` of them are scored, which keeps a 10 MB log well under two seconds
    and keeps the end of the log, where tools print their final error.
 2. Rules. Each line is matched against every rule (``patterns.RULES``); per class the most specific
@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import itertools
 import math
 import os
 import re
@@ -44,7 +45,7 @@ from typing import BinaryIO
 from pydantic import BaseModel, ConfigDict
 
 from finsight_release.diagnose.categories import INFO, Category, runbook_link
-from finsight_release.diagnose.patterns import AFTER_MARKERS, KEYWORDS, RULES, STEP_PRIORS, Rule
+from finsight_release.diagnose.patterns import AFTER_MARKERS, KEYWORD_PATTERN, RULES, STEP_PRIORS, Rule
 from finsight_release.diagnose.release_context import DependencyMove, ReleaseEvidence, mentioned_moves
 
 MAX_EVIDENCE = 5
@@ -60,6 +61,9 @@ READ_CHUNK = 4_000_000
 # Abstention: below this calibrated confidence the answer is ``unclassified`` (chosen on the tune
 # split: above it answers are right far more often than not, below it about as often wrong).
 ABSTAIN_BELOW = 0.35
+# Two classes whose evidence is this close (runner-up / winner) are too close to call, whatever the
+# total: the answer is ``unclassified`` with both as candidates.
+TOO_CLOSE_RATIO = 0.8
 # Raw confidence (margin x strength) -> share of right answers, measured on the tune split of the
 # corpus with the catalog rules in place (bins of raw confidence; piecewise linear in between,
 # monotone). ``evaluate --reliability`` prints the table this was read from.
@@ -84,9 +88,7 @@ _DEPENDENCY_SENSITIVE = re.compile(
 )
 
 _EXCEPTION_LINE = re.compile(r"^\s*(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception|Failure|Failed)\b\s*[:(]")
-_CHAIN_MARKER = re.compile(
-    r"The above exception was the direct cause|During handling of the above exception", re.IGNORECASE
-)
+_CHAIN_MARKERS = ("the above exception was the direct cause", "during handling of the above exception")
 _SECRET = re.compile(
     r"(?i)((?:password|passwd|pwd|secret|token|api[_-]?key|authorization)[\"']?\s*[=:]\s*[\"']?)[^\s\"',}]+"
     r"|(AKIA|ASIA)[A-Z0-9]{16}"
@@ -159,22 +161,19 @@ def redact(line: str) -> str:
 
 
 def candidate_lines(text: str) -> tuple[list[int], list[str]]:
-    """Indexes of lines holding any keyword, and all lines.
+    """Indexes of lines holding any rule anchor, and all lines.
 
-    ``str.find`` over the whole lowercased text once per keyword is far cheaper than running the rules
-    on every line of a large log.
+    One pass of ``patterns.KEYWORD_PATTERN`` (every anchor, as a trie-shaped regex) over the
+    lowercased text is far cheaper than running the rules on every line of a large log. A match never
+    spans lines (anchors hold no newline), so every line holding an anchor yields at least one match.
     """
     lower = text.lower()
-    starts = [0]
-    starts.extend(m.end() for m in re.finditer("\n", text))
-    found: set[int] = set()
-    for keyword in KEYWORDS:
-        at = lower.find(keyword)
-        while at != -1:
-            line = bisect.bisect_right(starts, at) - 1
-            found.add(line)
-            at = lower.find(keyword, starts[line + 1] if line + 1 < len(starts) else len(lower))
-    return sorted(found), text.splitlines()
+    # Split on "\n" only (not str.splitlines, which also splits on \x85 and \u2028): line numbers
+    # must agree with the character offsets the keyword search finds.
+    lines = text.split("\n")
+    starts = [0, *itertools.accumulate(len(line) + 1 for line in lines[:-1])]
+    found = {bisect.bisect_right(starts, match.start()) - 1 for match in KEYWORD_PATTERN.finditer(lower)}
+    return sorted(found), lines
 
 
 def unwrap_factors(text: str, lines: list[str], indexes: list[int]) -> dict[int, float]:
@@ -183,8 +182,9 @@ def unwrap_factors(text: str, lines: list[str], indexes: list[int]) -> dict[int,
     In a chained traceback the first exception is the innermost cause, so exceptions printed before
     the first chain marker weigh 2.5x and those after it (the wrappers) 1.5x; otherwise 2x.
     """
-    chained = _CHAIN_MARKER.search(text)
-    marker = text.count("\n", 0, chained.start()) if chained else None
+    lower = text.lower()
+    at = min((i for m in _CHAIN_MARKERS if (i := lower.find(m)) != -1), default=-1)
+    marker = text.count("\n", 0, at) if at != -1 else None
     factors: dict[int, float] = {}
     for index in indexes:
         if _EXCEPTION_LINE.match(lines[index]):
@@ -414,7 +414,8 @@ def diagnose_text(
         notes.append("empty input: nothing to diagnose")
     elif not ranked and _looks_binary(text):
         notes.append("input does not look like text (binary or an unknown encoding)")
-    if ranked and confidence >= ABSTAIN_BELOW:
+    too_close = len(ranked) > 1 and ranked[1][1] >= TOO_CLOSE_RATIO * ranked[0][1]
+    if ranked and confidence >= ABSTAIN_BELOW and not too_close:
         category = ranked[0][0]
         info = INFO[category]
         next_steps = [info.first_step, info.confirm, f"Runbook: {runbook_link(category)}"]

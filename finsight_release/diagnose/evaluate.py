@@ -15,14 +15,17 @@ positive of any class; the reliability table says how often answers at each conf
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from finsight_release.diagnose import classifier as classifier_module
+from finsight_release.diagnose import patterns
 from finsight_release.diagnose.categories import ROOT_CAUSES, Category
 from finsight_release.diagnose.classifier import diagnose_text
 
@@ -150,12 +153,34 @@ def evaluate(examples: Sequence[CorpusExample], predict: Callable[[str], Categor
     }
 
 
-def report(split: str, which: str = "corpus") -> dict[str, object]:
-    """Classifier and baseline side by side on one split of one set, with the reliability table."""
+@contextlib.contextmanager
+def frozen_rules() -> Iterator[None]:
+    """The classifier as it was when the second set was first scored: without ``POST_HOC_RULES``."""
+    # The current pre-filter is a superset of the frozen rules' anchors, so only the rules change.
+    saved = (classifier_module.RULES, classifier_module.AFTER_MARKERS)
+    rules = patterns.BASE_RULES + patterns.CATALOG_RULES
+    classifier_module.RULES = rules
+    classifier_module.AFTER_MARKERS = tuple(sorted({rule.after for rule in rules if rule.after}))
+    try:
+        yield
+    finally:
+        classifier_module.RULES, classifier_module.AFTER_MARKERS = saved
+
+
+def report(split: str, which: str = "corpus", frozen: bool = False) -> dict[str, object]:
+    """Classifier and baseline side by side on one split of one set, with the reliability table.
+
+    ``frozen`` scores the rules as they were before the second set was first looked at (no
+    ``POST_HOC_RULES``): the honest out-of-sample figure for that set.
+    """
+    if frozen:
+        with frozen_rules():
+            return {**report(split, which), "rules": "frozen"}
     examples = load_corpus(SETS[which], split=split)
     table = reliability(examples)
     return {
         "set": which,
+        "rules": "current",
         "split": split,
         "examples": len(examples),
         "classifier": evaluate(examples, classifier_predict),
@@ -170,7 +195,8 @@ def render_table(result: dict[str, object]) -> str:
     clf, base = result["classifier"], result["baseline"]
     assert isinstance(clf, dict) and isinstance(base, dict)
     lines = [
-        f"set={result.get('set', 'corpus')}  split={result['split']}  examples={result['examples']}",
+        f"set={result.get('set', 'corpus')}  split={result['split']}  rules={result.get('rules', 'current')}  "
+        f"examples={result['examples']}",
         f"accuracy:      classifier {clf['accuracy']:.3f}   baseline {base['accuracy']:.3f}",
         f"answered:      classifier {clf['answered']} (right {clf['accuracy_answered']:.3f} of them), "
         f"the rest unclassified",
@@ -196,11 +222,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="accuracy of the failure classifier vs a keyword baseline")
     parser.add_argument("--set", dest="which", choices=sorted(SETS), default="corpus")
     parser.add_argument("--split", choices=["holdout", "tune", "second", "all"], default=None)
+    parser.add_argument("--frozen", action="store_true", help="rules as before the second set was first scored")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--misses", action="store_true", help="list misclassified example ids")
     args = parser.parse_args(argv)
     split = args.split or ("holdout" if args.which == "corpus" else "all")
-    result = report(split, args.which)
+    result = report(split, args.which, frozen=args.frozen)
     if args.json:
         sys.stdout.write(json.dumps(result) + "\n")
         return

@@ -243,3 +243,58 @@ def test_every_rule_has_anchors_that_each_match_implies() -> None:
             for rule in RULES:
                 if rule.pattern.search(line):
                     assert any(anchor in line.lower() for anchor in rule.anchors), (rule.pattern.pattern, line)
+
+
+# Catalog rules: each written from the tool's documented error shape (see patterns.CATALOG_RULES).
+CATALOG_CASES = [
+    ("002003 (42S02): SQL compilation error:\nObject 'RAW.LOANS.PAYMENTS' does not exist or not authorized.",
+     Category.SCHEMA_CHANGE),
+    ("The source and target schemas on this incremental model are out of sync!", Category.SCHEMA_CHANGE),
+    ("Version error for package dbt-labs/dbt_utils: Could not find a satisfactory version from options: ['=1.0.0']",
+     Category.DEPENDENCY_CONFLICT),
+    ("  × No solution found when resolving dependencies:\n  ╰─▶ Because you require numpy==1.26.4 and numpy>=2.1,"
+     " we can conclude that your requirements are unsatisfiable.", Category.DEPENDENCY_CONFLICT),
+    ("org.apache.kafka.common.errors.SerializationException: Unknown magic byte!", Category.SCHEMA_CHANGE),
+    ("botocore.exceptions.NoCredentialsError: Unable to locate credentials", Category.CONFIG_SECRETS),
+    ("Error response from daemon: no matching manifest for linux/arm64/v8 in the manifest list entries",
+     Category.CONTAINER_BUILD),
+    ("Error: HttpError: Resource not accessible by integration", Category.CI_PIPELINE),
+]
+
+
+CATALOG_IDS = [f"{c.value}-{i}" for i, (_, c) in enumerate(CATALOG_CASES)]
+
+
+@pytest.mark.parametrize(("text", "expected"), CATALOG_CASES, ids=CATALOG_IDS)
+def test_catalog_rules_recognise_documented_error_shapes(text: str, expected: Category) -> None:
+    diagnosis = diagnose_text(text)
+    assert diagnosis.category == expected, diagnosis.scores
+
+
+def test_a_404_after_terraform_refresh_is_drift_but_not_without_the_refresh() -> None:
+    refresh = "aws_db_instance.ledger: Refreshing state... [id=ledger]\n"
+    error = "Error: reading RDS DB Instance (ledger): DBInstanceNotFound: DBInstance ledger not found.\n"
+    assert diagnose_text(refresh + error).category == Category.INFRA_DRIFT
+    # The same sentence without the refresh (a data source lookup, a typo) is not drift by itself.
+    assert diagnose_text("Error: DBInstance ledger not found.").category != Category.INFRA_DRIFT
+
+
+def test_thin_or_split_evidence_is_unclassified_with_ranked_candidates_and_deciding_checks() -> None:
+    # Two specific lines of two classes, near the end of the log: too close to call.
+    split = "docker build failed\nConnection timed out\nResourceNotFoundException"
+    diagnosis = diagnose_text(split)
+    assert diagnosis.category == Category.UNCLASSIFIED
+    assert diagnosis.layer == "unknown" and not diagnosis.rollback_recommended
+    assert len(diagnosis.candidates) >= 2
+    shares = [c.share for c in diagnosis.candidates]
+    assert shares == sorted(shares, reverse=True) and all(0 < s <= 1 for s in shares)
+    assert all(c.decide for c in diagnosis.candidates)
+    assert any(step.startswith("To confirm") for step in diagnosis.next_steps)
+    wrapper_only = diagnose_text("##[error]Process completed with exit code 1.")
+    assert wrapper_only.category == Category.UNCLASSIFIED and wrapper_only.confidence < 0.35
+
+
+def test_confidence_is_calibrated_and_bounded() -> None:
+    strong = diagnose_text("ERROR: ResolutionImpossible\nThe conflict is caused by: apache-airflow 2.10.5")
+    assert 0.8 <= strong.confidence <= 0.97
+    assert diagnose_text("nothing to see").confidence == 0.0
