@@ -62,7 +62,17 @@ class TakenOverError(PromotionFailedError):
 class AuditSink(Protocol):
     """Where evidence goes: the audit log's ``append``."""
 
-    def append(self, **fields: Any) -> Any: ...
+    def append(
+        self,
+        *,
+        actor: str,
+        action: str,
+        outcome: str,
+        release_id: str | None = None,
+        environment: str | None = None,
+        digests: dict[str, str] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> Any: ...
 
 
 class Gate(Protocol):

@@ -202,11 +202,10 @@ class DuckDbWarehouseTarget:
                 f"create table if not exists {CONTROL_SCHEMA}.builds "
                 "(schema_name varchar primary key, built_at timestamp default current_timestamp)"
             )
-            return bool(
-                con.execute(f"select count(*) from {CONTROL_SCHEMA}.builds where schema_name = ?", [schema]).fetchone()[
-                    0
-                ]
-            )  # type: ignore[index]
+            row = con.execute(
+                f"select count(*) from {CONTROL_SCHEMA}.builds where schema_name = ?", [schema]
+            ).fetchone()
+            return bool(row and row[0])
 
     def _build(self, project: Path, db: Path, schema: str) -> None:
         from finsight_release.reference.dbt_runner import dbt_build
