@@ -211,7 +211,9 @@ def render_table(result: dict[str, object]) -> str:
             f"   {b['precision']:>7.2f}{b['recall']:>6.2f}{b['f1']:>6.2f}"
         )
     lines += ["", "reliability (classifier answers by confidence):"]
-    for row in result.get("reliability", []):  # type: ignore[union-attr]
+    rows = result.get("reliability", [])
+    assert isinstance(rows, list)
+    for row in rows:
         share = "-" if row["share_right"] is None else f"{row['share_right']:.3f}"
         lines.append(f"  {row['confidence']:<14}{row['answers']:>4} answers {row['right']:>4} right  {share}")
     return "\n".join(lines)

@@ -103,7 +103,7 @@ def parse_pins(path: str, text: str) -> dict[str, str]:
     name = PurePosixPath(path).name.lower()
     pins: dict[str, str] = {}
     if name in {"image.yaml", "image.yml"}:
-        fields = dict(_IMAGE_FIELD.findall(text))
+        fields: dict[str, str] = dict(_IMAGE_FIELD.findall(text))
         if "repository" in fields:
             repository = fields["repository"].rsplit("/", 1)[-1]
             pins[f"image:{repository}"] = fields.get("digest", fields.get("tag", "?"))[:19]
