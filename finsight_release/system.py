@@ -7,15 +7,17 @@ so every path uses the same store, audit log and targets.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.pointer import EnvPointer, PointerBoard
 from finsight_release.envs.promotion import Deployer
+from finsight_release.errors import FinsightError
 from finsight_release.observe.metrics import MetricSink
 from finsight_release.release.artifact import ArtifactKind
 from finsight_release.release.manifest import ReleaseManifest
@@ -27,12 +29,15 @@ from finsight_release.targets.folder import FolderTarget
 
 if TYPE_CHECKING:
     from finsight_release.audit.log import AuditLog
+    from finsight_release.diagnose.classifier import Diagnosis
     from finsight_release.diagnose.doctor import DoctorReport
     from finsight_release.diagnose.layers import DoctorContext
     from finsight_release.validate.record import ValidationOutcome
     from finsight_release.validate.runner import CheckProgress
     from finsight_release.validate.terraform.plan import DriftEntry
 
+
+RUN_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # a Dagster run id
 
 @dataclass
 class ReleaseSystem:
@@ -220,3 +225,53 @@ class ReleaseSystem:
             details={"resources": [e.address for e in entries][:50]},
         )
         return entries
+
+    def diagnose(
+        self,
+        evidence: str,
+        step: str | None = None,
+        stdin: BinaryIO | None = None,
+        run_text: Callable[[str], str] | None = None,
+    ) -> Diagnosis:
+        """Name the root cause of a failure from ``evidence`` and audit the answer.
+
+        ``evidence`` is ``-`` (read ``stdin``, streamed), a log file, a release id (its failed or refused
+        operations in the audit log, with what the release changed against the last good one), or a
+        Dagster run id (its failure output, fetched by ``run_text``: the core does not import dagster).
+        """
+        from finsight_release.diagnose.classifier import (
+            DiagnosisContext,
+            diagnose_file,
+            diagnose_stream,
+            diagnose_text,
+        )
+        from finsight_release.diagnose.release_context import release_evidence
+
+        context = DiagnosisContext(failed_step=step)
+        if evidence == "-":
+            if stdin is None:
+                raise FinsightError("diagnose -: no standard input given")
+            diagnosis = diagnose_stream(stdin, context)
+        elif Path(evidence).is_file():
+            diagnosis = diagnose_file(Path(evidence), context)
+        elif evidence.startswith("r-"):
+            failures = [e for e in self.audit.events(release_id=evidence) if e["outcome"] in {"failed", "refused"}]
+            if not failures:
+                raise FinsightError(f"release {evidence} has no failed or refused operation in the audit log")
+            text = "\n".join(str(e["details"].get("error") or e["details"].get("reason") or "") for e in failures)
+            context = DiagnosisContext(failed_step=step, release=release_evidence(self, evidence))
+            diagnosis = diagnose_text(text, context)
+        elif RUN_ID.fullmatch(evidence) and run_text is not None:
+            diagnosis = diagnose_text(run_text(evidence), context)
+        else:
+            raise FinsightError(
+                f"evidence {evidence!r} is neither a file, a Dagster run id, a release id (r-...) nor '-'"
+            )
+        self.audit.append(
+            actor=self.settings.actor,
+            action="diagnose",
+            release_id=evidence if evidence.startswith("r-") else None,
+            outcome=str(diagnosis.category),
+            details={"confidence": diagnosis.confidence, "step": step, "explanation": diagnosis.explanation},
+        )
+        return diagnosis

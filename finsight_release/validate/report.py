@@ -7,7 +7,9 @@ carrying a credential still never prints the value (checks are told not to; this
 from __future__ import annotations
 
 import io
+import os
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -183,3 +185,15 @@ def render_markdown(report: ValidationReport) -> str:
     lines += [f"| `{r.check_id}` | {r.status.value} | {len(r.artifacts)} | {r.seconds:.2f} |" for r in safe.results]
     lines += ["", "</details>", ""]
     return "\n".join(lines)
+
+
+RENDERERS = {"text": render_text, "json": render_json, "junit": render_junit, "markdown": render_markdown}
+
+
+def write_report(report: ValidationReport, fmt: str, path: Path) -> None:
+    """Render ``report`` as ``fmt`` into ``path`` atomically (a reader never sees half a report)."""
+    text = RENDERERS[fmt](report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)

@@ -29,11 +29,12 @@ DRIVER = """
 import sys, time
 from pathlib import Path
 import finsight_release.cli as cli
+import finsight_release.cli.releases as release_commands
 from finsight_release.settings import load_settings
 from finsight_release.system import ReleaseSystem
 system = ReleaseSystem(load_settings())
 system.deployer
-cli._system = lambda platform=None: system
+release_commands.open_system = lambda platform=None: system
 go = Path(sys.argv[1])
 Path(sys.argv[2]).touch()
 while not go.exists():
