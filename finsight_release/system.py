@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.pointer import EnvPointer, PointerBoard
@@ -239,14 +239,16 @@ class ReleaseSystem:
         operations in the audit log, with what the release changed against the last good one), or a
         Dagster run id (its failure output, fetched by ``run_text``: the core does not import dagster).
         """
-        from finsight_release.diagnose.classifier import (
-            DiagnosisContext,
-            diagnose_file,
-            diagnose_stream,
-            diagnose_text,
-        )
-        from finsight_release.diagnose.release_context import release_evidence
+        from finsight_release.diagnose.classifier import DiagnosisContext, diagnose_file, diagnose_stream
 
+        if evidence.startswith("r-"):
+            failures = [e for e in self.audit.events(release_id=evidence) if e["outcome"] in {"failed", "refused"}]
+            if not failures:
+                raise FinsightError(f"release {evidence} has no failed or refused operation in the audit log")
+            text = "\n".join(str(e["details"].get("error") or e["details"].get("reason") or "") for e in failures)
+            return self.diagnose_failure(text, step, release_id=evidence)
+        if RUN_ID.fullmatch(evidence) and run_text is not None and not Path(evidence).is_file():
+            return self.diagnose_failure(run_text(evidence), step, source={"run_id": evidence})
         context = DiagnosisContext(failed_step=step)
         if evidence == "-":
             if stdin is None:
@@ -254,24 +256,49 @@ class ReleaseSystem:
             diagnosis = diagnose_stream(stdin, context)
         elif Path(evidence).is_file():
             diagnosis = diagnose_file(Path(evidence), context)
-        elif evidence.startswith("r-"):
-            failures = [e for e in self.audit.events(release_id=evidence) if e["outcome"] in {"failed", "refused"}]
-            if not failures:
-                raise FinsightError(f"release {evidence} has no failed or refused operation in the audit log")
-            text = "\n".join(str(e["details"].get("error") or e["details"].get("reason") or "") for e in failures)
-            context = DiagnosisContext(failed_step=step, release=release_evidence(self, evidence))
-            diagnosis = diagnose_text(text, context)
-        elif RUN_ID.fullmatch(evidence) and run_text is not None:
-            diagnosis = diagnose_text(run_text(evidence), context)
         else:
             raise FinsightError(
                 f"evidence {evidence!r} is neither a file, a Dagster run id, a release id (r-...) nor '-'"
             )
-        self.audit.append(
-            actor=self.settings.actor,
-            action="diagnose",
-            release_id=evidence if evidence.startswith("r-") else None,
-            outcome=str(diagnosis.category),
-            details={"confidence": diagnosis.confidence, "step": step, "explanation": diagnosis.explanation},
-        )
+        self._audit_diagnosis(diagnosis, step, None, {"evidence_file": evidence}, self.settings.actor)
         return diagnosis
+
+    def diagnose_failure(
+        self,
+        text: str,
+        step: str | None,
+        release_id: str | None = None,
+        source: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> Diagnosis:
+        """Diagnose failure output (a run's, a release's failed operations) with what ``release_id`` changed
+        against the last good release as evidence; audited with ``source`` (e.g. the run id and job)."""
+        from finsight_release.diagnose.classifier import DiagnosisContext, diagnose_text
+        from finsight_release.diagnose.release_context import release_evidence
+
+        try:
+            release = release_evidence(self, release_id) if release_id else None
+        except FinsightError:  # an unreadable store must not cost the diagnosis itself: the text still decides
+            release = None
+        diagnosis = diagnose_text(text, DiagnosisContext(failed_step=step, release=release))
+        self._audit_diagnosis(diagnosis, step, release_id, source or {}, actor or self.settings.actor)
+        return diagnosis
+
+    def _audit_diagnosis(
+        self, diagnosis: Diagnosis, step: str | None, release_id: str | None, source: dict[str, Any], actor: str
+    ) -> None:
+        self.audit.append(
+            actor=actor,
+            action="diagnose",
+            release_id=release_id,
+            outcome=str(diagnosis.category),
+            details={
+                **source,
+                "step": step,
+                "confidence": diagnosis.confidence,
+                "explanation": diagnosis.explanation,
+                "candidates": [str(c.category) for c in diagnosis.candidates],
+                "evidence": diagnosis.evidence,
+                "next_steps": diagnosis.next_steps,
+            },
+        )

@@ -10,8 +10,6 @@ import dagster as dg
 
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.automation.jobs import build_release_job, promote_job, rollback_job, validate_release_job
-from finsight_release.diagnose.classifier import DiagnosisContext, diagnose_text
-from finsight_release.diagnose.release_context import release_evidence
 
 
 def failure_text(context: dg.RunFailureSensorContext) -> str:
@@ -74,35 +72,20 @@ def run_release_id(run: dg.DagsterRun) -> str | None:
 def diagnose_failed_runs(context: dg.RunFailureSensorContext, release_system: ReleaseSystemResource) -> None:
     run = context.dagster_run
     operation = run.tags.get("finsight/operation", run.job_name)
-    system = release_system.system()
     release_id = run_release_id(run)
-    try:
-        release = release_evidence(system, release_id) if release_id else None
-    except Exception as exc:  # noqa: BLE001 - the store being unreadable must not cost the diagnosis itself
-        context.log.warning(f"release evidence for {release_id} unavailable: {exc}")
-        release = None
-    diagnosis = diagnose_text(failure_text(context), DiagnosisContext(failed_step=operation, release=release))
+    diagnosis = release_system.system().diagnose_failure(
+        failure_text(context),
+        operation,
+        release_id=release_id,
+        source={"run_id": run.run_id, "job": run.job_name, "release_id": release_id},
+        actor="dagster",
+    )
     context.instance.add_run_tags(
         run.run_id,
         {
             "finsight/diagnosis": str(diagnosis.category),
             "finsight/diagnosis_confidence": f"{diagnosis.confidence:.2f}",
             "finsight/rollback_recommended": str(diagnosis.rollback_recommended).lower(),
-        },
-    )
-    system.audit.append(
-        actor="dagster",
-        action="diagnose",
-        outcome=str(diagnosis.category),
-        details={
-            "run_id": run.run_id,
-            "job": run.job_name,
-            "confidence": diagnosis.confidence,
-            "release_id": release_id,
-            "explanation": diagnosis.explanation,
-            "candidates": [str(c.category) for c in diagnosis.candidates],
-            "evidence": diagnosis.evidence,
-            "next_steps": diagnosis.next_steps,
         },
     )
     context.log.info(f"run {run.run_id} diagnosed as {diagnosis.category} ({diagnosis.confidence:.2f})")
