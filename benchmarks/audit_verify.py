@@ -44,7 +44,11 @@ def fill_chain(log: AuditLog, n: int) -> None:
         }
         fields["hash"] = prev = event_hash(fields)
         rows.append(
-            {**fields, "digests": canonical_json(fields["digests"]), "details": canonical_json(fields["details"])}
+            {
+                **fields,
+                "digests": canonical_json(fields["digests"]),
+                "details": canonical_json(fields["details"]),
+            }
         )
     placeholders = ", ".join(f":{c}" for c in COLUMNS.split(", "))
     with log.engine.begin() as conn:
@@ -73,7 +77,9 @@ def main() -> None:
     if args.json:
         print(json.dumps({"audit_verify_100k_s": round(seconds, 4), "events": args.events}))
     else:
-        print(f"{'events':>10}{'verify s':>10}{'target s':>10}\n{args.events:>10}{seconds:>10.3f}{5.0:>10.1f}")
+        print(
+            f"{'events':>10}{'verify s':>10}{'target s':>10}\n{args.events:>10}{seconds:>10.3f}{5.0:>10.1f}"
+        )
 
 
 if __name__ == "__main__":

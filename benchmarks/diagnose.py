@@ -97,10 +97,14 @@ def main() -> None:
     sys.stdout.write(f"{'diagnose 10 MB log (s)':<28}{seconds:>10.3f}{'<= 2.0':>10}\n")
     sys.stdout.write(f"{'  category found':<28}{diagnosis.category.value:>10}\n")
     sys.stdout.write(f"{'holdout accuracy':<28}{result['accuracy_holdout']:>10.3f}\n")
-    sys.stdout.write(f"{'baseline holdout accuracy':<28}{result['baseline_accuracy_holdout']:>10.3f}\n")
+    sys.stdout.write(
+        f"{'baseline holdout accuracy':<28}{result['baseline_accuracy_holdout']:>10.3f}\n"
+    )
     sys.stdout.write(f"{'second set accuracy':<28}{result['accuracy_second_set']:>10.3f}\n")
     sys.stdout.write(f"{'  (frozen rules)':<28}{result['accuracy_second_set_frozen']:>10.3f}\n")
-    sys.stdout.write(f"{'baseline second set':<28}{result['baseline_accuracy_second_set']:>10.3f}\n")
+    sys.stdout.write(
+        f"{'baseline second set':<28}{result['baseline_accuracy_second_set']:>10.3f}\n"
+    )
     share, counts = calibration["share_right"], f"({calibration['right']}/{calibration['answers']})"
     sys.stdout.write(f"{'right at confidence >= 0.8':<28}{share:>10.3f}  {counts}\n")
 

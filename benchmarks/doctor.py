@@ -36,7 +36,9 @@ def main() -> None:
         manifest, _ = system.build(REPO_ROOT)
         system.deployer.promote(Environment.DEV, manifest.release_id)
         ctx = system.doctor_context(Environment.DEV)
-        for ref in secret_refs(ctx.config):  # dev's env: references, as a developer's shell would set them
+        for ref in secret_refs(
+            ctx.config
+        ):  # dev's env: references, as a developer's shell would set them
             if ref.startswith("env:"):
                 os.environ.setdefault(ref.removeprefix("env:"), "benchmark")
         start = time.perf_counter()

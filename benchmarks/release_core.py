@@ -43,7 +43,13 @@ from finsight_release.store.s3 import S3ObjectStore  # noqa: E402
 from finsight_release.system import ReleaseSystem  # noqa: E402
 from finsight_release.targets.folder import FolderTarget  # noqa: E402
 
-TARGETS = {"build_s": 10.0, "rebuild_s": 2.0, "promote_local_s": 0.1, "promote_s3_s": 1.0, "audit_verify_100k_s": 5.0}
+TARGETS = {
+    "build_s": 10.0,
+    "rebuild_s": 2.0,
+    "promote_local_s": 0.1,
+    "promote_s3_s": 1.0,
+    "audit_verify_100k_s": 5.0,
+}
 DAG_FILE = "release_assets/airflow/dags/reconciliation/ledger_vs_payments.py"
 
 
@@ -95,10 +101,14 @@ def bench_promotions(store: ObjectStore, platform: Path, work: Path, rounds: int
 
 def bench_end_to_end(platform: Path, work: Path) -> tuple[dict[str, float], dict[str, float]]:
     """Promotion and rollback seconds through the real system, per change kind."""
-    system = ReleaseSystem(load_settings(home=work / "home", platform=platform, actor="bench", require_validation=()))
+    system = ReleaseSystem(
+        load_settings(home=work / "home", platform=platform, actor="bench", require_validation=())
+    )
     deployer, dev = system.deployer, Environment.DEV
     v1, _ = system.build(platform)
-    deployer.promote(dev, v1.release_id)  # warm: raw data generated, v1's dbt version built and published
+    deployer.promote(
+        dev, v1.release_id
+    )  # warm: raw data generated, v1's dbt version built and published
     dag_tree = copy_platform(platform, work / "platform-dag")
     dag = dag_tree / DAG_FILE
     dag.write_text(dag.read_text() + "\n# bench change\n")
@@ -128,7 +138,9 @@ def run(platform: Path) -> dict[str, float | dict[str, float]]:
         repo = ReleaseRepository(LocalObjectStore(work / "store"))
         results["build_s"] = timed(lambda: repo.build(platform, "bench"))
         results["rebuild_s"] = timed(lambda: repo.build(platform, "bench"))
-        results["promote_local_s"] = bench_promotions(LocalObjectStore(work / "s2"), platform, work / "l", 10)
+        results["promote_local_s"] = bench_promotions(
+            LocalObjectStore(work / "s2"), platform, work / "l", 10
+        )
         from moto.server import ThreadedMotoServer
 
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -154,7 +166,9 @@ def run(platform: Path) -> dict[str, float | dict[str, float]]:
 
 
 def _rounded(value: float | dict[str, float]) -> float | dict[str, float]:
-    return {k: round(v, 4) for k, v in value.items()} if isinstance(value, dict) else round(value, 4)
+    return (
+        {k: round(v, 4) for k, v in value.items()} if isinstance(value, dict) else round(value, 4)
+    )
 
 
 def main() -> None:

@@ -57,7 +57,9 @@ def plain_dagbag(python: Path) -> float:
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
         }
         seconds, _ = timed(
-            lambda: subprocess.run([str(python), "-c", PLAIN, str(DAGS)], env=env, check=True, capture_output=True)
+            lambda: subprocess.run(
+                [str(python), "-c", PLAIN, str(DAGS)], env=env, check=True, capture_output=True
+            )
         )
     return seconds
 
@@ -75,13 +77,17 @@ def run() -> dict[str, float]:
         base, _ = repo.build(REPO_ROOT, "bench")
         tree = work / "changed"
         for part in ("release_assets", "dbt_project"):
-            shutil.copytree(REPO_ROOT / part, tree / part, ignore=shutil.ignore_patterns("target", "logs"))
+            shutil.copytree(
+                REPO_ROOT / part, tree / part, ignore=shutil.ignore_patterns("target", "logs")
+            )
         dag = tree / "release_assets/airflow/dags" / CHANGED_DAG
         dag.write_text(dag.read_text() + "\n# one changed DAG\n")
         one = ValidationRequest(tree, Environment.PROD, base.release_id)
         spark = load_settings().spark_python
         results["one_dag_s"], _ = timed(
-            lambda: validate_release(one, repo, default_checks(), work / "cold", python, spark_python=spark)
+            lambda: validate_release(
+                one, repo, default_checks(), work / "cold", python, spark_python=spark
+            )
         )
         # The usual CI case: $FINSIGHT_HOME kept between runs, so the DAG-id index already knows the
         # base's files (filled here by one full parse of the base tree) and only the changed DAG is parsed.
@@ -124,7 +130,14 @@ def main() -> None:
         "ratio": "<= 1.5",
     }
     print(f"{'measure':<22}{'value':>9}  target")
-    for key in ("dagbag_plain_s", "dag_validation_s", "ratio", "one_dag_s", "one_dag_warm_index_s", "all_s"):
+    for key in (
+        "dagbag_plain_s",
+        "dag_validation_s",
+        "ratio",
+        "one_dag_s",
+        "one_dag_warm_index_s",
+        "all_s",
+    ):
         print(f"{key:<22}{results[key]:>9.3f}  {targets[key]}")
 
 

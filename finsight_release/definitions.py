@@ -9,7 +9,12 @@ from finsight_release.assets.detection import detection_checks, detection_job, d
 from finsight_release.assets.platform import platform_assets, platform_resources
 from finsight_release.assets.releases import deployment_specs, release_specs
 from finsight_release.assets.resources import ReleaseSystemResource
-from finsight_release.automation.jobs import build_release_job, promote_job, rollback_job, validate_release_job
+from finsight_release.automation.jobs import (
+    build_release_job,
+    promote_job,
+    rollback_job,
+    validate_release_job,
+)
 from finsight_release.automation.sensors import diagnose_failed_runs
 
 defs = dg.Definitions(

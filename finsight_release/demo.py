@@ -23,7 +23,15 @@ from finsight_release.errors import FinsightError
 from finsight_release.system import ReleaseSystem
 
 # State the demo owns under FINSIGHT_HOME; removed on a fresh run (nothing else is touched).
-DEMO_STATE = ("store", "targets", "warehouse", "audit.db", "metrics.jsonl", "demo", "validate-cache")
+DEMO_STATE = (
+    "store",
+    "targets",
+    "warehouse",
+    "audit.db",
+    "metrics.jsonl",
+    "demo",
+    "validate-cache",
+)
 
 # v2's change: a DAG behaviour change (the fast path) and a dbt model change (a new warehouse version).
 V2_DAG_FILE = "release_assets/airflow/dags/reconciliation/ledger_vs_payments.py"
@@ -52,7 +60,10 @@ class Timeline:
             value = work()
         step = Step(name, time.perf_counter() - start, describe(value))
         self.steps.append(step)
-        self.console.print(f"[green]✓[/green] {name} [dim]{step.seconds:.2f}s[/dim]  {step.result}", highlight=False)
+        self.console.print(
+            f"[green]✓[/green] {name} [dim]{step.seconds:.2f}s[/dim]  {step.result}",
+            highlight=False,
+        )
         return value
 
     def table(self) -> Table:
@@ -63,7 +74,9 @@ class Timeline:
         table.add_column("result")
         for i, step in enumerate(self.steps, 1):
             table.add_row(str(i), step.name, f"{step.seconds:.2f}", step.result)
-        table.add_row("", "[bold]total[/bold]", f"[bold]{sum(s.seconds for s in self.steps):.2f}[/bold]", "")
+        table.add_row(
+            "", "[bold]total[/bold]", f"[bold]{sum(s.seconds for s in self.steps):.2f}[/bold]", ""
+        )
         return table
 
 
@@ -79,7 +92,9 @@ def reset_state(home: Path) -> None:
 
 def copy_platform(platform: Path, dest: Path) -> Path:
     """Copy the release-relevant part of a platform tree (no generated files)."""
-    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__", "*.duckdb", "*.pyc")
+    ignore = shutil.ignore_patterns(
+        "target", "logs", "dbt_packages", "__pycache__", "*.duckdb", "*.pyc"
+    )
     for part in ("release_assets", "dbt_project"):
         if (platform / part).is_dir():
             shutil.copytree(platform / part, dest / part, ignore=ignore, symlinks=True)
@@ -90,12 +105,16 @@ def make_v2_change(tree: Path) -> str:
     """Apply v2's change to a copied tree: more retries on a critical DAG, a cleaner dbt model."""
     dag = tree / V2_DAG_FILE
     text = dag.read_text()
-    changed, n = re.subn(r"retries=(\d+)", lambda m: f"retries={int(m.group(1)) + 1}", text, count=1)
+    changed, n = re.subn(
+        r"retries=(\d+)", lambda m: f"retries={int(m.group(1)) + 1}", text, count=1
+    )
     if not n:
         raise FinsightError(f"demo: cannot find retries in {V2_DAG_FILE} to change")
     dag.write_text(changed)
     model = tree / V2_DBT_FILE
-    model.write_text(model.read_text().rstrip() + "\n-- v2: payments staging reviewed for the Q4 close\n")
+    model.write_text(
+        model.read_text().rstrip() + "\n-- v2: payments staging reviewed for the Q4 close\n"
+    )
     return f"{dag.name} retries+1, {model.name} edited"
 
 
@@ -110,7 +129,11 @@ def run_demo(system: ReleaseSystem, console: Console, fresh: bool = True) -> lis
 
     def built(value: tuple[Any, bool]) -> str:
         manifest, created = value
-        cs = ",".join(sorted(manifest.change_set.classes)) if manifest.change_set else "first release"
+        cs = (
+            ",".join(sorted(manifest.change_set.classes))
+            if manifest.change_set
+            else "first release"
+        )
         return f"{manifest.release_id} {len(manifest.artifacts)} artifacts{'' if created else ' (reused)'}; {cs}"
 
     def live(record: Any) -> str:
@@ -120,15 +143,23 @@ def run_demo(system: ReleaseSystem, console: Console, fresh: bool = True) -> lis
     def validated(value: tuple[Any, Any, Any]) -> str:
         report, verdict, _ = value
         if not verdict.passed:
-            raise FinsightError(f"demo: validation of {verdict.release_id} failed: {verdict.blocking[:3]}")
+            raise FinsightError(
+                f"demo: validation of {verdict.release_id} failed: {verdict.blocking[:3]}"
+            )
         counts = report.counts
         return f"{verdict.release_id} passed ({counts.get('warning', 0)} warnings, {report.seconds:.1f}s checks)"
 
     def ship(label: str, tree: Path, release_id: str) -> None:
         for env in envs:
-            if env.is_prod:  # prod is gated on a passing validation of this exact release against prod
-                timeline.run(f"validate {label} for prod", partial(system.validate, env, tree), validated)
-            timeline.run(f"promote {label} to {env}", partial(deployer.promote, env, release_id), live)
+            if (
+                env.is_prod
+            ):  # prod is gated on a passing validation of this exact release against prod
+                timeline.run(
+                    f"validate {label} for prod", partial(system.validate, env, tree), validated
+                )
+            timeline.run(
+                f"promote {label} to {env}", partial(deployer.promote, env, release_id), live
+            )
 
     v1, _ = timeline.run("build release v1", lambda: system.build(system.settings.platform), built)
     ship("v1", system.settings.platform, v1.release_id)
@@ -140,7 +171,9 @@ def run_demo(system: ReleaseSystem, console: Console, fresh: bool = True) -> lis
 
     from finsight_release.audit.verify import verify_chain
 
-    result = timeline.run("verify audit chain", lambda: verify_chain(system.audit), lambda r: r.message)
+    result = timeline.run(
+        "verify audit chain", lambda: verify_chain(system.audit), lambda r: r.message
+    )
     if not result.ok:
         raise FinsightError(f"demo: audit chain broken: {result.message}")
     console.print(timeline.table())
@@ -148,5 +181,7 @@ def run_demo(system: ReleaseSystem, console: Console, fresh: bool = True) -> lis
         f"prod runs {system.board.read(Environment.PROD)[0].release_id}; Airflow dags folder: "
         f"{system.airflow_dags_folder(Environment.PROD)}; warehouse: {system.settings.warehouse_path}/prod.duckdb"
     )
-    console.print("Next: `dagster dev` and open Lineage to see releases and environment deployments.")
+    console.print(
+        "Next: `dagster dev` and open Lineage to see releases and environment deployments."
+    )
     return timeline.steps

@@ -96,10 +96,21 @@ class JobSpecError(FinsightError):
     """A job's spec is unreadable or inconsistent; ``check_id``, ``file`` and ``line`` place it."""
 
     def __init__(
-        self, check_id: str, message: str, file: str, line: int | None = None, hint: str | None = None
+        self,
+        check_id: str,
+        message: str,
+        file: str,
+        line: int | None = None,
+        hint: str | None = None,
     ) -> None:
         super().__init__(message)
-        self.check_id, self.message, self.file, self.line, self.hint = check_id, message, file, line, hint
+        self.check_id, self.message, self.file, self.line, self.hint = (
+            check_id,
+            message,
+            file,
+            line,
+            hint,
+        )
 
 
 class UvError(FinsightError):

@@ -107,16 +107,25 @@ def load_settings(**overrides: object) -> Settings:
         "store_url": env.get("FINSIGHT_STORE_URL", str(home / "store")),
         "audit_url": env.get("FINSIGHT_AUDIT_URL", f"sqlite:///{home / 'audit.db'}"),
         "airflow_python": Path(
-            env.get("FINSIGHT_AIRFLOW_PYTHON", str(REPO_ROOT / ".venvs" / "airflow" / "bin" / "python"))
+            env.get(
+                "FINSIGHT_AIRFLOW_PYTHON", str(REPO_ROOT / ".venvs" / "airflow" / "bin" / "python")
+            )
         ),
-        "spark_python": Path(env.get("FINSIGHT_SPARK_PYTHON", str(REPO_ROOT / ".venvs" / "spark" / "bin" / "python"))),
+        "spark_python": Path(
+            env.get("FINSIGHT_SPARK_PYTHON", str(REPO_ROOT / ".venvs" / "spark" / "bin" / "python"))
+        ),
         "airflow_dags_dir": Path(env.get("FINSIGHT_AIRFLOW_DAGS_DIR", str(home / "airflow"))),
         "warehouse_path": Path(env.get("FINSIGHT_WAREHOUSE", str(home / "warehouse"))),
         "metrics_path": Path(env.get("FINSIGHT_METRICS_FILE", str(home / "metrics.jsonl"))),
-        "actor": env.get("FINSIGHT_ACTOR") or env.get("GITHUB_ACTOR") or env.get("USER") or "unknown",
+        "actor": env.get("FINSIGHT_ACTOR")
+        or env.get("GITHUB_ACTOR")
+        or env.get("USER")
+        or "unknown",
         "size_limits": load_size_limits(),
         "require_validation": tuple(
-            e.strip() for e in env.get("FINSIGHT_REQUIRE_VALIDATION", "prod").split(",") if e.strip()
+            e.strip()
+            for e in env.get("FINSIGHT_REQUIRE_VALIDATION", "prod").split(",")
+            if e.strip()
         ),
     }
     values.update(overrides)

@@ -37,7 +37,10 @@ if TYPE_CHECKING:
     from finsight_release.validate.terraform.plan import DriftEntry
 
 
-RUN_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # a Dagster run id
+RUN_ID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)  # a Dagster run id
+
 
 @dataclass
 class ReleaseSystem:
@@ -61,11 +64,17 @@ class ReleaseSystem:
 
     @cached_property
     def metrics(self) -> MetricSink:
-        return MetricSink(to_stdout=True) if self.settings.is_aws else MetricSink(self.settings.metrics_path)
+        return (
+            MetricSink(to_stdout=True)
+            if self.settings.is_aws
+            else MetricSink(self.settings.metrics_path)
+        )
 
     @cached_property
     def folder_target(self) -> FolderTarget:
-        return FolderTarget(self.settings.home / "targets", frozenset(ArtifactKind) - {ArtifactKind.DBT_PROJECT})
+        return FolderTarget(
+            self.settings.home / "targets", frozenset(ArtifactKind) - {ArtifactKind.DBT_PROJECT}
+        )
 
     @cached_property
     def targets(self) -> list[Target]:
@@ -73,7 +82,9 @@ class ReleaseSystem:
         never run against old models (a rollback switches back in the reverse order)."""
         from finsight_release.targets.warehouse import DuckDbWarehouseTarget
 
-        warehouse = DuckDbWarehouseTarget(self.settings.warehouse_path, self.folder_target.root / "dbt")
+        warehouse = DuckDbWarehouseTarget(
+            self.settings.warehouse_path, self.folder_target.root / "dbt"
+        )
         return [warehouse, self.folder_target]
 
     @cached_property
@@ -157,7 +168,9 @@ class ReleaseSystem:
         pointer, _ = self.board.read(base_env)
         base = self.repo.get(pointer.release_id) if pointer.release_id else None
         with self.metrics.step("build") as extra:
-            manifest, created = self.repo.build(platform or self.settings.platform, self.settings.actor, base, progress)
+            manifest, created = self.repo.build(
+                platform or self.settings.platform, self.settings.actor, base, progress
+            )
             extra["Outcome"] = "ok" if created else "noop"
         if created:
             self.audit.append(
@@ -170,7 +183,9 @@ class ReleaseSystem:
                 details={
                     "git_sha": manifest.git_sha,
                     "artifacts": len(manifest.artifacts),
-                    "change_set": manifest.change_set.summary() if manifest.change_set else "first release",
+                    "change_set": manifest.change_set.summary()
+                    if manifest.change_set
+                    else "first release",
                 },
             )
         return manifest, created
@@ -183,9 +198,13 @@ class ReleaseSystem:
         """What the doctor's layers read about ``env``: store, pointers, settings, live dags folder."""
         from finsight_release.diagnose.layers import DoctorContext
 
-        return DoctorContext(self.repo, self.board, self.settings, self.airflow_dags_folder(env), env)
+        return DoctorContext(
+            self.repo, self.board, self.settings, self.airflow_dags_folder(env), env
+        )
 
-    def doctor(self, env: Environment, progress: Callable[[str], None] | None = None) -> DoctorReport:
+    def doctor(
+        self, env: Environment, progress: Callable[[str], None] | None = None
+    ) -> DoctorReport:
         """Probe ``env`` layer by layer (stopping at the first failure, diagnosed) and audit the outcome."""
         from finsight_release.diagnose.doctor import run_doctor
 
@@ -239,13 +258,25 @@ class ReleaseSystem:
         operations in the audit log, with what the release changed against the last good one), or a
         Dagster run id (its failure output, fetched by ``run_text``: the core does not import dagster).
         """
-        from finsight_release.diagnose.classifier import DiagnosisContext, diagnose_file, diagnose_stream
+        from finsight_release.diagnose.classifier import (
+            DiagnosisContext,
+            diagnose_file,
+            diagnose_stream,
+        )
 
         if evidence.startswith("r-"):
-            failures = [e for e in self.audit.events(release_id=evidence) if e["outcome"] in {"failed", "refused"}]
+            failures = [
+                e
+                for e in self.audit.events(release_id=evidence)
+                if e["outcome"] in {"failed", "refused"}
+            ]
             if not failures:
-                raise FinsightError(f"release {evidence} has no failed or refused operation in the audit log")
-            text = "\n".join(str(e["details"].get("error") or e["details"].get("reason") or "") for e in failures)
+                raise FinsightError(
+                    f"release {evidence} has no failed or refused operation in the audit log"
+                )
+            text = "\n".join(
+                str(e["details"].get("error") or e["details"].get("reason") or "") for e in failures
+            )
             return self.diagnose_failure(text, step, release_id=evidence)
         if RUN_ID.fullmatch(evidence) and run_text is not None and not Path(evidence).is_file():
             return self.diagnose_failure(run_text(evidence), step, source={"run_id": evidence})
@@ -260,7 +291,9 @@ class ReleaseSystem:
             raise FinsightError(
                 f"evidence {evidence!r} is neither a file, a Dagster run id, a release id (r-...) nor '-'"
             )
-        self._audit_diagnosis(diagnosis, step, None, {"evidence_file": evidence}, self.settings.actor)
+        self._audit_diagnosis(
+            diagnosis, step, None, {"evidence_file": evidence}, self.settings.actor
+        )
         return diagnosis
 
     def diagnose_failure(
@@ -278,14 +311,23 @@ class ReleaseSystem:
 
         try:
             release = release_evidence(self, release_id) if release_id else None
-        except FinsightError:  # an unreadable store must not cost the diagnosis itself: the text still decides
+        except (
+            FinsightError
+        ):  # an unreadable store must not cost the diagnosis itself: the text still decides
             release = None
         diagnosis = diagnose_text(text, DiagnosisContext(failed_step=step, release=release))
-        self._audit_diagnosis(diagnosis, step, release_id, source or {}, actor or self.settings.actor)
+        self._audit_diagnosis(
+            diagnosis, step, release_id, source or {}, actor or self.settings.actor
+        )
         return diagnosis
 
     def _audit_diagnosis(
-        self, diagnosis: Diagnosis, step: str | None, release_id: str | None, source: dict[str, Any], actor: str
+        self,
+        diagnosis: Diagnosis,
+        step: str | None,
+        release_id: str | None,
+        source: dict[str, Any],
+        actor: str,
     ) -> None:
         self.audit.append(
             actor=actor,

@@ -19,12 +19,16 @@ FILES = {
     "release_assets/config/prod.yaml": "environment: prod\n",
     "release_assets/images/airflow/Dockerfile": "FROM python@sha256:" + "a" * 64 + "\n",
     "release_assets/images/airflow/image.yaml": (
-        "repository: 111122223333.dkr.ecr.us-east-1.amazonaws.com/finsight/airflow\ndigest: sha256:" + "b" * 64 + "\n"
+        "repository: 111122223333.dkr.ecr.us-east-1.amazonaws.com/finsight/airflow\ndigest: sha256:"
+        + "b" * 64
+        + "\n"
     ),
 }
 
 
-def make_platform(root: Path, overrides: dict[str, str] | None = None, without: str | None = None) -> Path:
+def make_platform(
+    root: Path, overrides: dict[str, str] | None = None, without: str | None = None
+) -> Path:
     """Write the mini platform under ``root`` (``overrides`` replace or add files; ``without`` drops a prefix)."""
     for rel, text in {**FILES, **(overrides or {})}.items():
         if without and rel.startswith(without):

@@ -28,7 +28,9 @@ def _project_owned(entry: str) -> bool:
 
 def newcomer_path(path: str | None = None) -> str:
     """``path`` (default: this process's PATH) without the project's virtualenvs."""
-    entries = [e for e in (path if path is not None else os.environ.get("PATH", "")).split(os.pathsep) if e]
+    entries = [
+        e for e in (path if path is not None else os.environ.get("PATH", "")).split(os.pathsep) if e
+    ]
     kept = [e for e in entries if not _project_owned(e)]
     return os.pathsep.join(kept) or FALLBACK_PATH
 
@@ -46,5 +48,10 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """``.venv/bin/finsight-release ARGS`` as a newcomer types it (full path, no virtualenv on PATH)."""
     return subprocess.run(
-        [str(CLI), *args], env=env or newcomer_env(), capture_output=True, text=True, timeout=timeout, check=False
+        [str(CLI), *args],
+        env=env or newcomer_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )

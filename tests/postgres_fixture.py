@@ -38,7 +38,10 @@ def postgres_url() -> Iterator[str]:
         shutil.chown(root, "postgres")
         shutil.chown(sock, "postgres")
     port = free_port()
-    run = lambda *cmd: subprocess.run(_as_postgres(list(cmd)), check=True, capture_output=True, text=True)  # noqa: E731
+
+    def run(*cmd: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(_as_postgres(list(cmd)), check=True, capture_output=True, text=True)
+
     run(f"{bindir}/initdb", "-D", data, "-U", "postgres", "-A", "trust", "--no-sync")
     run(
         f"{bindir}/pg_ctl",
@@ -52,8 +55,20 @@ def postgres_url() -> Iterator[str]:
         "start",
     )
     try:
-        run(f"{bindir}/createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "finsight_audit")
+        run(
+            f"{bindir}/createdb",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "finsight_audit",
+        )
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/finsight_audit"
     finally:
-        subprocess.run(_as_postgres([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]), capture_output=True)
+        subprocess.run(
+            _as_postgres([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
         shutil.rmtree(root, ignore_errors=True)

@@ -33,7 +33,11 @@ def test_build_promote_status_rollback_verify(cli: CliRunner, tmp_path: Path) ->
     for env in ("dev", "staging", "prod"):
         result = cli.invoke(main, ["promote", env, v1])
         assert result.exit_code == 0 and "live" in result.output, result.output
-    p2 = make_platform(tmp_path / "p2", {"release_assets/airflow/dags/ingest_core.py": "# v2\n"}, without="dbt_project")
+    p2 = make_platform(
+        tmp_path / "p2",
+        {"release_assets/airflow/dags/ingest_core.py": "# v2\n"},
+        without="dbt_project",
+    )
     built2 = cli.invoke(main, ["build", "--platform", str(p2)])
     assert "dag_only" in built2.output
     v2 = release_id(built2.output)
@@ -64,14 +68,20 @@ def test_bad_input_is_one_line_and_nonzero(cli: CliRunner, args: list[str], mess
 
 
 def test_prod_order_enforced_from_cli(cli: CliRunner, tmp_path: Path) -> None:
-    v1 = release_id(cli.invoke(main, ["build", "--platform", str(make_platform(tmp_path / "p", without="dbt"))]).output)
+    v1 = release_id(
+        cli.invoke(
+            main, ["build", "--platform", str(make_platform(tmp_path / "p", without="dbt"))]
+        ).output
+    )
     refused = cli.invoke(main, ["promote", "prod", v1])
     assert refused.exit_code != 0 and "not live in staging" in refused.output
     forced = cli.invoke(main, ["promote", "prod", v1, "--emergency-override", "INC-1 outage fix"])
     assert forced.exit_code == 0, forced.output
 
 
-def test_prod_requires_a_passing_validation(cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_prod_requires_a_passing_validation(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FINSIGHT_REQUIRE_VALIDATION", "prod")
     platform = make_platform(tmp_path / "p", without="dbt")
     v1 = release_id(cli.invoke(main, ["build", "--platform", str(platform)]).output)

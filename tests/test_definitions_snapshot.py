@@ -23,12 +23,16 @@ def definitions_outline(defs: dg.Definitions) -> dict[str, Any]:
     repo = defs.get_repository_def()
     graph = repo.asset_graph
     assets = {
-        key.to_user_string(): sorted(parent.to_user_string() for parent in graph.get(key).parent_keys)
+        key.to_user_string(): sorted(
+            parent.to_user_string() for parent in graph.get(key).parent_keys
+        )
         for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string())
     }
     return {
         "assets": assets,
-        "asset_checks": sorted(f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys),
+        "asset_checks": sorted(
+            f"{k.asset_key.to_user_string()}:{k.name}" for k in graph.asset_check_keys
+        ),
         "jobs": sorted(job.name for job in repo.get_all_jobs() if not job.name.startswith("__")),
         "sensors": sorted(sensor.name for sensor in repo.sensor_defs),
         "schedules": sorted(f"{s.name} {s.cron_schedule}" for s in repo.schedule_defs),
@@ -49,4 +53,6 @@ def test_definitions_match_the_reviewed_snapshot() -> None:
     removed = sorted(set(expected["assets"]) - set(outline["assets"]))
     common = set(outline["assets"]) & set(expected["assets"])
     rewired = sorted(k for k in common if outline["assets"][k] != expected["assets"][k])
-    assert not (added or removed or rewired), f"assets added {added[:5]}, removed {removed[:5]}, rewired {rewired[:5]}"
+    assert not (added or removed or rewired), (
+        f"assets added {added[:5]}, removed {removed[:5]}, rewired {rewired[:5]}"
+    )

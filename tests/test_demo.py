@@ -25,7 +25,9 @@ def system(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ReleaseSystem:
 
 
 def published_schema(system: ReleaseSystem, env: Environment) -> str:
-    with duckdb.connect(str(system.settings.warehouse_path / f"{env}.duckdb"), read_only=True) as con:
+    with duckdb.connect(
+        str(system.settings.warehouse_path / f"{env}.duckdb"), read_only=True
+    ) as con:
         row = con.execute("select value from _finsight.published where key = 'schema'").fetchone()
         con.execute("select count(*) from analytics.fct_payments").fetchone()
     assert row
@@ -44,7 +46,9 @@ def test_demo_end_to_end(system: ReleaseSystem) -> None:
     assert prod.release_id == v1 and history == [v1, v2, v1]
     dbt_v1 = system.repo.get(v1).artifact("dbt/project")
     assert dbt_v1 and published_schema(system, Environment.PROD) == version_schema(dbt_v1.digest)
-    dag = system.airflow_dags_folder(Environment.PROD) / V2_DAG_FILE.removeprefix("release_assets/airflow/dags/")
+    dag = system.airflow_dags_folder(Environment.PROD) / V2_DAG_FILE.removeprefix(
+        "release_assets/airflow/dags/"
+    )
     assert dag.read_text() == (REPO_ROOT / V2_DAG_FILE).read_text()
     rollback = next(s for s in steps if s.name == "roll prod back to v1")
     assert rollback.seconds < 5  # a pointer move and view swap, never a dbt rebuild

@@ -25,7 +25,9 @@ def test_ingest_drift_writes_the_plan_and_audits_it(system: ReleaseSystem) -> No
     entries = system.ingest_drift(DEV, PLANS / "hashicorp-terraform__show-json_drift.json")
     assert entries and drift_plan_path(system.settings.home, DEV).is_file()
     (event,) = system.audit.events(action="drift")
-    assert event["environment"] == "dev" and event["outcome"] == "drift" and event["actor"] == "alice"
+    assert (
+        event["environment"] == "dev" and event["outcome"] == "drift" and event["actor"] == "alice"
+    )
     assert event["details"]["resources"] == [e.address for e in entries]
 
 

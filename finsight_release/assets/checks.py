@@ -52,7 +52,9 @@ def _specs() -> list[dg.AssetCheckSpec]:
 
 @dg.multi_asset_check(specs=_specs(), name="release_validation", can_subset=True)
 def release_validation(
-    context: dg.AssetCheckExecutionContext, config: ValidationCheckConfig, release_system: ReleaseSystemResource
+    context: dg.AssetCheckExecutionContext,
+    config: ValidationCheckConfig,
+    release_system: ReleaseSystemResource,
 ) -> Iterator[dg.AssetCheckResult]:
     """Validate the release of this partition; a check with an error finding on a kind fails there."""
     system = release_system.system()
@@ -72,7 +74,9 @@ def release_validation(
             # A crash, or a finding about the whole run ("spark/*": no JVM), counts on every kind covered.
             crashed = result.status is CheckStatus.CRASHED
             findings = [
-                f for f in result.findings if crashed or f.artifact in names or f.artifact not in release_names
+                f
+                for f in result.findings
+                if crashed or f.artifact in names or f.artifact not in release_names
             ]
             errors = [f for f in findings if f.severity.is_blocking]
             yield dg.AssetCheckResult(

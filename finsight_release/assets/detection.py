@@ -25,7 +25,9 @@ def drift_check(env: Environment) -> dg.AssetChecksDefinition:
 
     @dg.asset_check(asset=deployment_key(env, ArtifactKind.TERRAFORM_STACK), name="no_infra_drift")
     def _check(release_system: ReleaseSystemResource) -> dg.AssetCheckResult:
-        return _result(drift_findings(release_system.system().settings.home, env), "drifted resources")
+        return _result(
+            drift_findings(release_system.system().settings.home, env), "drifted resources"
+        )
 
     return _check
 
@@ -33,7 +35,9 @@ def drift_check(env: Environment) -> dg.AssetChecksDefinition:
 def schema_check(env: Environment) -> dg.AssetChecksDefinition:
     """Fails while the live warehouse schema of ``env`` differs from the raw-table contract."""
 
-    @dg.asset_check(asset=deployment_key(env, ArtifactKind.DBT_PROJECT), name="live_schema_matches_contracts")
+    @dg.asset_check(
+        asset=deployment_key(env, ArtifactKind.DBT_PROJECT), name="live_schema_matches_contracts"
+    )
     def _check(release_system: ReleaseSystemResource) -> dg.AssetCheckResult:
         warehouse = release_system.system().settings.warehouse_path / f"{env}.duckdb"
         return _result(schema_findings(warehouse, None), "schema differences")
@@ -57,7 +61,9 @@ def credential_check(env: Environment) -> dg.AssetChecksDefinition:
 
 
 detection_checks = [
-    check for env in Environment for check in (drift_check(env), schema_check(env), credential_check(env))
+    check
+    for env in Environment
+    for check in (drift_check(env), schema_check(env), credential_check(env))
 ]
 
 detection_job = dg.define_asset_job(

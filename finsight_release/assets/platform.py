@@ -36,7 +36,9 @@ def source_table_specs(platform: Path) -> list[dg.AssetSpec | dg.AssetsDefinitio
     """One spec per source table in the YAML definitions, mapped to its ingestion DAG."""
     mappings: dict[str, list[dg.AssetSpec]] = {}
     for path in sorted((platform / SOURCES_DIR).glob("*.yaml")):
-        doc = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+        doc = (
+            yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+        )
         source = doc.get("source", path.stem)
         for group, spec in (doc.get("groups") or {}).items():
             dag_id = ingest_dag_id(source, group)
@@ -47,7 +49,10 @@ def source_table_specs(platform: Path) -> list[dg.AssetSpec | dg.AssetsDefinitio
                     group_name=f"source_{source}",
                     kinds={"airflow", "snowflake"},
                     owners=[f"team:{doc['owner']}"] if doc.get("owner") else [],
-                    metadata={"source_kind": doc.get("kind", ""), "primary_key": ",".join(t.get("primary_key", []))},
+                    metadata={
+                        "source_kind": doc.get("kind", ""),
+                        "primary_key": ",".join(t.get("primary_key", [])),
+                    },
                     description=f"{source}.{table}, loaded by Airflow DAG {dag_id}",
                 )
                 for table, t in (spec.get("tables") or {}).items()
@@ -60,10 +65,14 @@ class PlatformDbtTranslator(DagsterDbtTranslator):
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey(["raw", f"{dbt_resource_props['source_name']}__{dbt_resource_props['name']}"])
+            return dg.AssetKey(
+                ["raw", f"{dbt_resource_props['source_name']}__{dbt_resource_props['name']}"]
+            )
         return super().get_asset_key(dbt_resource_props)
 
-    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         if unique_id.startswith("model."):
             deployed = deployment_key(Environment.PROD, ArtifactKind.DBT_PROJECT)
@@ -85,8 +94,14 @@ def dbt_model_assets(platform: Path) -> Sequence[dg.AssetsDefinition]:
     """The dbt models as assets, built with ``dbt build`` into the local warehouse."""
     project = dbt_project(platform)
 
-    @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=PlatformDbtTranslator())
-    def finsight_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=PlatformDbtTranslator(),
+    )
+    def finsight_dbt_models(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource
+    ) -> Iterator[Any]:
         yield from dbt.cli(["build"], context=context).stream()
 
     return [finsight_dbt_models]
@@ -110,4 +125,8 @@ def platform_resources() -> dict[str, Any]:
     from finsight_release.reference.dbt_runner import dbt_executable
 
     project = str(settings.platform / DBT_DIR)
-    return {"dbt": DbtCliResource(project_dir=project, profiles_dir=project, dbt_executable=dbt_executable())}
+    return {
+        "dbt": DbtCliResource(
+            project_dir=project, profiles_dir=project, dbt_executable=dbt_executable()
+        )
+    }

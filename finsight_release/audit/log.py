@@ -92,7 +92,9 @@ class HeadMark:
             value = json.loads(data)
             return cls(int(value["seq"]), str(value["hash"]))
         except (ValueError, TypeError, KeyError) as exc:
-            raise AuditLogError(f"audit head marker unreadable ({type(exc).__name__}): {data[:40]!r}") from exc
+            raise AuditLogError(
+                f"audit head marker unreadable ({type(exc).__name__}): {data[:40]!r}"
+            ) from exc
 
 
 def history_key(seq: int) -> str:
@@ -123,19 +125,27 @@ class AuditLog:
         self.anchor = anchor
         self.is_sqlite = url.startswith("sqlite")
         try:
-            self.engine = _sqlite_engine(url) if self.is_sqlite else create_engine(url, pool_pre_ping=True)
+            self.engine = (
+                _sqlite_engine(url) if self.is_sqlite else create_engine(url, pool_pre_ping=True)
+            )
             with self.engine.begin() as conn:
                 if not self.is_sqlite:
                     conn.execute(text("select pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
                 for ddl in _SQLITE_DDL if self.is_sqlite else _PG_DDL:
                     conn.exec_driver_sql(ddl)
         except Exception as exc:  # noqa: BLE001 - any driver error means the log is unusable
-            raise AuditLogError(f"audit log {self.safe_url} unavailable: {str(exc).splitlines()[0]}") from exc
+            raise AuditLogError(
+                f"audit log {self.safe_url} unavailable: {str(exc).splitlines()[0]}"
+            ) from exc
 
     @property
     def safe_url(self) -> str:
         """The URL without its password, for messages."""
-        return self.engine.url.render_as_string(hide_password=True) if hasattr(self, "engine") else "(unopened)"
+        return (
+            self.engine.url.render_as_string(hide_password=True)
+            if hasattr(self, "engine")
+            else "(unopened)"
+        )
 
     def append(
         self,
@@ -164,7 +174,9 @@ class AuditLog:
             with self.engine.begin() as conn:
                 if not self.is_sqlite:
                     conn.execute(text("select pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-                head = conn.execute(text("select seq, hash from audit_events order by seq desc limit 1")).first()
+                head = conn.execute(
+                    text("select seq, hash from audit_events order by seq desc limit 1")
+                ).first()
                 fields["seq"] = (head[0] + 1) if head else 1
                 fields["prev_hash"] = head[1] if head else GENESIS_HASH
                 if self.anchor is not None:
@@ -186,7 +198,9 @@ class AuditLog:
         except FinsightError:
             raise
         except Exception as exc:  # noqa: BLE001
-            raise AuditLogError(f"audit log {self.safe_url}: append failed: {str(exc).splitlines()[0]}") from exc
+            raise AuditLogError(
+                f"audit log {self.safe_url}: append failed: {str(exc).splitlines()[0]}"
+            ) from exc
         if self.anchor is not None:
             # After the commit: a crash in between leaves the marker trailing the log (its newest
             # events unvouched until the next append), never vouching for an event that does not exist.
@@ -205,19 +219,27 @@ class AuditLog:
         if marker_obj is None:
             newest = self._newest_history(anchor)
             if newest is not None:
-                raise self._refuse(f"{HEAD_ANCHOR_KEY} is missing but its history vouches for {newest.describe()}")
+                raise self._refuse(
+                    f"{HEAD_ANCHOR_KEY} is missing but its history vouches for {newest.describe()}"
+                )
             if last_seq > 0:
-                raise self._refuse(f"the log holds events up to seq {last_seq} but no head marker vouches for them")
+                raise self._refuse(
+                    f"the log holds events up to seq {last_seq} but no head marker vouches for them"
+                )
             # A fresh install: vouch for the empty log, create-only, before the first event exists.
             genesis = HeadMark(0, GENESIS_HASH)
             if anchor.put_if_absent(HEAD_ANCHOR_KEY, genesis.to_bytes()):
-                anchor.put_retained(history_key(0), genesis.to_bytes(), datetime.now(UTC) + HEAD_HISTORY_RETENTION)
+                anchor.put_retained(
+                    history_key(0), genesis.to_bytes(), datetime.now(UTC) + HEAD_HISTORY_RETENTION
+                )
             marker_obj = anchor.get(HEAD_ANCHOR_KEY)
             if marker_obj is None:
                 raise self._refuse(f"{HEAD_ANCHOR_KEY} vanished while it was being created")
         marker = HeadMark.from_bytes(marker_obj.data)
         if marker.seq > 0:
-            stored = conn.execute(text("select hash from audit_events where seq = :s"), {"s": marker.seq}).first()
+            stored = conn.execute(
+                text("select hash from audit_events where seq = :s"), {"s": marker.seq}
+            ).first()
             if stored is None:
                 raise self._refuse(
                     f"the head marker vouches for {marker.describe()} but the log ends at seq {last_seq}"
@@ -249,7 +271,9 @@ class AuditLog:
             if current is not None and HeadMark.from_bytes(current.data).seq >= mark.seq:
                 break
             try:
-                anchor.put_if_match(HEAD_ANCHOR_KEY, mark.to_bytes(), current.etag if current else None)
+                anchor.put_if_match(
+                    HEAD_ANCHOR_KEY, mark.to_bytes(), current.etag if current else None
+                )
                 break
             except StaleCasTokenError:
                 continue  # another appender moved it; re-read and compare again
@@ -260,7 +284,9 @@ class AuditLog:
             )
         # History after the marker: the marker is then always at or past the newest history entry.
         key = history_key(mark.seq)
-        if not anchor.put_retained(key, mark.to_bytes(), datetime.now(UTC) + HEAD_HISTORY_RETENTION):
+        if not anchor.put_retained(
+            key, mark.to_bytes(), datetime.now(UTC) + HEAD_HISTORY_RETENTION
+        ):
             existing = anchor.get_retained(key)
             if existing is not None and HeadMark.from_bytes(existing.data) != mark:
                 raise AuditLogError(
@@ -308,7 +334,11 @@ class AuditLog:
     ) -> list[dict[str, Any]]:
         """Events matching the filters, newest first."""
         clauses, params = [], {}
-        for name, value in (("release_id", release_id), ("environment", environment), ("action", action)):
+        for name, value in (
+            ("release_id", release_id),
+            ("environment", environment),
+            ("action", action),
+        ):
             if value is not None:
                 clauses.append(f"{name} = :{name}")
                 params[name] = value
@@ -320,6 +350,10 @@ class AuditLog:
             rows = conn.execute(text(sql), params).all()
         names = COLUMNS.split(", ")
         return [
-            {**dict(zip(names, row, strict=True)), "digests": json.loads(row[7]), "details": json.loads(row[9])}
+            {
+                **dict(zip(names, row, strict=True)),
+                "digests": json.loads(row[7]),
+                "details": json.loads(row[9]),
+            }
             for row in rows
         ]

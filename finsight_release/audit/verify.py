@@ -41,7 +41,19 @@ def row_payload(row: tuple[Any, ...]) -> bytes:
     Built by hand from the stored text (digests and details are already canonical JSON), so the
     hot loop never parses JSON: keys in sorted order, like ``json.dumps(sort_keys=True)``.
     """
-    seq, event_id, ts, actor, action, release_id, environment, digests, outcome, details, prev_hash = row[:11]
+    (
+        seq,
+        event_id,
+        ts,
+        actor,
+        action,
+        release_id,
+        environment,
+        digests,
+        outcome,
+        details,
+        prev_hash,
+    ) = row[:11]
     return (
         f'{{"action":{_dump(action)},"actor":{_dump(actor)},"details":{details},"digests":{digests},'
         f'"environment":{_dump(environment)},"event_id":{_dump(event_id)},"outcome":{_dump(outcome)},'
@@ -65,8 +77,16 @@ def verify_chain(log: AuditLog, progress: Callable[[int], None] | None = None) -
     marker, history = log.head_marks()
     marks = [m for m in (marker, history) if m is not None]
     vouched = max(marks, key=lambda m: m.seq, default=None)
-    if marker is not None and history is not None and marker.seq == history.seq and marker.hash != history.hash:
-        return _head_problem(0, f"the head marker {marker.describe()} disagrees with its history {history.describe()}")
+    if (
+        marker is not None
+        and history is not None
+        and marker.seq == history.seq
+        and marker.hash != history.hash
+    ):
+        return _head_problem(
+            0,
+            f"the head marker {marker.describe()} disagrees with its history {history.describe()}",
+        )
     expected = {m.seq: m for m in marks if m.seq > 0}
     expected_seq, prev = 1, GENESIS_HASH
     sha256 = hashlib.sha256
@@ -94,7 +114,8 @@ def verify_chain(log: AuditLog, progress: Callable[[int], None] | None = None) -
     if log.anchor is not None and marker is None:
         if history is not None:
             return _head_problem(
-                checked, f"{HEAD_ANCHOR_KEY} missing but its history vouches for {history.describe()} (marker deleted)"
+                checked,
+                f"{HEAD_ANCHOR_KEY} missing but its history vouches for {history.describe()} (marker deleted)",
             )
         if checked > 0:
             return _head_problem(

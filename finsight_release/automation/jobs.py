@@ -51,14 +51,18 @@ def build_release_op(
 
     system = release_system.system()
     platform = Path(config.platform).resolve() if config.platform else None
-    manifest, created = system.build(platform, Environment.parse(config.base_env), progress=context.log.info)
+    manifest, created = system.build(
+        platform, Environment.parse(config.base_env), progress=context.log.info
+    )
     context.instance.add_dynamic_partitions(RELEASES_PARTITION, [manifest.release_id])
     context.log.info(f"{manifest.release_id} {'built' if created else 'already built'}")
     yield from release_materializations(manifest)
     yield dg.Output(manifest.release_id, "release_id")
 
 
-def _deployed(system_res: ReleaseSystemResource, record: OperationRecord) -> Iterator[dg.AssetMaterialization]:
+def _deployed(
+    system_res: ReleaseSystemResource, record: OperationRecord
+) -> Iterator[dg.AssetMaterialization]:
     system = system_res.system()
     # A rollback that took over a crashed operation returns that operation, undone: the environment
     # is back on its from_release.
@@ -78,7 +82,9 @@ def promote_op(
     """Promote a release through the core state machine."""
     system = release_system.system()
     record = system.deployer.promote(
-        Environment.parse(config.env), config.release_id, override_reason=config.emergency_override or None
+        Environment.parse(config.env),
+        config.release_id,
+        override_reason=config.emergency_override or None,
     )
     context.log.info(f"{record.environment}: {record.to_release} {record.state} ({record.id})")
     yield from _deployed(release_system, record)

@@ -9,7 +9,12 @@ from typing import Any
 import dagster as dg
 
 from finsight_release.assets.resources import ReleaseSystemResource
-from finsight_release.automation.jobs import build_release_job, promote_job, rollback_job, validate_release_job
+from finsight_release.automation.jobs import (
+    build_release_job,
+    promote_job,
+    rollback_job,
+    validate_release_job,
+)
 
 
 def failure_text(context: dg.RunFailureSensorContext) -> str:
@@ -33,7 +38,11 @@ def run_failure_text(instance: dg.DagsterInstance, run_id: str) -> str | None:
     parts = []
     for record in instance.all_logs(run_id):
         event = record.dagster_event
-        if event is None or event.event_type_value not in {"STEP_FAILURE", "PIPELINE_FAILURE", "RUN_FAILURE"}:
+        if event is None or event.event_type_value not in {
+            "STEP_FAILURE",
+            "PIPELINE_FAILURE",
+            "RUN_FAILURE",
+        }:
             continue
         error = getattr(event.event_specific_data, "error", None)
         if error is None and event.message:
@@ -69,7 +78,9 @@ def run_release_id(run: dg.DagsterRun) -> str | None:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Diagnose each failed release run to its root-cause layer; tag the run and audit it.",
 )
-def diagnose_failed_runs(context: dg.RunFailureSensorContext, release_system: ReleaseSystemResource) -> None:
+def diagnose_failed_runs(
+    context: dg.RunFailureSensorContext, release_system: ReleaseSystemResource
+) -> None:
     run = context.dagster_run
     operation = run.tags.get("finsight/operation", run.job_name)
     release_id = run_release_id(run)
@@ -88,4 +99,6 @@ def diagnose_failed_runs(context: dg.RunFailureSensorContext, release_system: Re
             "finsight/rollback_recommended": str(diagnosis.rollback_recommended).lower(),
         },
     )
-    context.log.info(f"run {run.run_id} diagnosed as {diagnosis.category} ({diagnosis.confidence:.2f})")
+    context.log.info(
+        f"run {run.run_id} diagnosed as {diagnosis.category} ({diagnosis.confidence:.2f})"
+    )

@@ -62,7 +62,6 @@ platform_option = click.option(
 )
 
 
-
 def _parse_env(_ctx: click.Context, _param: click.Parameter, value: str) -> Environment:
     try:
         return Environment.parse(value)
@@ -70,9 +69,7 @@ def _parse_env(_ctx: click.Context, _param: click.Parameter, value: str) -> Envi
         raise click.BadParameter(str(exc)) from None
 
 
-
 env_argument = click.argument("env", callback=_parse_env)
-
 
 
 @click.group()
@@ -88,4 +85,3 @@ def main(debug: bool) -> None:
         log_file = settings.home / "logs" / "finsight-release.jsonl"
         log_file.parent.mkdir(parents=True, exist_ok=True)
         configure_logging(log_file.open("a", buffering=1))
-

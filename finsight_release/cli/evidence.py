@@ -29,13 +29,17 @@ def audit_verify() -> None:
     system = open_system()
     result = verify_chain(system.audit)
     if not result.ok:
-        console.print(f"[red]audit chain broken:[/red] {result.message}", highlight=False, soft_wrap=True)
+        console.print(
+            f"[red]audit chain broken:[/red] {result.message}", highlight=False, soft_wrap=True
+        )
         sys.exit(2)
     out.print(f"audit chain ok: {result.checked} events verified")
 
 
 @main.command()
-@click.option("--env", "env_name", default="prod", show_default=True, help="Environment to examine.")
+@click.option(
+    "--env", "env_name", default="prod", show_default=True, help="Environment to examine."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @handles_errors
 def doctor(env_name: str, as_json: bool) -> None:
@@ -54,7 +58,10 @@ def doctor(env_name: str, as_json: bool) -> None:
         colors = {"ok": "green", "failed": "red", "skipped": "dim"}
         for layer in report.layers:
             table.add_row(
-                layer.layer, f"[{colors[layer.status]}]{layer.status}[/]", f"{layer.seconds:.2f}", layer.detail
+                layer.layer,
+                f"[{colors[layer.status]}]{layer.status}[/]",
+                f"{layer.seconds:.2f}",
+                layer.detail,
             )
         out.print(table)
         if report.diagnosis is not None:
@@ -70,7 +77,9 @@ def doctor(env_name: str, as_json: bool) -> None:
 
 @main.command()
 @click.argument("evidence")
-@click.option("--step", default=None, help="The step that failed (e.g. doctor:dags, validate:deps, build).")
+@click.option(
+    "--step", default=None, help="The step that failed (e.g. doctor:dags, validate:deps, build)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @handles_errors
 def diagnose(evidence: str, step: str | None, as_json: bool) -> None:
@@ -117,12 +126,16 @@ def drift() -> None:
 
 
 @drift.command("ingest")
-@click.option("--env", "env_name", required=True, help="Environment the plan was refreshed against.")
+@click.option(
+    "--env", "env_name", required=True, help="Environment the plan was refreshed against."
+)
 @click.argument("plan", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @handles_errors
 def drift_ingest(env_name: str, plan: Path) -> None:
     """Record PLAN (`terraform show -json` of a `plan -refresh-only`) as ENV's latest drift scan."""
     env = Environment.parse(env_name)
     entries = open_system().ingest_drift(env, plan)
-    out.print(f"{env}: {len(entries)} drifted resources recorded" + "".join(f"\n  {e.describe()}" for e in entries))
-
+    out.print(
+        f"{env}: {len(entries)} drifted resources recorded"
+        + "".join(f"\n  {e.describe()}" for e in entries)
+    )

@@ -9,29 +9,49 @@ from typing import Literal, cast
 import click
 from rich.table import Table
 
-from finsight_release.cli.app import console, env_argument, handles_errors, main, open_system, out, platform_option
+from finsight_release.cli.app import (
+    console,
+    env_argument,
+    handles_errors,
+    main,
+    open_system,
+    out,
+    platform_option,
+)
 from finsight_release.envs.environment import Environment
 
 
 @main.command()
 @platform_option
-@click.option("--base-env", default="prod", help="Environment whose current release the change set is against.")
+@click.option(
+    "--base-env",
+    default="prod",
+    help="Environment whose current release the change set is against.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @handles_errors
 def build(platform: Path | None, base_env: str, as_json: bool) -> None:
     """Build (or find) the content-addressed release of a platform tree."""
     system = open_system(platform)
     with console.status("hashing the platform tree..."):
-        manifest, created = system.build(platform, Environment.parse(base_env), progress=console.log)
+        manifest, created = system.build(
+            platform, Environment.parse(base_env), progress=console.log
+        )
     if as_json:
         out.print_json(manifest.model_dump_json())
         return
     verb = "built" if created else "unchanged, already built"
-    out.print(f"{manifest.release_id} {verb}: {len(manifest.artifacts)} artifacts, git {manifest.git_sha or '-'}")
+    out.print(
+        f"{manifest.release_id} {verb}: {len(manifest.artifacts)} artifacts, git {manifest.git_sha or '-'}"
+    )
     if manifest.change_set:
-        out.print(f"change set vs {manifest.change_set.base_release}: {manifest.change_set.summary()}")
+        out.print(
+            f"change set vs {manifest.change_set.base_release}: {manifest.change_set.summary()}"
+        )
         if manifest.change_set.is_slow_path:
-            out.print("[yellow]slow path:[/yellow] requirements/plugins changed (MWAA environment update ~20 min)")
+            out.print(
+                "[yellow]slow path:[/yellow] requirements/plugins changed (MWAA environment update ~20 min)"
+            )
 
 
 @main.command()
@@ -57,7 +77,9 @@ def promote(env: Environment, release_id: str, override: str | None) -> None:
 
 @main.command()
 @env_argument
-@click.option("--to", "to_release", default=None, help="Release to return to (default: the previous one).")
+@click.option(
+    "--to", "to_release", default=None, help="Release to return to (default: the previous one)."
+)
 @handles_errors
 def rollback(env: Environment, to_release: str | None) -> None:
     """Roll ENV back to the release it ran before (no rebuild)."""
@@ -65,21 +87,27 @@ def rollback(env: Environment, to_release: str | None) -> None:
     with console.status(f"rolling back {env}..."):
         record = system.deployer.rollback(env, to_release)
     if record.kind != "rollback":  # it took over a crashed operation and undid it
-        out.print(f"{env}: undid {record.kind} {record.id} of {record.to_release}; back on {record.from_release}")
+        out.print(
+            f"{env}: undid {record.kind} {record.id} of {record.to_release}; back on {record.from_release}"
+        )
         return
     out.print(f"{env}: rolled back to {record.to_release} ({record.id}, {record.seconds:.2f}s)")
 
 
 @main.command()
 @env_argument
-@click.option("--abort", "decision", flag_value="abort", help="Return every target to the previous release.")
+@click.option(
+    "--abort", "decision", flag_value="abort", help="Return every target to the previous release."
+)
 @click.option("--resume", "decision", flag_value="resume", help="Finish the operation.")
 @click.option("--reason", required=True, help="Why (written to the audit log with FINSIGHT_ACTOR).")
 @handles_errors
 def resolve(env: Environment, decision: str | None, reason: str) -> None:
     """Take over ENV's crashed or stuck promotion or rollback: --abort or --resume it."""
     if decision is None:
-        raise click.UsageError("give --abort (back to the previous release) or --resume (finish it)")
+        raise click.UsageError(
+            "give --abort (back to the previous release) or --resume (finish it)"
+        )
     system = open_system()
     with console.status(f"resolving {env} ({decision})..."):
         record = system.deployer.resolve(env, cast(Literal["abort", "resume"], decision), reason)
@@ -88,7 +116,9 @@ def resolve(env: Environment, decision: str | None, reason: str) -> None:
 
 
 @main.command()
-@click.option("--history/--no-history", default=True, help="Show each environment's pointer history.")
+@click.option(
+    "--history/--no-history", default=True, help="Show each environment's pointer history."
+)
 @handles_errors
 def status(history: bool) -> None:
     """What each environment runs now, with its history."""
@@ -118,4 +148,3 @@ def status(history: bool) -> None:
                     "",
                 )
     out.print(table)
-

@@ -45,8 +45,18 @@ from typing import BinaryIO
 from pydantic import BaseModel, ConfigDict
 
 from finsight_release.diagnose.categories import INFO, Category, runbook_link
-from finsight_release.diagnose.patterns import AFTER_MARKERS, KEYWORD_PATTERN, RULES, STEP_PRIORS, Rule
-from finsight_release.diagnose.release_context import DependencyMove, ReleaseEvidence, mentioned_moves
+from finsight_release.diagnose.patterns import (
+    AFTER_MARKERS,
+    KEYWORD_PATTERN,
+    RULES,
+    STEP_PRIORS,
+    Rule,
+)
+from finsight_release.diagnose.release_context import (
+    DependencyMove,
+    ReleaseEvidence,
+    mentioned_moves,
+)
 
 MAX_EVIDENCE = 5
 MAX_SCORED_LINES = 20_000
@@ -87,8 +97,13 @@ _DEPENDENCY_SENSITIVE = re.compile(
     re.IGNORECASE,
 )
 
-_EXCEPTION_LINE = re.compile(r"^\s*(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception|Failure|Failed)\b\s*[:(]")
-_CHAIN_MARKERS = ("the above exception was the direct cause", "during handling of the above exception")
+_EXCEPTION_LINE = re.compile(
+    r"^\s*(?:[\w.]+\.)?[A-Z]\w*(?:Error|Exception|Failure|Failed)\b\s*[:(]"
+)
+_CHAIN_MARKERS = (
+    "the above exception was the direct cause",
+    "during handling of the above exception",
+)
 _SECRET = re.compile(
     r"(?i)((?:password|passwd|pwd|secret|token|api[_-]?key|authorization)[\"']?\s*[=:]\s*[\"']?)[^\s\"',}]+"
     r"|(AKIA|ASIA)[A-Z0-9]{16}"
@@ -172,7 +187,9 @@ def candidate_lines(text: str) -> tuple[list[int], list[str]]:
     # must agree with the character offsets the keyword search finds.
     lines = text.split("\n")
     starts = [0, *itertools.accumulate(len(line) + 1 for line in lines[:-1])]
-    found = {bisect.bisect_right(starts, match.start()) - 1 for match in KEYWORD_PATTERN.finditer(lower)}
+    found = {
+        bisect.bisect_right(starts, match.start()) - 1 for match in KEYWORD_PATTERN.finditer(lower)
+    }
     return sorted(found), lines
 
 
@@ -228,7 +245,9 @@ def _marker_lines(text: str) -> dict[str, int]:
 def score_lines(text: str) -> tuple[dict[Category, float], list[_Hit]]:
     """Per-class scores and the scored lines behind them."""
     indexes, lines = candidate_lines(text)
-    indexes = [i for i in indexes if i < len(lines) and len(lines[i]) <= MAX_LINE_CHARS][-MAX_SCORED_LINES:]
+    indexes = [i for i in indexes if i < len(lines) and len(lines[i]) <= MAX_LINE_CHARS][
+        -MAX_SCORED_LINES:
+    ]
     markers = _marker_lines(text)
 
     def active(index: int) -> frozenset[str]:
@@ -296,8 +315,15 @@ def apply_release(
         boost = top + 2 * CONTEXT_PRIOR if not release.code_changed else 2 * CONTEXT_PRIOR
         scores[Category.DEPENDENCY_CONFLICT] = scores.get(Category.DEPENDENCY_CONFLICT, 0.0) + boost
         versions = "; ".join(m.describe() for m in named[:3])
-        prefix = "unchanged code, a dependency moved" if not release.code_changed else "a dependency moved"
-        return f"{prefix}: {versions} (release {release.release_id} vs {release.base_release_id})", named
+        prefix = (
+            "unchanged code, a dependency moved"
+            if not release.code_changed
+            else "a dependency moved"
+        )
+        return (
+            f"{prefix}: {versions} (release {release.release_id} vs {release.base_release_id})",
+            named,
+        )
     if python_moves and not release.code_changed and _DEPENDENCY_SENSITIVE.search(text):
         # Unchanged code now failing on an import/attribute/parse error: the moved pins are the only
         # change that can explain it, but no moved package is named, so it wins by a smaller margin.
@@ -350,7 +376,9 @@ def confidence_of(ranked: list[tuple[Category, float]]) -> float:
 def evidence_lines(hits: list[_Hit], category: Category) -> list[str]:
     """The up to five strongest, distinct, redacted lines behind the winning class."""
     chosen: list[str] = []
-    for hit in sorted((h for h in hits if h.category == category), key=lambda h: h.value, reverse=True):
+    for hit in sorted(
+        (h for h in hits if h.category == category), key=lambda h: h.value, reverse=True
+    ):
         line = redact(hit.line)[:300]
         if line not in chosen:
             chosen.append(line)
@@ -428,9 +456,13 @@ def diagnose_text(
             next_steps = [f"The evidence is too thin or too close to call between: {names}."]
             next_steps += [f"To confirm {c.category}: {c.decide}" for c in candidates]
         else:
-            next_steps = ["No known error pattern found; read the end of the log and the failed step's output."]
+            next_steps = [
+                "No known error pattern found; read the end of the log and the failed step's output."
+            ]
         next_steps += [info.confirm, f"Runbook: {runbook_link(category)}"]
-        evidence = [line for c in candidates for line in evidence_lines(hits, c.category)[:2]][:MAX_EVIDENCE]
+        evidence = [line for c in candidates for line in evidence_lines(hits, c.category)[:2]][
+            :MAX_EVIDENCE
+        ]
     if explanation:
         next_steps.insert(0, f"Explanation: {explanation}")
     return Diagnosis(
@@ -466,7 +498,11 @@ def _decoder_for(head: bytes) -> tuple[str, int]:
         if head.startswith(bom):
             rest = head[len(bom) : len(bom) + 4096]
             # A UTF-16/32 BOM before bytes that hold no NUL and read as UTF-8 is noise, not a BOM.
-            if name != "utf-8" and b"\x00" not in rest and rest.decode("utf-8", "replace").count("\ufffd") < 4:
+            if (
+                name != "utf-8"
+                and b"\x00" not in rest
+                and rest.decode("utf-8", "replace").count("\ufffd") < 4
+            ):
                 return "utf-8", 0
             return name, len(bom)
     sample = head[:4096]
@@ -493,7 +529,9 @@ def read_log(stream: BinaryIO, size: int | None = None) -> tuple[str, list[str]]
     if size is not None and size > HEAD_BYTES + MAX_SCAN_BYTES:
         stream.seek(size - MAX_SCAN_BYTES)
         tail = stream.read(MAX_SCAN_BYTES)
-        notes.append(f"log of {size:,} bytes: read its first {HEAD_BYTES:,} and last {MAX_SCAN_BYTES:,} bytes")
+        notes.append(
+            f"log of {size:,} bytes: read its first {HEAD_BYTES:,} and last {MAX_SCAN_BYTES:,} bytes"
+        )
         skipped = True
     else:
         tail, skipped_bytes = b"", 0
@@ -504,7 +542,9 @@ def read_log(stream: BinaryIO, size: int | None = None) -> tuple[str, list[str]]
                 tail = tail[-MAX_SCAN_BYTES:]
         skipped = skipped_bytes > 0
         if skipped:
-            notes.append(f"long input: skipped {skipped_bytes:,} bytes between its first and last part")
+            notes.append(
+                f"long input: skipped {skipped_bytes:,} bytes between its first and last part"
+            )
     text = _decode(head[bom:], encoding)
     if tail:
         if skipped:

@@ -47,11 +47,15 @@ class DetectionGate:
         self.home = home
         self.warehouse_dir = warehouse_dir
 
-    def check(self, env: Environment, manifest: ReleaseManifest, change_set: ChangeSet) -> str | None:
+    def check(
+        self, env: Environment, manifest: ReleaseManifest, change_set: ChangeSet
+    ) -> str | None:
         classes = change_set.classes
         if ChangeClass.INFRA in classes and (drift := drift_findings(self.home, env)):
             return f"{len(drift)} resources drifted in {env} (first: {drift[0]}); reconcile before changing infra"
-        if ChangeClass.DBT in classes and (diffs := schema_findings(self.warehouse_dir / f"{env}.duckdb", None)):
+        if ChangeClass.DBT in classes and (
+            diffs := schema_findings(self.warehouse_dir / f"{env}.duckdb", None)
+        ):
             return f"live schema of {env} differs from the contract ({diffs[0]}); fix the source before shipping dbt"
         return None
 
@@ -80,11 +84,15 @@ def credential_findings(
         except (ClientError, BotoCoreError) as exc:
             problems.append(f"{name}: cannot describe ({str(exc).splitlines()[0]})")
             continue
-        changed = meta.get("LastRotatedDate") or meta.get("LastChangedDate") or meta.get("CreatedDate")
+        changed = (
+            meta.get("LastRotatedDate") or meta.get("LastChangedDate") or meta.get("CreatedDate")
+        )
         due = meta.get("NextRotationDate")
         if due is not None and due < now:
             problems.append(f"{name}: rotation overdue since {due:%Y-%m-%d}")
         elif changed is not None and (now - changed).days > max_age_days:
             rotation = "rotation enabled" if meta.get("RotationEnabled") else "rotation not enabled"
-            problems.append(f"{name}: last rotated {(now - changed).days} days ago (> {max_age_days}; {rotation})")
+            problems.append(
+                f"{name}: last rotated {(now - changed).days} days ago (> {max_age_days}; {rotation})"
+            )
     return problems

@@ -49,7 +49,9 @@ class DoctorReport:
             "ok": self.ok,
             "failed_layer": self.failed_layer.layer if self.failed_layer else None,
             "layers": [vars(layer) for layer in self.layers],
-            "diagnosis": self.diagnosis.model_dump() if hasattr(self.diagnosis, "model_dump") else self.diagnosis,
+            "diagnosis": self.diagnosis.model_dump()
+            if hasattr(self.diagnosis, "model_dump")
+            else self.diagnosis,
         }
 
 
@@ -68,10 +70,18 @@ def run_doctor(
             result = probe(ctx)
         except Exception as exc:  # noqa: BLE001 - a crashing probe is a failed layer, not a crashed doctor
             result = ProbeResult(
-                "failed", f"probe crashed: {type(exc).__name__}: {exc}", f"{type(exc).__name__}: {exc}"
+                "failed",
+                f"probe crashed: {type(exc).__name__}: {exc}",
+                f"{type(exc).__name__}: {exc}",
             )
         report.layers.append(
-            LayerReport(layer, result.status, result.detail, round(time.perf_counter() - start, 3), result.evidence)
+            LayerReport(
+                layer,
+                result.status,
+                result.detail,
+                round(time.perf_counter() - start, 3),
+                result.evidence,
+            )
         )
         if result.status == "failed":
             report.diagnosis = diagnose_layer(layer, result)
@@ -83,4 +93,6 @@ def diagnose_layer(layer: str, result: ProbeResult) -> Any:
     """Classify the failing layer's evidence with the failure classifier, told which step failed."""
     from finsight_release.diagnose.classifier import DiagnosisContext, diagnose_text
 
-    return diagnose_text(result.evidence or result.detail, DiagnosisContext(failed_step=f"doctor:{layer}"))
+    return diagnose_text(
+        result.evidence or result.detail, DiagnosisContext(failed_step=f"doctor:{layer}")
+    )

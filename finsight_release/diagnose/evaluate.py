@@ -77,7 +77,9 @@ class ClassScore:
 
 def load_corpus(path: Path = CORPUS_PATH, split: str = "all") -> list[CorpusExample]:
     """The examples of one split (``tune``, ``holdout``; ``second`` in the second set) or ``all``."""
-    examples = [CorpusExample.model_validate_json(line) for line in path.read_text().splitlines() if line]
+    examples = [
+        CorpusExample.model_validate_json(line) for line in path.read_text().splitlines() if line
+    ]
     return [e for e in examples if split == "all" or e.split == split]
 
 
@@ -108,7 +110,12 @@ def reliability(examples: Sequence[CorpusExample]) -> list[dict[str, object]]:
         rows[key][0] += 1
         rows[key][1] += diagnosis.category == example.category
     return [
-        {"confidence": key, "answers": n, "right": right, "share_right": round(right / n, 3) if n else None}
+        {
+            "confidence": key,
+            "answers": n,
+            "right": right,
+            "share_right": round(right / n, 3) if n else None,
+        }
         for key, (n, right) in rows.items()
     ]
 
@@ -118,7 +125,9 @@ def calibration_at(table: list[dict[str, object]], low: float = 0.8) -> dict[str
     return next(row for row in table if row["confidence"] == f">={low}")
 
 
-def per_class_scores(truth: Sequence[Category], predicted: Sequence[Category]) -> dict[Category, ClassScore]:
+def per_class_scores(
+    truth: Sequence[Category], predicted: Sequence[Category]
+) -> dict[Category, ClassScore]:
     """Precision/recall/F1 for every root-cause class (0 where undefined); ``unclassified`` is no class."""
     scores: dict[Category, ClassScore] = {}
     for category in ROOT_CAUSES:
@@ -132,13 +141,17 @@ def per_class_scores(truth: Sequence[Category], predicted: Sequence[Category]) -
     return scores
 
 
-def evaluate(examples: Sequence[CorpusExample], predict: Callable[[str], Category]) -> dict[str, object]:
+def evaluate(
+    examples: Sequence[CorpusExample], predict: Callable[[str], Category]
+) -> dict[str, object]:
     """Accuracy (overall and on hard cases), per-class scores and the misses of one predictor."""
     truth = [e.category for e in examples]
     predicted = [predict(e.text) for e in examples]
     correct = [t == p for t, p in zip(truth, predicted, strict=True)]
     hard = [c for c, e in zip(correct, examples, strict=True) if e.hard]
-    answered = [c for c, p in zip(correct, predicted, strict=True) if p is not Category.UNCLASSIFIED]
+    answered = [
+        c for c, p in zip(correct, predicted, strict=True) if p is not Category.UNCLASSIFIED
+    ]
     return {
         "accuracy": round(sum(correct) / len(examples), 3) if examples else 0.0,
         "answered": len(answered),
@@ -215,16 +228,22 @@ def render_table(result: dict[str, object]) -> str:
     assert isinstance(rows, list)
     for row in rows:
         share = "-" if row["share_right"] is None else f"{row['share_right']:.3f}"
-        lines.append(f"  {row['confidence']:<14}{row['answers']:>4} answers {row['right']:>4} right  {share}")
+        lines.append(
+            f"  {row['confidence']:<14}{row['answers']:>4} answers {row['right']:>4} right  {share}"
+        )
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of ``python -m finsight_release.diagnose.evaluate``."""
-    parser = argparse.ArgumentParser(description="accuracy of the failure classifier vs a keyword baseline")
+    parser = argparse.ArgumentParser(
+        description="accuracy of the failure classifier vs a keyword baseline"
+    )
     parser.add_argument("--set", dest="which", choices=sorted(SETS), default="corpus")
     parser.add_argument("--split", choices=["holdout", "tune", "second", "all"], default=None)
-    parser.add_argument("--frozen", action="store_true", help="rules as before the second set was first scored")
+    parser.add_argument(
+        "--frozen", action="store_true", help="rules as before the second set was first scored"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--misses", action="store_true", help="list misclassified example ids")
     args = parser.parse_args(argv)
@@ -236,7 +255,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.stdout.write(render_table(result) + "\n")
     if args.misses:
         for miss in result["classifier"]["misses"]:  # type: ignore[index]
-            sys.stdout.write(f"  miss {miss['id']}: expected {miss['expected']}, got {miss['got']}\n")
+            sys.stdout.write(
+                f"  miss {miss['id']}: expected {miss['expected']}, got {miss['got']}\n"
+            )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,10 @@ from finsight_release.settings import Settings
 from finsight_release.targets.warehouse import duckdb_file
 from finsight_release.validate.airflow.bundle import DagBundle
 from finsight_release.validate.airflow.dagbag import run_dagbag
-from finsight_release.validate.warehouse.duckdb_preflight import open_read_only_error, rolled_back_ddl_error
+from finsight_release.validate.warehouse.duckdb_preflight import (
+    open_read_only_error,
+    rolled_back_ddl_error,
+)
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,9 @@ class DoctorContext:
 def probe_artifacts(ctx: DoctorContext) -> ProbeResult:
     """The release the env runs exists and every blob it needs is present and matches its digest."""
     if ctx.manifest is None:
-        return failed(f"{ctx.env} runs no release", f"environment {ctx.env} has no current release pointer")
+        return failed(
+            f"{ctx.env} runs no release", f"environment {ctx.env} has no current release pointer"
+        )
     missing, corrupt, count = [], [], 0
     for artifact in ctx.manifest.artifacts:
         for f in artifact.files:
@@ -101,8 +106,12 @@ def probe_artifacts(ctx: DoctorContext) -> ProbeResult:
             elif sha256_bytes(obj.data) != f.digest:
                 corrupt.append(f"{artifact.name}:{f.path}")
     if missing or corrupt:
-        what = [f"blob missing: {m}" for m in missing[:5]] + [f"digest mismatch: {c}" for c in corrupt[:5]]
-        return failed(f"{len(missing)} missing, {len(corrupt)} corrupt of {count} blobs", "\n".join(what))
+        what = [f"blob missing: {m}" for m in missing[:5]] + [
+            f"digest mismatch: {c}" for c in corrupt[:5]
+        ]
+        return failed(
+            f"{len(missing)} missing, {len(corrupt)} corrupt of {count} blobs", "\n".join(what)
+        )
     return ok(f"{ctx.manifest.release_id}: {count} blobs verified")
 
 
@@ -112,7 +121,9 @@ def probe_images(ctx: DoctorContext) -> ProbeResult:
     if not images:
         return skipped("release has no container images")
     if not (ctx.settings.is_aws or os.environ.get("AWS_ENDPOINT_URL")):
-        return skipped("no container registry in local mode (set FINSIGHT_MODE=aws or AWS_ENDPOINT_URL)")
+        return skipped(
+            "no container registry in local mode (set FINSIGHT_MODE=aws or AWS_ENDPOINT_URL)"
+        )
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -122,11 +133,14 @@ def probe_images(ctx: DoctorContext) -> ProbeResult:
         repository = image.metadata["repository"].split("/", 1)[-1]
         try:
             client.describe_images(
-                repositoryName=repository, imageIds=[{"imageDigest": image.metadata["image_digest"]}]
+                repositoryName=repository,
+                imageIds=[{"imageDigest": image.metadata["image_digest"]}],
             )
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            problems.append(f"{code}: {image.name} {repository}@{image.metadata['image_digest'][:19]}: {exc}")
+            problems.append(
+                f"{code}: {image.name} {repository}@{image.metadata['image_digest'][:19]}: {exc}"
+            )
         except BotoCoreError as exc:
             problems.append(f"ECR unreachable: {exc}")
     if problems:
@@ -161,11 +175,16 @@ def probe_dags(ctx: DoctorContext) -> ProbeResult:
         return skipped(f"Airflow interpreter {python} missing (run scripts/setup.sh)")
     plugins = folder.parent / "plugins"
     try:
-        report = run_dagbag(python, folder, plugins if plugins.is_dir() else None, DagBundle.scan(folder).dag_files)
+        report = run_dagbag(
+            python, folder, plugins if plugins.is_dir() else None, DagBundle.scan(folder).dag_files
+        )
     except AirflowProbeError as exc:
         return failed("Airflow could not load the DAG bag", str(exc))
     broken = [f"Broken DAG: [{path}] {err}" for path, err in report.import_errors.items()]
-    broken += [f"Broken DAG: duplicate DAG id {d!r} in {', '.join(files)}" for d, files in report.duplicates.items()]
+    broken += [
+        f"Broken DAG: duplicate DAG id {d!r} in {', '.join(files)}"
+        for d, files in report.duplicates.items()
+    ]
     if broken:
         return failed(f"{len(broken)} DAG files fail to import", "\n".join(broken))
     return ok(f"{len(report.dags)} DAGs parse")
@@ -190,7 +209,9 @@ def probe_secrets(ctx: DoctorContext) -> ProbeResult:
         )
     local = [ref for ref, r in resolutions.items() if r.local_default]
     if local:
-        return ok(f"{len(refs)} secret references resolve ({len(local)} unset env: references: local defaults in use)")
+        return ok(
+            f"{len(refs)} secret references resolve ({len(local)} unset env: references: local defaults in use)"
+        )
     return ok(f"{len(refs)} secret references resolve")
 
 
@@ -218,7 +239,10 @@ def probe_warehouse(ctx: DoctorContext) -> ProbeResult:
     if (res := _snowflake_only(ctx, "warehouse")) is not None:
         return res
     if not ctx.warehouse.exists():
-        return failed(f"warehouse {ctx.warehouse} does not exist", f"IO Error: Cannot open file {ctx.warehouse}")
+        return failed(
+            f"warehouse {ctx.warehouse} does not exist",
+            f"IO Error: Cannot open file {ctx.warehouse}",
+        )
     if (error := open_read_only_error(ctx.warehouse)) is not None:
         return failed(f"cannot open warehouse {ctx.warehouse}", error)
     return ok(f"DuckDB warehouse {ctx.warehouse.name} opens")
@@ -236,7 +260,9 @@ def probe_grants(ctx: DoctorContext) -> ProbeResult:
     if (res := _snowflake_only(ctx, "grants")) is not None:
         return res
     if (error := rolled_back_ddl_error(ctx.warehouse)) is not None:
-        return failed("cannot create schemas or tables in the warehouse", f"Insufficient privileges: {error}")
+        return failed(
+            "cannot create schemas or tables in the warehouse", f"Insufficient privileges: {error}"
+        )
     return ok("can create schemas, tables and views")
 
 

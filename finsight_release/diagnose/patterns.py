@@ -103,13 +103,22 @@ def anchors_of(pattern: str) -> tuple[str, ...]:
 
 def _rules(category: C, *entries: tuple[str, float] | tuple[str, float, bool]) -> list[Rule]:
     return [
-        Rule(re.compile(e[0], re.IGNORECASE), category, e[1], bool(e[2]) if len(e) > 2 else False, anchors_of(e[0]))
+        Rule(
+            re.compile(e[0], re.IGNORECASE),
+            category,
+            e[1],
+            bool(e[2]) if len(e) > 2 else False,
+            anchors_of(e[0]),
+        )
         for e in entries
     ]
 
 
 def _after(after: str, category: C, *entries: tuple[str, float]) -> list[Rule]:
-    return [Rule(re.compile(e[0], re.IGNORECASE), category, e[1], False, anchors_of(e[0]), after) for e in entries]
+    return [
+        Rule(re.compile(e[0], re.IGNORECASE), category, e[1], False, anchors_of(e[0]), after)
+        for e in entries
+    ]
 
 
 BASE_RULES: tuple[Rule, ...] = tuple(
@@ -118,7 +127,10 @@ BASE_RULES: tuple[Rule, ...] = tuple(
         (r"ModuleNotFoundError|No module named ", 7),
         (r"ImportError: cannot import name", 6),
         (r"ResolutionImpossible|conflicting dependencies|No solution found when resolving", 8),
-        (r"The conflict is caused by|pip's dependency resolver|incompatible with (?:apache-airflow|the constraint)", 6),
+        (
+            r"The conflict is caused by|pip's dependency resolver|incompatible with (?:apache-airflow|the constraint)",
+            6,
+        ),
         (r"VersionConflict|requires .* but you have|version solving failed", 6),
     )
     + _rules(
@@ -128,7 +140,10 @@ BASE_RULES: tuple[Rule, ...] = tuple(
         (r"\bSyntaxError\b|\bIndentationError\b|\bNameError\b|invalid syntax", 6),
         (r"AirflowDagCycleException|Cycle detected in DAG|has a cycle", 8),
         (r"AirflowDagDuplicatedIdException|Ignoring DAG .* duplicate|DAG .* already exists", 8),
-        (r"Invalid timetable|is not a valid cron|Invalid schedule_interval|CroniterBad|Invalid Cron expression", 8),
+        (
+            r"Invalid timetable|is not a valid cron|Invalid schedule_interval|CroniterBad|Invalid Cron expression",
+            8,
+        ),
         (r"cron_descriptor|Expression only has \d+ parts", 6),
         (r"DagBag import timeout|AirflowTaskTimeout: DagBag|Broken DAG: \[[^\]]*\] Timeout", 8),
         (r"ERROR - Process timed out|ERROR:root:Process timed out|TimeoutError: Timeout", 5),
@@ -138,7 +153,10 @@ BASE_RULES: tuple[Rule, ...] = tuple(
         C.CONFIG_SECRETS,
         (r"conn_id `?[\w.-]+`? isn't defined|CONNECTION_NOT_FOUND", 9),
         (r"Variable [\w.-]+ does not exist|KeyError: 'Variable", 9),
-        (r"Secrets Manager can't find|secret not found|Failed to get secrets from secrets store", 8),
+        (
+            r"Secrets Manager can't find|secret not found|Failed to get secrets from secrets store",
+            8,
+        ),
         (r"ResourceNotFoundException", 4),
         (r"Env var required but not provided|EnvVarMissingError", 9),
         (r"environment variable .* (?:is )?(?:not set|required|missing)", 6),
@@ -150,33 +168,66 @@ BASE_RULES: tuple[Rule, ...] = tuple(
         C.BAD_CREDENTIALS,
         (r"Incorrect username or password|password authentication failed|Authentication failed", 8),
         (r"\b390100\b|\b390144\b|\b390318\b|JWT token is invalid|Invalid OAuth access token", 8),
-        (r"ExpiredToken|RequestExpired|security token included in the request is (?:invalid|expired)", 9),
-        (r"InvalidClientTokenId|SignatureDoesNotMatch|UnrecognizedClientException|InvalidAccessKeyId", 9),
-        (r"\b401\b.*Unauthorized|Bad credentials|invalid credentials|private key .* (?:invalid|could not)", 5),
+        (
+            r"ExpiredToken|RequestExpired|security token included in the request is (?:invalid|expired)",
+            9,
+        ),
+        (
+            r"InvalidClientTokenId|SignatureDoesNotMatch|UnrecognizedClientException|InvalidAccessKeyId",
+            9,
+        ),
+        (
+            r"\b401\b.*Unauthorized|Bad credentials|invalid credentials|private key .* (?:invalid|could not)",
+            5,
+        ),
     )
     + _rules(
         C.WAREHOUSE_CONNECTIVITY,
         (r"Could not connect to Snowflake backend|Failed to connect to Snowflake Server", 8),
         (r"Verify the account name is correct|unable to connect to the specified database", 7),
-        (r"Failed to connect to DB|could not connect to server|connection to server at .* failed", 4),
-        (r"\b250003\b|Max retries exceeded|Connection timed out|Connection refused|Read timed out", 4),
+        (
+            r"Failed to connect to DB|could not connect to server|connection to server at .* failed",
+            4,
+        ),
+        (
+            r"\b250003\b|Max retries exceeded|Connection timed out|Connection refused|Read timed out",
+            4,
+        ),
         (r"Is the server running on (?:that )?host", 5),
-        (r"Name or service not known|Temporary failure in name resolution|getaddrinfo failed|ProxyError", 6),
-        (r"No active warehouse selected|Warehouse .* (?:is suspended|does not exist)|cannot be resumed", 8),
+        (
+            r"Name or service not known|Temporary failure in name resolution|getaddrinfo failed|ProxyError",
+            6,
+        ),
+        (
+            r"No active warehouse selected|Warehouse .* (?:is suspended|does not exist)|cannot be resumed",
+            8,
+        ),
         (r"login-request.*(?:Bad Request|400)|Error connecting to snowflake", 5),
         (r"IO Error: Cannot open file|database is locked|Could not set lock on file", 5),
         (r"Connection test: \[ERROR\]", 3),
     )
     + _rules(
         C.SCHEMA_CHANGE,
-        (r"invalid identifier|\b000904\b|Referenced column .* not found|column .* does not exist", 8),
-        (r"UndefinedColumn|no such column|UNRESOLVED_COLUMN|cannot be resolved|Unrecognized name:", 7),
+        (
+            r"invalid identifier|\b000904\b|Referenced column .* not found|column .* does not exist",
+            8,
+        ),
+        (
+            r"UndefinedColumn|no such column|UNRESOLVED_COLUMN|cannot be resolved|Unrecognized name:",
+            7,
+        ),
         (r"Name \w+ not found inside|No column \S+ found", 7),
-        (r"Table .* does not exist|Object .* does not exist or not authorized|relation .* does not exist", 6),
+        (
+            r"Table .* does not exist|Object .* does not exist or not authorized|relation .* does not exist",
+            6,
+        ),
         (r"enforced contract|contract .* (?:failed|mismatch)|data type mismatch|type mismatch", 8),
         (r"missing in (?:contract|definition)", 4),
         (r"is not recognized|cannot be cast|Conversion Error|Numeric value .* is not", 4),
-        (r"incompatible with an earlier schema|READER_FIELD_MISSING_DEFAULT_VALUE|SchemaParseException", 8),
+        (
+            r"incompatible with an earlier schema|READER_FIELD_MISSING_DEFAULT_VALUE|SchemaParseException",
+            8,
+        ),
         (r"TYPE_MISMATCH|NAME_MISMATCH|breaks (?:BACKWARD|FORWARD|FULL)", 5),
         (r"Database Error in (?:model|snapshot)", 1.5, True),
     )
@@ -184,43 +235,79 @@ BASE_RULES: tuple[Rule, ...] = tuple(
         C.DATA_QUALITY,
         (r"Failure in test|Got \w+ results?, (?:configured to fail|expected 0)|\bFAIL \d+\b", 8),
         (r"checks? FAILED|check failures|Check FAILED|\[FAILED\]", 7),
-        (r"contract verification (?:failed|is not passed)|validation run .* failed|ValidationError\(result", 6),
-        (r"GreatExpectationValidationError|GXValidationFailed|Validation with Great Expectations failed", 8),
+        (
+            r"contract verification (?:failed|is not passed)|validation run .* failed|ValidationError\(result",
+            6,
+        ),
+        (
+            r"GreatExpectationValidationError|GXValidationFailed|Validation with Great Expectations failed",
+            8,
+        ),
         (r"\bsoda\b|\"result\": \"failed\"", 3),
         (r"\bnot_null_\w+|\bunique_\w+|\baccepted_values_\w+|\brelationships_\w+", 3),
         (r"freshness .*(?:STALE|ERROR)|ERROR STALE|WARN STALE|\[STALE|error_after|anomal", 6),
     )
     + _rules(
         C.RESOURCE_EXHAUSTION,
-        (r"OutOfMemoryError|Java heap space|MemoryError|OOMKilled|exit code:? 137|Cannot allocate memory", 9),
+        (
+            r"OutOfMemoryError|Java heap space|MemoryError|OOMKilled|exit code:? 137|Cannot allocate memory",
+            9,
+        ),
         (r"No space left on device|disk (?:is )?full|DiskFull", 9),
-        (r"ExecutorLostFailure|Lost executor|Container killed by|killed by the OOM|Too many open files", 8),
+        (
+            r"ExecutorLostFailure|Lost executor|Container killed by|killed by the OOM|Too many open files",
+            8,
+        ),
         (r"Negsignal\.SIGKILL|signal 9 \(SIGKILL\)|exited with code -9", 8),
         (r"\bSIGKILL\b|received SIGTERM|zombie", 4),
     )
     + _rules(
         C.IAC_CHANGE,
         (r"Error acquiring the state lock|Error locking state|ConditionalCheckFailedException", 9),
-        (r"already exists|EntityAlreadyExists|BucketAlreadyOwnedByYou|ResourceAlreadyExistsException", 6),
-        (r"Provider produced inconsistent|Unsupported argument|Missing required argument|Reference to undeclared", 8),
-        (r"is not expected here|Invalid reference|Error: Cycle:|Unsupported attribute|Invalid value for variable", 7),
+        (
+            r"already exists|EntityAlreadyExists|BucketAlreadyOwnedByYou|ResourceAlreadyExistsException",
+            6,
+        ),
+        (
+            r"Provider produced inconsistent|Unsupported argument|Missing required argument|Reference to undeclared",
+            8,
+        ),
+        (
+            r"is not expected here|Invalid reference|Error: Cycle:|Unsupported attribute|Invalid value for variable",
+            7,
+        ),
         (r"Error: (?:creating|updating|deleting|reading) |Error applying plan|terraform_plan", 3),
         (r"stateful (?:delete|replace)|terraform\.(?:stateful_replace|iam_wildcard|public_s3)", 6),
     )
     + _rules(
         C.INFRA_DRIFT,
-        (r"(?:Objects have|changes made|changed|deleted|removed) (?:changed )?outside (?:of )?Terraform", 9),
+        (
+            r"(?:Objects have|changes made|changed|deleted|removed) (?:changed )?outside (?:of )?Terraform",
+            9,
+        ),
         (r"(?:deleted|removed|changed) manually|drifted from IaC|Found drifted resources", 8),
         (r"resource_drift|drift detected|refresh-only", 6),
         (r"# \S+ has been (?:deleted|changed)|# \S+ has changed", 5),
     )
     + _rules(
         C.CONTAINER_BUILD,
-        (r"failed to solve|executor failed running|error building image|failed to compute cache key", 7),
+        (
+            r"failed to solve|executor failed running|error building image|failed to compute cache key",
+            7,
+        ),
         (r"COPY failed|Failed to build Docker image", 6),
-        (r"no basic auth credentials|pull access denied|manifest unknown|CannotPullContainerError", 9),
-        (r"ImagePullBackOff|ImageNotFoundException|RepositoryNotFoundException|requested image not found", 9),
-        (r"Error while pulling container|manifest for \S+ not found|image \S+ not found|no such image", 7),
+        (
+            r"no basic auth credentials|pull access denied|manifest unknown|CannotPullContainerError",
+            9,
+        ),
+        (
+            r"ImagePullBackOff|ImageNotFoundException|RepositoryNotFoundException|requested image not found",
+            9,
+        ),
+        (
+            r"Error while pulling container|manifest for \S+ not found|image \S+ not found|no such image",
+            7,
+        ),
         (r"repository \S+ not found", 5),
         (r"exec format error|does not match the detected host platform|image platform", 8),
         (r"docker (?:build|push|pull)|ecr get-login|buildx", 2),
@@ -228,9 +315,15 @@ BASE_RULES: tuple[Rule, ...] = tuple(
     + _rules(
         C.CI_PIPELINE,
         (r"exceeded the maximum execution time|The operation was canceled|The job was canceled", 9),
-        (r"Invalid workflow file|The workflow is not valid|Unexpected value '|Unrecognized named-value", 9),
+        (
+            r"Invalid workflow file|The workflow is not valid|Unexpected value '|Unrecognized named-value",
+            9,
+        ),
         (r"error in your yaml syntax|A mapping was not expected", 8),
-        (r"lost communication with the server|runner has received a shutdown signal|No runner matching", 9),
+        (
+            r"lost communication with the server|runner has received a shutdown signal|No runner matching",
+            9,
+        ),
         (r"Unable to upload artifact|Failed to CreateArtifact|Fail to load /home/runner", 6),
         (r"blob missing|digest mismatch|missing from store", 5),
         (r"Process completed with exit code|##\[error\]|ERROR: Job failed|make: \*\*\*", 1, True),
@@ -250,8 +343,14 @@ CATALOG_RULES: tuple[Rule, ...] = tuple(
     _after(
         "refreshing state...",
         C.INFRA_DRIFT,
-        (r"\b404\b|not found|NotFound|does not exist|NoSuch[A-Z]\w+|no longer exists|could not be found", 8),
-        (r"couldn't find resource|cannot be found|was deleted|has been deleted|doesn't exist|no such", 8),
+        (
+            r"\b404\b|not found|NotFound|does not exist|NoSuch[A-Z]\w+|no longer exists|could not be found",
+            8,
+        ),
+        (
+            r"couldn't find resource|cannot be found|was deleted|has been deleted|doesn't exist|no such",
+            8,
+        ),
     )
     # `terraform plan`/`apply` refresh every managed resource first (same pages): a lookup that 404s or
     # "could not find" there is the same drift, printed without the "Refreshing state..." lines.
@@ -261,7 +360,10 @@ CATALOG_RULES: tuple[Rule, ...] = tuple(
         for rule in _after(
             marker,
             C.INFRA_DRIFT,
-            (r"\b404\b|NotFound|could not find|couldn't find|does not exist|no longer exists|NoSuch[A-Z]\w+", 6),
+            (
+                r"\b404\b|NotFound|could not find|couldn't find|does not exist|no longer exists|NoSuch[A-Z]\w+",
+                6,
+            ),
         )
     ]
     + _rules(
@@ -276,10 +378,22 @@ CATALOG_RULES: tuple[Rule, ...] = tuple(
     # summaries; developer.hashicorp.com/terraform/language): configuration the change got wrong.
     + _rules(
         C.IAC_CHANGE,
-        (r"Unsupported block type|Invalid resource type|Invalid function argument|Invalid count argument", 8),
-        (r"Missing required provider|Invalid provider configuration|Duplicate resource|Invalid for_each argument", 8),
-        (r"Reference to undeclared (?:resource|input variable|module|local value)|Unreadable module directory", 8),
-        (r"Module not installed|Invalid expression|Incorrect attribute value type|Unsupported operator", 7),
+        (
+            r"Unsupported block type|Invalid resource type|Invalid function argument|Invalid count argument",
+            8,
+        ),
+        (
+            r"Missing required provider|Invalid provider configuration|Duplicate resource|Invalid for_each argument",
+            8,
+        ),
+        (
+            r"Reference to undeclared (?:resource|input variable|module|local value)|Unreadable module directory",
+            8,
+        ),
+        (
+            r"Module not installed|Invalid expression|Incorrect attribute value type|Unsupported operator",
+            7,
+        ),
         (r"Error: Inconsistent dependency lock file|Error: Invalid (?:block|argument|value)", 7),
         # AWS common errors (docs.aws.amazon.com/general/latest/gr/api-error-codes... "Common Errors"):
         # a request the change built wrong, or a resource that already exists / is still in use.
@@ -296,12 +410,30 @@ CATALOG_RULES: tuple[Rule, ...] = tuple(
     # (kafka.apache.org/documentation: SaslAuthenticationException).
     + _rules(
         C.BAD_CREDENTIALS,
-        (r"\bAuthFailure\b|IncompleteSignature|MissingAuthenticationToken|InvalidSignatureException", 8),
-        (r"\b28P01\b|invalid_password|\bSaslAuthenticationException\b|Authentication failed during authentication", 8),
-        (r"token (?:has|is) expired|expired token|credentials (?:have|has) expired|The provided token is malformed", 7),
-        (r"\b390(?:101|102|104|113|114|190|191|302)\b|User temporarily locked|account has been temporarily locked", 7),
-        (r"invalid_grant|invalid_client|401 Client Error: Unauthorized|HTTP 401|status code: 401|StatusCode: 401", 6),
-        (r"authentication (?:token|credentials?) (?:is |are )?(?:invalid|rejected)|Access key .* does not exist", 6),
+        (
+            r"\bAuthFailure\b|IncompleteSignature|MissingAuthenticationToken|InvalidSignatureException",
+            8,
+        ),
+        (
+            r"\b28P01\b|invalid_password|\bSaslAuthenticationException\b|Authentication failed during authentication",
+            8,
+        ),
+        (
+            r"token (?:has|is) expired|expired token|credentials (?:have|has) expired|The provided token is malformed",
+            7,
+        ),
+        (
+            r"\b390(?:101|102|104|113|114|190|191|302)\b|User temporarily locked|account has been temporarily locked",
+            7,
+        ),
+        (
+            r"invalid_grant|invalid_client|401 Client Error: Unauthorized|HTTP 401|status code: 401|StatusCode: 401",
+            6,
+        ),
+        (
+            r"authentication (?:token|credentials?) (?:is |are )?(?:invalid|rejected)|Access key .* does not exist",
+            6,
+        ),
     )
     # Missing configuration and permissions (not a rejected credential): botocore's NoCredentialsError and
     # NoRegionError (botocore.amazonaws.com/v1/documentation/api/latest/reference/exceptions.html),
@@ -311,12 +443,30 @@ CATALOG_RULES: tuple[Rule, ...] = tuple(
     # privileges and SQLSTATE 42501, AWS AccessDenied/UnauthorizedOperation, Kafka Topic/GroupAuthorizationException.
     + _rules(
         C.CONFIG_SECRETS,
-        (r"NoCredentialsError|Unable to locate credentials|NoRegionError|You must specify a region", 8),
-        (r"ParameterNotFound|Could not find profile named|The config profile \(.*\) could not be found", 8),
-        (r"AirflowConfigException|AirflowNotFoundException|Missing required (?:environment variable|secret)", 7),
-        (r"\b003001\b|\b42501\b|\bUnauthorizedOperation\b|is not authorized to perform|AccessDeniedException", 5),
-        (r"TopicAuthorizationException|GroupAuthorizationException|Not authorized to access topics", 6),
-        (r"KeyError: '[A-Z][A-Z0-9_]{2,}'|\b(?:environ|getenv)\b.*KeyError|Required environment variable", 5),
+        (
+            r"NoCredentialsError|Unable to locate credentials|NoRegionError|You must specify a region",
+            8,
+        ),
+        (
+            r"ParameterNotFound|Could not find profile named|The config profile \(.*\) could not be found",
+            8,
+        ),
+        (
+            r"AirflowConfigException|AirflowNotFoundException|Missing required (?:environment variable|secret)",
+            7,
+        ),
+        (
+            r"\b003001\b|\b42501\b|\bUnauthorizedOperation\b|is not authorized to perform|AccessDeniedException",
+            5,
+        ),
+        (
+            r"TopicAuthorizationException|GroupAuthorizationException|Not authorized to access topics",
+            6,
+        ),
+        (
+            r"KeyError: '[A-Z][A-Z0-9_]{2,}'|\b(?:environ|getenv)\b.*KeyError|Required environment variable",
+            5,
+        ),
         (r"does not have a current (?:database|schema)|\b090105\b|\b090106\b", 7),
     )
     # Connectivity: Snowflake connector errors 250001/250003/251011/251012 and 390422 (IP not allowed by
@@ -325,12 +475,18 @@ CATALOG_RULES: tuple[Rule, ...] = tuple(
     # TimeoutException texts (kafka.apache.org/documentation), SSL/certificate verification.
     + _rules(
         C.WAREHOUSE_CONNECTIVITY,
-        (r"\b250001\b|\b251011\b|\b251012\b|\b08001\b|\b08006\b|\b390422\b|is not allowed to access Snowflake", 5),
+        (
+            r"\b250001\b|\b251011\b|\b251012\b|\b08001\b|\b08006\b|\b390422\b|is not allowed to access Snowflake",
+            5,
+        ),
         (r"Broker may not be available|Connection to node -?\d+ .*could not be established", 7),
         (r"Failed to update metadata", 6),
         (r"Topic \S+ not present in metadata|NoBrokersAvailable|KafkaTimeoutError", 6),
         (r"CERTIFICATE_VERIFY_FAILED|SSLError|certificate verify failed|OCSP response", 5),
-        (r"Could not resolve host|Network is unreachable|No route to host|EndpointConnectionError", 6),
+        (
+            r"Could not resolve host|Network is unreachable|No route to host|EndpointConnectionError",
+            6,
+        ),
         (r"ConnectTimeoutError", 6),
         (r"server closed the connection unexpectedly|Connection reset by peer|Broken pipe", 4),
     )
@@ -347,10 +503,22 @@ CATALOG_RULES: tuple[Rule, ...] = tuple(
         C.SCHEMA_CHANGE,
         (r"\b002003\b|\b42S02\b|\b42S22\b|\b42P01\b|\b42703\b|\b42804\b|UndefinedTable", 8),
         (r"source and target schemas .*out of sync|on_schema_change", 9),
-        (r"\b002043\b|\b002023\b|Expression type does not match column data type|\b100038\b|\b100040\b", 7),
-        (r"No such field|Unknown column|unknown field|column .* not found|could not find column|missing column", 6),
-        (r"AnalysisException|cannot resolve '|A column or function parameter with name .* cannot be resolved", 6),
-        (r"Unknown magic byte|Subject .*not found|error code: 4040[1-3]|error code: 42201|AvroTypeException", 7),
+        (
+            r"\b002043\b|\b002023\b|Expression type does not match column data type|\b100038\b|\b100040\b",
+            7,
+        ),
+        (
+            r"No such field|Unknown column|unknown field|column .* not found|could not find column|missing column",
+            6,
+        ),
+        (
+            r"AnalysisException|cannot resolve '|A column or function parameter with name .* cannot be resolved",
+            6,
+        ),
+        (
+            r"Unknown magic byte|Subject .*not found|error code: 4040[1-3]|error code: 42201|AvroTypeException",
+            7,
+        ),
         (r"Error (?:registering|retrieving) Avro schema|SerializationException", 7),
         (r"Schema being registered is incompatible", 7),
         (r"has changed type|data type of column|column type|changed from .* to .*type", 4),
@@ -364,24 +532,60 @@ CATALOG_RULES: tuple[Rule, ...] = tuple(
     # (developer.hashicorp.com/terraform/language/providers/requirements).
     + _rules(
         C.DEPENDENCY_CONFLICT,
-        (r"Could not find a version that satisfies the requirement|No matching distribution found for", 8),
-        (r"your requirements are unsatisfiable|we can conclude that|SolverProblemError|ERESOLVE", 8),
-        (r"has requirement .* but you'll have|which is incompatible|is not installed\.? ?$|DistributionNotFound", 6),
-        (r"Version error for package|Could not find a satisfactory version|packages? specified in packages\.yml", 9),
-        (r"require-dbt-version|This version of dbt is not supported|requires dbt version|Run \"dbt deps\"", 8),
-        (r"no available releases match the given constraints|Failed to query available provider packages", 7),
-        (r"ContextualVersionConflict|incompatible versions|version conflict|dependency conflict", 6),
-        (r"Failed building wheel|Could not build wheels|subprocess-exited-with-error|metadata-generation-failed", 5),
+        (
+            r"Could not find a version that satisfies the requirement|No matching distribution found for",
+            8,
+        ),
+        (
+            r"your requirements are unsatisfiable|we can conclude that|SolverProblemError|ERESOLVE",
+            8,
+        ),
+        (
+            r"has requirement .* but you'll have|which is incompatible|is not installed\.? ?$|DistributionNotFound",
+            6,
+        ),
+        (
+            r"Version error for package|Could not find a satisfactory version|packages? specified in packages\.yml",
+            9,
+        ),
+        (
+            r"require-dbt-version|This version of dbt is not supported|requires dbt version|Run \"dbt deps\"",
+            8,
+        ),
+        (
+            r"no available releases match the given constraints|Failed to query available provider packages",
+            7,
+        ),
+        (
+            r"ContextualVersionConflict|incompatible versions|version conflict|dependency conflict",
+            6,
+        ),
+        (
+            r"Failed building wheel|Could not build wheels|subprocess-exited-with-error|metadata-generation-failed",
+            5,
+        ),
         (r"AttributeError: module '[\w.]+' has no attribute|has no attribute '\w+'", 4),
-        (r"got an unexpected keyword argument|takes \d+ positional arguments? but \d+ (?:were|was) given", 3),
+        (
+            r"got an unexpected keyword argument|takes \d+ positional arguments? but \d+ (?:were|was) given",
+            3,
+        ),
     )
     # Airflow's exceptions (airflow.apache.org/docs/apache-airflow/stable/_api/airflow/exceptions/index.html)
     # and DagBag import errors (airflow.apache.org/docs/apache-airflow/stable/core-concepts/dag-run...).
     + _rules(
         C.DAG_PARSE,
-        (r"AirflowClusterPolicyViolation|DuplicateTaskIdFound|AirflowDagInconsistent|ParamValidationError", 8),
-        (r"DagNotFound|Dag id \S+ not found|DAG .* could not be found|dag_id could not be found", 6),
-        (r"has to be made of alphanumeric characters|Invalid DAG|Task is missing the start_date parameter", 7),
+        (
+            r"AirflowClusterPolicyViolation|DuplicateTaskIdFound|AirflowDagInconsistent|ParamValidationError",
+            8,
+        ),
+        (
+            r"DagNotFound|Dag id \S+ not found|DAG .* could not be found|dag_id could not be found",
+            6,
+        ),
+        (
+            r"has to be made of alphanumeric characters|Invalid DAG|Task is missing the start_date parameter",
+            7,
+        ),
         (r"TaskNotFound|Tried to create relationships between tasks that don't have DAGs", 6),
         (r"Import errors|import_errors|DAG Import Errors|Failed to import DAG", 3),
     )
@@ -391,21 +595,45 @@ CATALOG_RULES: tuple[Rule, ...] = tuple(
     # 000630 (57014) statement timeout, Kafka RecordTooLargeException, Spark/YARN memory overhead.
     + _rules(
         C.RESOURCE_EXHAUSTION,
-        (r"\b53100\b|\b53200\b|\b53300\b|too many connections|remaining connection slots are reserved", 7),
-        (r"InsufficientInstanceCapacity|\w*LimitExceeded\w*|ServiceQuotaExceeded|Rate exceeded|Throttling", 5),
-        (r"The node was low on resource|Evicted|ephemeral-storage|Disk quota exceeded|ENOSPC|ENOMEM", 7),
-        (r"\b000630\b|\b57014\b|statement or warehouse timeout|canceling statement due to statement timeout", 6),
-        (r"RecordTooLargeException|larger than the maximum request size|GC overhead limit exceeded", 7),
+        (
+            r"\b53100\b|\b53200\b|\b53300\b|too many connections|remaining connection slots are reserved",
+            7,
+        ),
+        (
+            r"InsufficientInstanceCapacity|\w*LimitExceeded\w*|ServiceQuotaExceeded|Rate exceeded|Throttling",
+            5,
+        ),
+        (
+            r"The node was low on resource|Evicted|ephemeral-storage|Disk quota exceeded|ENOSPC|ENOMEM",
+            7,
+        ),
+        (
+            r"\b000630\b|\b57014\b|statement or warehouse timeout|canceling statement due to statement timeout",
+            6,
+        ),
+        (
+            r"RecordTooLargeException|larger than the maximum request size|GC overhead limit exceeded",
+            7,
+        ),
         (r"memoryOverhead|memory limit|out of memory|\bOOM\b|\bKilled\b", 5),
     )
     # Docker/BuildKit output (docs.docker.com/build/building/... and the Dockerfile reference; registry
     # errors from the OCI distribution spec: MANIFEST_UNKNOWN, DENIED, TOOMANYREQUESTS).
     + _rules(
         C.CONTAINER_BUILD,
-        (r"dockerfile parse error|unknown instruction|failed to read dockerfile|failed to load cache key", 8),
+        (
+            r"dockerfile parse error|unknown instruction|failed to read dockerfile|failed to load cache key",
+            8,
+        ),
         (r"returned a non-zero code: \d+|did not complete successfully: exit code", 4),
-        (r"toomanyrequests|pull rate limit|denied: requested access to the resource is denied|MANIFEST_UNKNOWN", 8),
-        (r"no matching manifest for|failed to resolve source metadata|failed to do request|ERROR \[\w+ \d+/\d+\]", 7),
+        (
+            r"toomanyrequests|pull rate limit|denied: requested access to the resource is denied|MANIFEST_UNKNOWN",
+            8,
+        ),
+        (
+            r"no matching manifest for|failed to resolve source metadata|failed to do request|ERROR \[\w+ \d+/\d+\]",
+            7,
+        ),
         (r"Cannot connect to the Docker daemon|error during connect|not found in build context", 7),
         (r"failed to export image", 7),
         (r"\bDockerfile\b|\bbuildkit\b|\bdocker-compose\b", 2),
@@ -414,9 +642,18 @@ CATALOG_RULES: tuple[Rule, ...] = tuple(
     # GITHUB_TOKEN permissions) and this project's own store errors for a release never published.
     + _rules(
         C.CI_PIPELINE,
-        (r"Resource not accessible by integration|Unable to resolve action|Can't find 'action\.yml'", 9),
-        (r"Input required and not supplied|uses a deprecated version of|No space left on device.*runner", 8),
-        (r"The process '[^']*git' failed with exit code|fatal: could not read Username|Repository not found", 6),
+        (
+            r"Resource not accessible by integration|Unable to resolve action|Can't find 'action\.yml'",
+            9,
+        ),
+        (
+            r"Input required and not supplied|uses a deprecated version of|No space left on device.*runner",
+            8,
+        ),
+        (
+            r"The process '[^']*git' failed with exit code|fatal: could not read Username|Repository not found",
+            6,
+        ),
         (r"no manifest in store|unknown release 'r-", 6),
         (r"##\[warning\]|::error::|Error: Process completed", 1, True),
     )
@@ -425,7 +662,10 @@ CATALOG_RULES: tuple[Rule, ...] = tuple(
     + _rules(
         C.DATA_QUALITY,
         (r"\b23502\b|\b23505\b|\b23503\b|duplicate key value violates unique constraint", 6),
-        (r"NULL result in a non-nullable column|violates not-null constraint|\b100072\b|Duplicate row detected", 7),
+        (
+            r"NULL result in a non-nullable column|violates not-null constraint|\b100072\b|Duplicate row detected",
+            7,
+        ),
         (r"Warning in test|Completed with \d+ errors? and \d+ warnings?|expectation .*failed", 5),
         (r"unsuccessful expectations", 5),
     )
@@ -440,11 +680,20 @@ POST_HOC_RULES: tuple[Rule, ...] = tuple(
     # developer.hashicorp.com/terraform/plugin/framework/resources/read (Read must handle 404).
     [
         rule
-        for marker in ("error: error reading", "unable to read", "cannot read", "error fetching", "in resource \"")
+        for marker in (
+            "error: error reading",
+            "unable to read",
+            "cannot read",
+            "error fetching",
+            'in resource "',
+        )
         for rule in _after(
             marker,
             C.INFRA_DRIFT,
-            (r"\b404\b|not found|NotFound|does not exist|no longer exists|couldn't find|could not find", 6),
+            (
+                r"\b404\b|not found|NotFound|does not exist|no longer exists|couldn't find|could not find",
+                6,
+            ),
         )
     ]
     # Great Expectations validation results (docs.greatexpectations.io, "Validation Result" format)
@@ -457,12 +706,18 @@ POST_HOC_RULES: tuple[Rule, ...] = tuple(
     # Connection refusals/timeouts as the JDBC drivers and Postgres print them.
     + _rules(
         C.WAREHOUSE_CONNECTIVITY,
-        (r"Connection to \S+ refused|connect timed out|Could not reach|encountered communication error", 5),
+        (
+            r"Connection to \S+ refused|connect timed out|Could not reach|encountered communication error",
+            5,
+        ),
     )
     # dbt deps' PackageVersionNotFoundError (docs.getdbt.com/docs/build/packages).
     + _rules(
         C.DEPENDENCY_CONFLICT,
-        (r"PackageVersionNotFoundError|Could not find a matching (?:compatible )?version for package", 8),
+        (
+            r"PackageVersionNotFoundError|Could not find a matching (?:compatible )?version for package",
+            8,
+        ),
     )
 )
 

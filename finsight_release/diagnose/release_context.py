@@ -35,7 +35,9 @@ _DBT_PACKAGE = re.compile(
     r'\s+(?:version|revision)\s*:\s*["\']?([^"\'\n]+?)["\']?\s*$',
     re.MULTILINE,
 )
-_TF_PROVIDER = re.compile(r'^\s*provider\s+"([^"]+)"\s*\{\s*\n\s*version\s*=\s*"([^"]+)"', re.MULTILINE)
+_TF_PROVIDER = re.compile(
+    r'^\s*provider\s+"([^"]+)"\s*\{\s*\n\s*version\s*=\s*"([^"]+)"', re.MULTILINE
+)
 _IMAGE_FIELD = re.compile(r'^\s*(repository|digest|tag)\s*:\s*["\']?([^"\'\s#]+)', re.MULTILINE)
 
 
@@ -77,7 +79,9 @@ class ReleaseEvidence:
         base = self.base_release_id or "no earlier release"
         classes = ", ".join(sorted(self.changed)) or "nothing"
         moved = "; ".join(m.describe() for m in self.moves[:5]) or "none"
-        return f"{self.release_id} vs last good {base}: changed {classes}; dependencies moved: {moved}"
+        return (
+            f"{self.release_id} vs last good {base}: changed {classes}; dependencies moved: {moved}"
+        )
 
 
 def normalize_package(name: str) -> str:
@@ -89,9 +93,13 @@ def is_lock_like(path: str) -> bool:
     """Whether a file pins resolved dependency versions (by its name)."""
     name = PurePosixPath(path).name.lower()
     return (
-        (name.endswith(".txt") and any(word in name for word in ("requirement", "constraint", "freeze", "lock")))
+        (
+            name.endswith(".txt")
+            and any(word in name for word in ("requirement", "constraint", "freeze", "lock"))
+        )
         or name.endswith((".lock", ".lock.hcl"))
-        or name in {"packages.yml", "package-lock.yml", "dependencies.yml", "image.yaml", "image.yml"}
+        or name
+        in {"packages.yml", "package-lock.yml", "dependencies.yml", "image.yaml", "image.yml"}
     )
 
 
@@ -121,7 +129,9 @@ def parse_pins(path: str, text: str) -> dict[str, str]:
     return pins
 
 
-def lock_diff(old_files: Mapping[str, str], new_files: Mapping[str, str]) -> tuple[DependencyMove, ...]:
+def lock_diff(
+    old_files: Mapping[str, str], new_files: Mapping[str, str]
+) -> tuple[DependencyMove, ...]:
     """Package-by-package differences between two sets of lock-like files (path -> text).
 
     Files are matched by path; a package pinned in several files (requirements and constraints) is
@@ -135,7 +145,9 @@ def lock_diff(old_files: Mapping[str, str], new_files: Mapping[str, str]) -> tup
         after = parse_pins(path, new_files.get(path, ""))
         for package in sorted(set(before) | set(after)):
             if before.get(package) != after.get(package) and package not in moves:
-                moves[package] = DependencyMove(package, before.get(package), after.get(package), path)
+                moves[package] = DependencyMove(
+                    package, before.get(package), after.get(package), path
+                )
     return tuple(moves.values())
 
 
@@ -153,7 +165,11 @@ def mentioned_moves(text_lower: str, moves: Iterable[DependencyMove]) -> list[De
         if move.package.startswith("apache-airflow-providers-"):
             provider = move.package.removeprefix("apache-airflow-providers-")
             spellings.add("airflow.providers." + provider.replace("-", "."))
-        if any(re.search(rf"(?<![\w.-]){re.escape(s)}(?![\w-])", text_lower) for s in spellings if len(s) >= 3):
+        if any(
+            re.search(rf"(?<![\w.-]){re.escape(s)}(?![\w-])", text_lower)
+            for s in spellings
+            if len(s) >= 3
+        ):
             found.append(move)
     return found
 
@@ -182,7 +198,10 @@ def evidence_from_artifacts(
     new_files: dict[str, str] = {}
     changed_files: list[str] = []
     for change in change_set.changes:
-        for side, artifacts, files in (("old", old_by_name, old_files), ("new", new_by_name, new_files)):
+        for side, artifacts, files in (
+            ("old", old_by_name, old_files),
+            ("new", new_by_name, new_files),
+        ):
             artifact = artifacts.get(change.name)
             if artifact is None:
                 continue
@@ -223,7 +242,9 @@ def last_good_release(system: ReleaseSystem, release_id: str) -> str | None:
             pointer, _ = system.board.read(Environment.parse(env_name))
         except Exception:  # noqa: BLE001 - an unreadable pointer only means we fall back to the base
             break
-        candidate = pointer.release_id if pointer.release_id != release_id else pointer.previous_release_id
+        candidate = (
+            pointer.release_id if pointer.release_id != release_id else pointer.previous_release_id
+        )
         if candidate and candidate != release_id:
             return candidate
     if manifest is not None and manifest.change_set is not None:
@@ -245,7 +266,11 @@ def release_evidence(system: ReleaseSystem, release_id: str) -> ReleaseEvidence 
 
     try:
         return evidence_from_artifacts(
-            release_id, base.release_id if base else None, base.artifacts if base else (), manifest.artifacts, read
+            release_id,
+            base.release_id if base else None,
+            base.artifacts if base else (),
+            manifest.artifacts,
+            read,
         )
     except Exception:  # noqa: BLE001 - a missing blob must not stop a diagnosis; the text still decides
         return ReleaseEvidence(release_id=release_id, base_release_id=base_id)

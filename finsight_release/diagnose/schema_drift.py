@@ -51,7 +51,9 @@ def contracted_models(project_dir: Path) -> dict[str, dict[str, str]]:
             contract = ((model.get("config") or {}).get("contract") or {}).get("enforced")
             if contract:
                 models[model["name"]] = {
-                    c["name"]: c["data_type"] for c in model.get("columns") or [] if c.get("data_type")
+                    c["name"]: c["data_type"]
+                    for c in model.get("columns") or []
+                    if c.get("data_type")
                 }
     return models
 
@@ -76,7 +78,9 @@ def compare(where: str, expected: dict[str, str], live: dict[str, str] | None) -
         if column not in live:
             problems.append(f"{where}: invalid identifier '{column}' (column missing)")
         elif normalize_type(live[column]) != normalize_type(data_type):
-            problems.append(f"{where}.{column}: type mismatch, expected {data_type}, found {live[column]}")
+            problems.append(
+                f"{where}.{column}: type mismatch, expected {data_type}, found {live[column]}"
+            )
     return problems
 
 

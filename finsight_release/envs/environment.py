@@ -21,7 +21,9 @@ class Environment(StrEnum):
             return cls(name)
         except ValueError:
             valid = ", ".join(e.value for e in cls)
-            raise UnknownEnvironmentError(f"unknown environment {name!r} (expected one of: {valid})") from None
+            raise UnknownEnvironmentError(
+                f"unknown environment {name!r} (expected one of: {valid})"
+            ) from None
 
     @property
     def upstream(self) -> Environment | None:

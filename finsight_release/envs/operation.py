@@ -70,7 +70,9 @@ class OperationRecord(BaseModel):
     # Targets already switched to ``to_release``, in switch order.
     switched: tuple[str, ...] = ()
 
-    def advance(self, state: OperationState, detail: str | None = None, error: str | None = None) -> OperationRecord:
+    def advance(
+        self, state: OperationState, detail: str | None = None, error: str | None = None
+    ) -> OperationRecord:
         """A copy moved to ``state``, with the transition recorded."""
         return self.model_copy(
             update={
@@ -157,7 +159,10 @@ class OperationLedger:
         self.store = store
 
     def save(self, record: OperationRecord) -> OperationRecord:
-        self.store.put(f"envs/{record.environment}/operations/{record.id}.json", record.model_dump_json().encode())
+        self.store.put(
+            f"envs/{record.environment}/operations/{record.id}.json",
+            record.model_dump_json().encode(),
+        )
         return record
 
     def get(self, env: Environment, op_id: str) -> OperationRecord | None:

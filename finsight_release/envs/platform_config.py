@@ -32,7 +32,9 @@ class SecretRef(BaseModel):
     def parse(cls, text: str) -> SecretRef:
         match = _REF.match(text.strip())
         if not match:
-            raise ValueError(f"{text[:3]}... is not a secret reference (expected aws-sm:<name> or env:<VAR>)")
+            raise ValueError(
+                f"{text[:3]}... is not a secret reference (expected aws-sm:<name> or env:<VAR>)"
+            )
         return cls(scheme=match.group(1), name=match.group(2))  # type: ignore[arg-type]
 
     def __str__(self) -> str:

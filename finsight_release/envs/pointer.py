@@ -72,7 +72,9 @@ class PointerBoard:
         the release appends a history entry.
         """
         try:
-            new_token = self.store.put_if_match(pointer_key(new.environment), new.model_dump_json().encode(), token)
+            new_token = self.store.put_if_match(
+                pointer_key(new.environment), new.model_dump_json().encode(), token
+            )
         except StaleCasTokenError as exc:
             latest, _ = self.read(new.environment)
             holder = f"; in flight: {latest.pending}" if latest.pending else ""
@@ -82,7 +84,9 @@ class PointerBoard:
             ) from exc
         if new.seq != current.seq:
             settled = new.model_copy(update={"pending": None, "owner": None})
-            self.store.put_if_absent(history_key(new.environment, new.seq), settled.model_dump_json().encode())
+            self.store.put_if_absent(
+                history_key(new.environment, new.seq), settled.model_dump_json().encode()
+            )
         return new_token
 
     def history(self, env: Environment) -> list[EnvPointer]:
@@ -95,6 +99,8 @@ class PointerBoard:
         pointer, _ = self.read(env)
         if pointer.seq and (not entries or entries[-1].seq < pointer.seq):
             settled = pointer.model_copy(update={"pending": None, "owner": None})
-            self.store.put_if_absent(history_key(env, pointer.seq), settled.model_dump_json().encode())
+            self.store.put_if_absent(
+                history_key(env, pointer.seq), settled.model_dump_json().encode()
+            )
             entries.append(settled)
         return entries

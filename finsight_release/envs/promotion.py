@@ -80,7 +80,9 @@ class Gate(Protocol):
 
     name: str
 
-    def check(self, env: Environment, manifest: ReleaseManifest, change_set: ChangeSet) -> str | None: ...
+    def check(
+        self, env: Environment, manifest: ReleaseManifest, change_set: ChangeSet
+    ) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,9 @@ class Deployer:
 
     # -- public operations -------------------------------------------------------------------
 
-    def promote(self, env: Environment, release_id: str, override_reason: str | None = None) -> OperationRecord:
+    def promote(
+        self, env: Environment, release_id: str, override_reason: str | None = None
+    ) -> OperationRecord:
         """Move ``env`` to ``release_id``; a no-op when it already runs it.
 
         Refused (nothing changed, audit event written) for an unknown release, a busy environment, or
@@ -129,11 +133,15 @@ class Deployer:
         settled, _ = self._settle(env, pointer)
         if pointer.release_id == release_id:
             if settled is None:
-                raise PromotionRefusedError(f"{env} runs {release_id} but its operation record is missing")
+                raise PromotionRefusedError(
+                    f"{env} runs {release_id} but its operation record is missing"
+                )
             self.log.info("noop", environment=str(env), release_id=release_id)
             return settled
         base = self.repo.get(pointer.release_id) if pointer.release_id else None
-        change_set = compute_change_set(pointer.release_id, base.artifacts if base else (), manifest.artifacts)
+        change_set = compute_change_set(
+            pointer.release_id, base.artifacts if base else (), manifest.artifacts
+        )
         self._check_order(env, manifest, override_reason)  # reads the store only, touches no target
         record = self._claim("promote", env, pointer, token, manifest, change_set, override_reason)
         return self._run(record, manifest)
@@ -149,7 +157,12 @@ class Deployer:
         if pointer.pending:
             return self._rerun_or_refuse(env, pointer, token, "rollback", to_release)
         last, completed = self._settle(env, pointer)
-        if completed and last is not None and last.kind == "rollback" and to_release in {None, last.to_release}:
+        if (
+            completed
+            and last is not None
+            and last.kind == "rollback"
+            and to_release in {None, last.to_release}
+        ):
             return last  # a rollback that crashed after its pointer swap: it is done, not repeated
         target = to_release or pointer.previous_release_id
         ran_before = {p.release_id for p in self.board.history(env)}
@@ -164,7 +177,9 @@ class Deployer:
             self._refuse(env, target, "rollback", reason)
         manifest = self._manifest_or_refuse(env, str(target), "rollback")
         current = self.repo.get(pointer.release_id) if pointer.release_id else None
-        change_set = compute_change_set(pointer.release_id, current.artifacts if current else (), manifest.artifacts)
+        change_set = compute_change_set(
+            pointer.release_id, current.artifacts if current else (), manifest.artifacts
+        )
         record = self._claim("rollback", env, pointer, token, manifest, change_set, None)
         return self._run(record, manifest)
 
@@ -176,15 +191,22 @@ class Deployer:
         process still runs on this host.
         """
         if not reason.strip():
-            self._refuse(env, None, "resolve", "a --reason is required (it is written to the audit log)")
+            self._refuse(
+                env, None, "resolve", "a --reason is required (it is written to the audit log)"
+            )
         pointer, token = self.board.read(env)
         if not pointer.pending:
             self._refuse(
-                env, None, "resolve", f"{env} has no in-flight operation to resolve (it runs {pointer.release_id})"
+                env,
+                None,
+                "resolve",
+                f"{env} has no in-flight operation to resolve (it runs {pointer.release_id})",
             )
         record = self.ledger.get(env, pointer.pending or "")
         if _holder_status(pointer, record) == "alive":
-            self._busy(env, pointer, record, "resolve", hint="wait for it, or stop that process first")
+            self._busy(
+                env, pointer, record, "resolve", hint="wait for it, or stop that process first"
+            )
         self._take_claim(env, pointer, token, record, "resolve")
         self.audit.append(
             actor=self.actor,
@@ -219,26 +241,43 @@ class Deployer:
                 change_set=ChangeSet(base_release=pointer.release_id, changes=()),
             )
         if decision == "abort":
-            return self._abort(record, f"aborted by {self.actor}: {reason}", {"reason": reason, "by": "resolve"})
+            return self._abort(
+                record, f"aborted by {self.actor}: {reason}", {"reason": reason, "by": "resolve"}
+            )
         return self._resume(record, f"resumed by {self.actor}: {reason}")
 
     def _take_claim(
-        self, env: Environment, pointer: EnvPointer, token: str | None, record: OperationRecord | None, kind: str
+        self,
+        env: Environment,
+        pointer: EnvPointer,
+        token: str | None,
+        record: OperationRecord | None,
+        kind: str,
     ) -> None:
         """Make this process the owner of ``env``'s claim, by CAS on the pointer read before deciding:
         of two commands taking over the same crashed operation, only one gets it."""
-        taken = pointer.model_copy(update={"owner": current_owner(), "updated_at": datetime.now(UTC)})
+        taken = pointer.model_copy(
+            update={"owner": current_owner(), "updated_at": datetime.now(UTC)}
+        )
         try:
             self.board.swap(pointer, token, taken)
         except StaleCasTokenError:
             latest, _ = self.board.read(env)
             if latest.pending:
-                self._busy(env, latest, self.ledger.get(env, latest.pending), kind, hint="another command took it over")
+                self._busy(
+                    env,
+                    latest,
+                    self.ledger.get(env, latest.pending),
+                    kind,
+                    hint="another command took it over",
+                )
             self._busy_moved(env, latest, kind)
 
     def mark_health(self, env: Environment, release_id: str, healthy: bool, reason: str) -> None:
         """Record a post-deploy verdict on a release in an environment (drives promotion order)."""
-        self.ledger.set_health(HealthRecord(environment=env, release_id=release_id, healthy=healthy, reason=reason))
+        self.ledger.set_health(
+            HealthRecord(environment=env, release_id=release_id, healthy=healthy, reason=reason)
+        )
         self.audit.append(
             actor=self.actor,
             action="health",
@@ -273,7 +312,9 @@ class Deployer:
             outcome="refused",
             details={"operation": kind, "reason": reason},
         )
-        self.log.warning("refused", environment=str(env), release_id=release_id, operation=kind, reason=reason)
+        self.log.warning(
+            "refused", environment=str(env), release_id=release_id, operation=kind, reason=reason
+        )
         if isinstance(exc, FinsightError):
             raise exc
         subject = f"{kind} of {release_id} to {env}" if release_id else f"{kind} of {env}"
@@ -306,13 +347,20 @@ class Deployer:
         self.log.warning("busy", environment=str(env), operation=kind, held_by=pointer.pending)
         raise EnvironmentBusyError(message)
 
-    def _check_order(self, env: Environment, manifest: ReleaseManifest, override_reason: str | None) -> None:
+    def _check_order(
+        self, env: Environment, manifest: ReleaseManifest, override_reason: str | None
+    ) -> None:
         upstream = env.upstream
         if upstream is None:
             return
         reason = self._order_refusal(upstream, manifest.release_id)
         if reason and not override_reason:
-            self._refuse(env, manifest.release_id, "promote", reason + " (or use an audited emergency override)")
+            self._refuse(
+                env,
+                manifest.release_id,
+                "promote",
+                reason + " (or use an audited emergency override)",
+            )
         if reason and override_reason:
             self.audit.append(
                 actor=self.actor,
@@ -323,7 +371,9 @@ class Deployer:
                 details={"skipped": reason, "reason": override_reason},
             )
 
-    def _gate_refusal(self, env: Environment, manifest: ReleaseManifest, change_set: ChangeSet) -> str | None:
+    def _gate_refusal(
+        self, env: Environment, manifest: ReleaseManifest, change_set: ChangeSet
+    ) -> str | None:
         """The first gate's refusal, or None; a gate that crashes refuses (it could not vouch)."""
         for gate in self.gates:
             try:
@@ -378,9 +428,15 @@ class Deployer:
         ).advance(OperationState.PLANNED, change_set.summary())
         self._save(record)
         try:
-            self.board.swap(pointer, token, pointer.model_copy(update={"pending": op_id, "owner": record.owner}))
+            self.board.swap(
+                pointer, token, pointer.model_copy(update={"pending": op_id, "owner": record.owner})
+            )
         except StaleCasTokenError:
-            self.ledger.save(record.advance(OperationState.REFUSED, "another operation claimed the environment first"))
+            self.ledger.save(
+                record.advance(
+                    OperationState.REFUSED, "another operation claimed the environment first"
+                )
+            )
             latest, _ = self.board.read(env)
             holder = self.ledger.get(env, latest.pending) if latest.pending else None
             if latest.pending:
@@ -409,7 +465,9 @@ class Deployer:
         """Clear ``pending`` if ``op_id`` still holds it."""
         pointer, token = self.board.read(env)
         if pointer.pending == op_id:
-            self.board.swap(pointer, token, pointer.model_copy(update={"pending": None, "owner": None}))
+            self.board.swap(
+                pointer, token, pointer.model_copy(update={"pending": None, "owner": None})
+            )
 
     def _give_up_claim(self, env: Environment, op_id: str) -> None:
         """Keep ``op_id``'s claim but own it no more (it failed and stopped; a takeover may start now)."""
@@ -418,7 +476,12 @@ class Deployer:
             self.board.swap(pointer, token, pointer.model_copy(update={"owner": None}))
 
     def _rerun_or_refuse(
-        self, env: Environment, pointer: EnvPointer, token: str | None, kind: str, release_id: str | None
+        self,
+        env: Environment,
+        pointer: EnvPointer,
+        token: str | None,
+        kind: str,
+        release_id: str | None,
     ) -> OperationRecord:
         """``env`` is claimed: resume the holder if this is the same command and its process is gone,
         take it over if this is a rollback and its pointer never moved, else refuse as busy."""
@@ -439,7 +502,9 @@ class Deployer:
         if kind == "rollback" and release_id in {None, record.from_release}:
             self._take_claim(env, pointer, token, record, kind)
             return self._abort(
-                record, f"rollback by {self.actor} took over the crashed {record.kind}", {"by": "rollback"}
+                record,
+                f"rollback by {self.actor} took over the crashed {record.kind}",
+                {"by": "rollback"},
             )
         self._busy(
             env,
@@ -457,7 +522,12 @@ class Deployer:
 
     def _resume(self, record: OperationRecord, detail: str) -> OperationRecord:
         """Finish ``record`` from its persisted state (a failed one is retried from preparing)."""
-        self.log.info("resuming", environment=str(record.environment), operation_id=record.id, state=str(record.state))
+        self.log.info(
+            "resuming",
+            environment=str(record.environment),
+            operation_id=record.id,
+            state=str(record.state),
+        )
         if record.state in {OperationState.ROLLED_BACK, OperationState.REFUSED}:
             self._release_claim(record.environment, record.id)  # crashed after its audit event
             return record
@@ -495,10 +565,16 @@ class Deployer:
                 record = self._save(record.advance(OperationState.FAILED, error=_one_line(exc)))
             return self._restore(record)
 
-    def _check_then_start(self, record: OperationRecord, manifest: ReleaseManifest) -> OperationRecord:
+    def _check_then_start(
+        self, record: OperationRecord, manifest: ReleaseManifest
+    ) -> OperationRecord:
         """Run the gates while holding the claim; a refusal releases it (audited), else go to preparing."""
         env = record.environment
-        refusal = self._gate_refusal(env, manifest, record.change_set) if record.kind == "promote" else None
+        refusal = (
+            self._gate_refusal(env, manifest, record.change_set)
+            if record.kind == "promote"
+            else None
+        )
         if refusal:
             self.audit.append(
                 actor=self.actor,
@@ -506,12 +582,19 @@ class Deployer:
                 release_id=record.to_release,
                 environment=str(env),
                 outcome="refused",
-                details={"operation": record.kind, "reason": refusal, "operation_id": record.id, "claim": "released"},
+                details={
+                    "operation": record.kind,
+                    "reason": refusal,
+                    "operation_id": record.id,
+                    "claim": "released",
+                },
             )
             self._release_claim(env, record.id)
             self.ledger.save(record.advance(OperationState.REFUSED, refusal))
             self.log.warning("refused", operation=record.kind, reason=refusal)
-            raise PromotionRefusedError(f"{record.kind} of {record.to_release} to {env} refused: {refusal}")
+            raise PromotionRefusedError(
+                f"{record.kind} of {record.to_release} to {env} refused: {refusal}"
+            )
         self.audit.append(
             actor=self.actor,
             action=record.kind,
@@ -546,7 +629,11 @@ class Deployer:
         for target in self.targets:
             mine = (a for a in (manifest.artifacts if manifest else ()) if a.kind in target.kinds)
             artifacts = tuple(a for a in mine if a.name in names)
-            retired = tuple(c.name for c in change_set.changes if c.kind in target.kinds and c.name not in present)
+            retired = tuple(
+                c.name
+                for c in change_set.changes
+                if c.kind in target.kinds and c.name not in present
+            )
             if artifacts or retired:
                 work.append(TargetWork(target, artifacts, retired))
         return work
@@ -571,7 +658,10 @@ class Deployer:
                 continue
             self._check_still_mine(record)
             fault_point("switch.begin", name)
-            with log_context(target=name), self.metrics.step(f"switch.{name}", environment=str(env)):
+            with (
+                log_context(target=name),
+                self.metrics.step(f"switch.{name}", environment=str(env)),
+            ):
                 item.target.switch(env, manifest, item.artifacts, item.retired)
             fault_point("switch.done", name)
             record = self._save(record.with_switched(name))
@@ -588,7 +678,10 @@ class Deployer:
             return  # nothing was switched: the targets still serve the previous release
         env = record.environment
         previous = self.repo.get(record.from_release) if record.from_release else None
-        order = [item.target.name for item in self._work(self.repo.get(record.to_release), record.change_set)]
+        order = [
+            item.target.name
+            for item in self._work(self.repo.get(record.to_release), record.change_set)
+        ]
         touched = set(record.switched)
         pending_next = next((n for n in order if n not in touched), None)
         if pending_next is not None:
@@ -607,7 +700,8 @@ class Deployer:
         for item in self._work(manifest, record.change_set):
             if item.artifacts:
                 problems += [
-                    f"{item.target.name}: {p}" for p in item.target.verify(record.environment, manifest, item.artifacts)
+                    f"{item.target.name}: {p}"
+                    for p in item.target.verify(record.environment, manifest, item.artifacts)
                 ]
         if problems:
             raise PromotionFailedError("verification failed: " + "; ".join(problems))
@@ -653,7 +747,9 @@ class Deployer:
         TakenOverError (a ``resolve`` from another host took over while this process ran on)."""
         env = record.environment
         pointer, token = self.board.read(env)
-        if pointer.pending != record.id or (pointer.owner is not None and pointer.owner != record.owner):
+        if pointer.pending != record.id or (
+            pointer.owner is not None and pointer.owner != record.owner
+        ):
             raise TakenOverError(
                 f"{record.id} no longer holds {env} (held by {pointer.pending}, {pointer.owner}): taken over"
             )
@@ -685,9 +781,15 @@ class Deployer:
             release_id=record.to_release,
             environment=str(env),
             outcome="failed",
-            details={"operation_id": record.id, "error": record.error, "switched": list(record.switched)},
+            details={
+                "operation_id": record.id,
+                "error": record.error,
+                "switched": list(record.switched),
+            },
         )
-        self._switch_back_or_give_up(record, f"{record.kind} of {record.to_release} to {env} failed ({record.error})")
+        self._switch_back_or_give_up(
+            record, f"{record.kind} of {record.to_release} to {env} failed ({record.error})"
+        )
         self.audit.append(
             actor=self.actor,
             action="rollback",
@@ -729,14 +831,20 @@ class Deployer:
                 f"`finsight-release rollback {env}`"
             ) from exc
 
-    def _abort(self, record: OperationRecord, detail: str, details: dict[str, Any]) -> OperationRecord:
+    def _abort(
+        self, record: OperationRecord, detail: str, details: dict[str, Any]
+    ) -> OperationRecord:
         """Take over ``record``: switch every target back to ``from_release``, audit, release the claim."""
         env = record.environment
         if record.state in {OperationState.ROLLED_BACK, OperationState.REFUSED}:
-            self._release_claim(env, record.id)  # crashed after it was undone: only the claim is left
+            self._release_claim(
+                env, record.id
+            )  # crashed after it was undone: only the claim is left
             return record
         record = self._takeover(record, detail)
-        self._switch_back_or_give_up(record, f"aborting {record.kind} {record.id} of {record.to_release}")
+        self._switch_back_or_give_up(
+            record, f"aborting {record.kind} {record.id} of {record.to_release}"
+        )
         self.audit.append(
             actor=self.actor,
             action="rollback",
@@ -760,15 +868,23 @@ class Deployer:
         """The operation that last moved ``env``, and whether it had crashed after its pointer swap
         (then it is marked live now)."""
         record = self.ledger.get(env, pointer.operation_id or "") if pointer.operation_id else None
-        if record is not None and record.state is not OperationState.LIVE and record.to_release == pointer.release_id:
+        if (
+            record is not None
+            and record.state is not OperationState.LIVE
+            and record.to_release == pointer.release_id
+        ):
             return self._mark_live(record, "completed by the next command"), True
         return record, False
 
 
-_EMPTY = ReleaseManifest.model_construct(artifacts=())  # what a target returns to before a first release
+_EMPTY = ReleaseManifest.model_construct(
+    artifacts=()
+)  # what a target returns to before a first release
 
 
-def _holder_status(pointer: EnvPointer, record: OperationRecord | None) -> Literal["alive", "gone", "unknown"]:
+def _holder_status(
+    pointer: EnvPointer, record: OperationRecord | None
+) -> Literal["alive", "gone", "unknown"]:
     """Whether the process holding ``pointer``'s claim still runs (the pointer names it; a pointer
     written before owners were recorded falls back to the operation record)."""
     if pointer.owner is None and "owner" not in pointer.model_fields_set and record is not None:

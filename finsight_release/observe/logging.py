@@ -41,5 +41,7 @@ def get_logger(name: str = "finsight_release") -> structlog.stdlib.BoundLogger:
 @contextmanager
 def log_context(**fields: Any) -> Iterator[None]:
     """Bind ``release_id``, ``environment``, ``step``, ``run_id``... to every log line inside the block."""
-    with structlog.contextvars.bound_contextvars(**{k: v for k, v in fields.items() if v is not None}):
+    with structlog.contextvars.bound_contextvars(
+        **{k: v for k, v in fields.items() if v is not None}
+    ):
         yield

@@ -17,7 +17,9 @@ from typing import Any
 NAMESPACE = "FinSight/Release"
 
 
-def emf_record(step: str, seconds: float, outcome: str, dimensions: dict[str, str]) -> dict[str, Any]:
+def emf_record(
+    step: str, seconds: float, outcome: str, dimensions: dict[str, str]
+) -> dict[str, Any]:
     """One EMF record for a step's duration and success count."""
     dims = {"Step": step, "Outcome": outcome, **dimensions}
     return {
@@ -26,8 +28,13 @@ def emf_record(step: str, seconds: float, outcome: str, dimensions: dict[str, st
             "CloudWatchMetrics": [
                 {
                     "Namespace": NAMESPACE,
-                    "Dimensions": [sorted(k for k in dims if k in {"Step", "Environment", "Outcome"})],
-                    "Metrics": [{"Name": "Duration", "Unit": "Seconds"}, {"Name": "Count", "Unit": "Count"}],
+                    "Dimensions": [
+                        sorted(k for k in dims if k in {"Step", "Environment", "Outcome"})
+                    ],
+                    "Metrics": [
+                        {"Name": "Duration", "Unit": "Seconds"},
+                        {"Name": "Count", "Unit": "Count"},
+                    ],
                 }
             ],
         },

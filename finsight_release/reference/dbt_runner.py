@@ -68,7 +68,9 @@ def run_dbt(
         "--no-use-colors",
     ]
     start = time.perf_counter()
-    proc = subprocess.run(args, capture_output=True, text=True, env=_env(duckdb_path, schema, target), cwd=project_dir)
+    proc = subprocess.run(
+        args, capture_output=True, text=True, env=_env(duckdb_path, schema, target), cwd=project_dir
+    )
     seconds = time.perf_counter() - start
     statuses = _statuses(target_path / "run_results.json")
     failed = sorted(n for n, s in statuses.items() if s in {"error", "fail", "runtime error"})
@@ -78,7 +80,9 @@ def run_dbt(
         else:
             errors = [line.strip() for line in proc.stdout.splitlines() if "error" in line.lower()]
             detail = (
-                errors[-1] if errors else (proc.stderr.strip().splitlines() or ["exit " + str(proc.returncode)])[-1]
+                errors[-1]
+                if errors
+                else (proc.stderr.strip().splitlines() or ["exit " + str(proc.returncode)])[-1]
             )
         raise DbtRunError(f"dbt {command[0]} of {project_dir} failed: {detail}")
     return DbtResult(True, statuses, seconds, target_path)
@@ -91,7 +95,9 @@ def _statuses(run_results: Path) -> dict[str, str]:
     return {r["unique_id"]: str(r["status"]) for r in results}
 
 
-def dbt_build(project_dir: Path, duckdb_path: Path, schema: str = "analytics", select: str | None = None) -> DbtResult:
+def dbt_build(
+    project_dir: Path, duckdb_path: Path, schema: str = "analytics", select: str | None = None
+) -> DbtResult:
     """``dbt build`` (models + tests) into ``schema`` of ``duckdb_path``."""
     command = ["build"] + (["--select", select] if select else [])
     return run_dbt(command, project_dir, duckdb_path, schema)

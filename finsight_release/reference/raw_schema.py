@@ -13,7 +13,10 @@ RAW_SCHEMA = "raw"
 LOAD_HISTORY_TABLE = "_load_history"
 
 # Technical columns every table loaded from PostgreSQL carries (set by the load, MERGEd on the pk).
-POSTGRES_TECHNICAL_COLUMNS: tuple[tuple[str, str], ...] = (("_loaded_at", "TIMESTAMP"), ("_batch_id", "VARCHAR"))
+POSTGRES_TECHNICAL_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("_loaded_at", "TIMESTAMP"),
+    ("_batch_id", "VARCHAR"),
+)
 
 
 @dataclass(frozen=True)

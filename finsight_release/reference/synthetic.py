@@ -15,8 +15,18 @@ from pathlib import Path
 import duckdb
 
 from finsight_release.errors import SyntheticDataError
-from finsight_release.reference.raw_schema import LOAD_HISTORY_DDL, LOAD_HISTORY_TABLE, RAW_SCHEMA, RAW_TABLES
-from finsight_release.reference.synthetic_sql import GenerationPlan, fill_statements, load_history_sql, macros_sql
+from finsight_release.reference.raw_schema import (
+    LOAD_HISTORY_DDL,
+    LOAD_HISTORY_TABLE,
+    RAW_SCHEMA,
+    RAW_TABLES,
+)
+from finsight_release.reference.synthetic_sql import (
+    GenerationPlan,
+    fill_statements,
+    load_history_sql,
+    macros_sql,
+)
 
 # Fixed so that data (and its fingerprint) never depends on the clock. Pass ``as_of=datetime.now()``
 # when source freshness should pass against the generated data.
@@ -64,7 +74,9 @@ def generate_warehouse(
                 raise
     except duckdb.Error as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SyntheticDataError(f"generating raw data in {duckdb_path} failed: {first_line}") from exc
+        raise SyntheticDataError(
+            f"generating raw data in {duckdb_path} failed: {first_line}"
+        ) from exc
     return counts
 
 

@@ -89,7 +89,9 @@ def _technical(table: str, key: str, changed_at: str, plan: GenerationPlan) -> s
 def fill_statements(plan: GenerationPlan) -> dict[str, str]:
     """``INSERT ... SELECT`` per raw table, in an order where every table reads only earlier ones."""
     s, start, end, r = plan, _ts(plan.window_start), _ts(plan.window_end), RAW_SCHEMA
-    fx_values = ", ".join(f"('{c}', {base}, {phase}, {k})" for k, (c, base, phase) in enumerate(FX_CURRENCIES))
+    fx_values = ", ".join(
+        f"('{c}', {base}, {phase}, {k})" for k, (c, base, phase) in enumerate(FX_CURRENCIES)
+    )
     return {
         "core_banking__customers": f"""
 INSERT INTO {r}.core_banking__customers BY NAME

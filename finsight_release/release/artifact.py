@@ -154,7 +154,11 @@ class _TreeWalk:
                 if entry.is_symlink():
                     self.follow(path, relative, ancestors)
                 elif entry.is_file(follow_symlinks=False):
-                    self.files.append(TreeFile(relative.as_posix(), path, entry.stat(follow_symlinks=False).st_size))
+                    self.files.append(
+                        TreeFile(
+                            relative.as_posix(), path, entry.stat(follow_symlinks=False).st_size
+                        )
+                    )
 
     def enter(self, real_dir: Path, relative: PurePosixPath, ancestors: frozenset[Path]) -> None:
         if real_dir in ancestors:
@@ -198,7 +202,9 @@ def walk_files(root: Path, platform: Path | None = None, strict: bool = False) -
     return sorted(walker.files, key=lambda f: f.relative)
 
 
-def list_files(root: Path, platform: Path | None = None, strict: bool = False) -> list[tuple[str, Path]]:
+def list_files(
+    root: Path, platform: Path | None = None, strict: bool = False
+) -> list[tuple[str, Path]]:
     """Files under ``root`` as sorted (posix relative path, path) pairs; see :func:`walk_files`.
 
     A symlink is followed only when it stays inside ``platform`` (default ``root``): a link leaving

@@ -106,7 +106,9 @@ def diff_files(old: Artifact, new: Artifact) -> tuple[str, ...]:
     return tuple(sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p)))
 
 
-def compute_change_set(base_id: str | None, base: tuple[Artifact, ...], new: tuple[Artifact, ...]) -> ChangeSet:
+def compute_change_set(
+    base_id: str | None, base: tuple[Artifact, ...], new: tuple[Artifact, ...]
+) -> ChangeSet:
     """Compare two artifact lists by name and digest."""
     old_by_name = {a.name: a for a in base}
     new_by_name = {a.name: a for a in new}
@@ -128,10 +130,18 @@ def compute_change_set(base_id: str | None, base: tuple[Artifact, ...], new: tup
             )
         elif cur:
             changes.append(
-                ArtifactChange(name=name, kind=cur.kind, change="added", old_digest=None, new_digest=cur.digest)
+                ArtifactChange(
+                    name=name, kind=cur.kind, change="added", old_digest=None, new_digest=cur.digest
+                )
             )
         elif old:
             changes.append(
-                ArtifactChange(name=name, kind=old.kind, change="removed", old_digest=old.digest, new_digest=None)
+                ArtifactChange(
+                    name=name,
+                    kind=old.kind,
+                    change="removed",
+                    old_digest=old.digest,
+                    new_digest=None,
+                )
             )
     return ChangeSet(base_release=base_id, changes=tuple(changes))

@@ -38,7 +38,11 @@ class ArtifactSource:
 # (kind, name, path) for kinds with exactly one artifact per tree.
 SINGLE_ARTIFACTS: tuple[tuple[ArtifactKind, str, str], ...] = (
     (ArtifactKind.AIRFLOW_DAGS, "airflow/dags", "release_assets/airflow/dags"),
-    (ArtifactKind.AIRFLOW_REQUIREMENTS, "airflow/requirements", "release_assets/airflow/requirements.txt"),
+    (
+        ArtifactKind.AIRFLOW_REQUIREMENTS,
+        "airflow/requirements",
+        "release_assets/airflow/requirements.txt",
+    ),
     (ArtifactKind.AIRFLOW_PLUGINS, "airflow/plugins", "release_assets/airflow/plugins"),
     (ArtifactKind.DBT_PROJECT, "dbt/project", "dbt_project"),
 )

@@ -21,8 +21,19 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from finsight_release.errors import ArtifactError, DigestMismatchError, SizeLimitError, UnknownReleaseError
-from finsight_release.release.artifact import Artifact, TreeFile, build_artifact, sha256_bytes, walk_files
+from finsight_release.errors import (
+    ArtifactError,
+    DigestMismatchError,
+    SizeLimitError,
+    UnknownReleaseError,
+)
+from finsight_release.release.artifact import (
+    Artifact,
+    TreeFile,
+    build_artifact,
+    sha256_bytes,
+    walk_files,
+)
 from finsight_release.release.changeset import compute_change_set
 from finsight_release.release.layout import ArtifactSource, discover
 from finsight_release.release.manifest import ReleaseManifest, release_id_for
@@ -46,7 +57,10 @@ def git_sha(platform: Path) -> str | None:
     """HEAD of the platform tree's git repository, or None when it is not one."""
     try:
         out = subprocess.run(
-            ["git", "-C", str(platform), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+            ["git", "-C", str(platform), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -74,7 +88,9 @@ class BlobSync:
         return self.present + self.stored + self.repaired
 
 
-def check_release_size(listed: list[tuple[ArtifactSource, list[TreeFile]]], limits: SizeLimits) -> None:
+def check_release_size(
+    listed: list[tuple[ArtifactSource, list[TreeFile]]], limits: SizeLimits
+) -> None:
     """SizeLimitError naming the tree's total, the cap and its largest file when over the release cap."""
     files = [(f.size, f"{src.name}:{f.relative}") for src, tree in listed for f in tree]
     total = sum(size for size, _ in files)
@@ -108,10 +124,14 @@ class ReleaseRepository:
         size cap fails in the time it takes to stat it (SizeLimitError, UnsafeSymlinkError).
         """
         limits = self.limits or load_size_limits()
-        listed = [(src, walk_files(src.root, platform, strict)) for src in discover(platform, strict)]
+        listed = [
+            (src, walk_files(src.root, platform, strict)) for src in discover(platform, strict)
+        ]
         check_release_size(listed, limits)
         return tuple(
-            build_artifact(src.kind, src.name, src.root, platform, src.metadata, sources, strict, limits, files)
+            build_artifact(
+                src.kind, src.name, src.root, platform, src.metadata, sources, strict, limits, files
+            )
             for src, files in listed
         )
 
@@ -144,9 +164,13 @@ class ReleaseRepository:
             git_sha=git_sha(platform),
             author=author,
             artifacts=artifacts,
-            change_set=compute_change_set(base.release_id, base.artifacts, artifacts) if base else None,
+            change_set=compute_change_set(base.release_id, base.artifacts, artifacts)
+            if base
+            else None,
         )
-        created = self.store.put_if_absent(manifest_key(release_id), manifest.model_dump_json().encode())
+        created = self.store.put_if_absent(
+            manifest_key(release_id), manifest.model_dump_json().encode()
+        )
         return (manifest if created else self.get(release_id)), created
 
     def sync_blobs(self, sources: dict[str, Path]) -> BlobSync:
@@ -163,7 +187,11 @@ class ReleaseRepository:
                 return BlobState.PRESENT
             if stored is None:
                 # False: a concurrent build stored it between our check and our write.
-                return BlobState.STORED if self.store.put_file(key, path, digest) else BlobState.PRESENT
+                return (
+                    BlobState.STORED
+                    if self.store.put_file(key, path, digest)
+                    else BlobState.PRESENT
+                )
             self.store.put_file(key, path, digest, replace=True)
             return BlobState.REPAIRED
 
@@ -194,18 +222,24 @@ class ReleaseRepository:
         try:
             return ReleaseManifest.model_validate_json(obj.data)
         except ValidationError as exc:
-            raise ArtifactError(f"manifest of release {release_id} is corrupt: {exc.errors()[0]['msg']}") from exc
+            raise ArtifactError(
+                f"manifest of release {release_id} is corrupt: {exc.errors()[0]['msg']}"
+            ) from exc
 
     def get(self, release_id: str) -> ReleaseManifest:
         """The manifest of ``release_id``; raises UnknownReleaseError when absent."""
         manifest = self.find(release_id)
         if manifest is None:
-            raise UnknownReleaseError(f"unknown release {release_id!r} (no manifest in store {self.store.url})")
+            raise UnknownReleaseError(
+                f"unknown release {release_id!r} (no manifest in store {self.store.url})"
+            )
         return manifest
 
     def list_ids(self) -> list[str]:
         """Every release id in the store."""
-        return [k.removeprefix("releases/").removesuffix(".json") for k in self.store.list("releases/")]
+        return [
+            k.removeprefix("releases/").removesuffix(".json") for k in self.store.list("releases/")
+        ]
 
     def read_blob(self, digest: str, what: str) -> bytes:
         """Bytes of a blob, verified against its digest; ``what`` names it in errors."""
@@ -213,7 +247,9 @@ class ReleaseRepository:
         if obj is None:
             raise ArtifactError(f"{what}: blob {digest[:12]} missing from store {self.store.url}")
         if sha256_bytes(obj.data) != digest:
-            raise DigestMismatchError(f"{what}: stored bytes do not match digest {digest[:12]} (corrupt blob)")
+            raise DigestMismatchError(
+                f"{what}: stored bytes do not match digest {digest[:12]} (corrupt blob)"
+            )
         return obj.data
 
     def materialize(self, artifact: Artifact, dest: Path) -> Path:
@@ -222,7 +258,9 @@ class ReleaseRepository:
         Everything is read and verified before the first file is written, so a corrupt blob never
         leaves a half-materialized directory behind.
         """
-        files = [(f.path, self.read_blob(f.digest, f"{artifact.name}:{f.path}")) for f in artifact.files]
+        files = [
+            (f.path, self.read_blob(f.digest, f"{artifact.name}:{f.path}")) for f in artifact.files
+        ]
         for rel, data in files:
             target = dest / rel
             target.parent.mkdir(parents=True, exist_ok=True)

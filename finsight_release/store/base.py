@@ -65,7 +65,9 @@ class ObjectStore(ABC):
         """
         data = path.read_bytes()
         if hashlib.sha256(data).hexdigest() != sha256:
-            raise DigestMismatchError(f"{path} changed since it was hashed (expected {sha256[:12]})")
+            raise DigestMismatchError(
+                f"{path} changed since it was hashed (expected {sha256[:12]})"
+            )
         if replace:
             self.put(key, data)
             return True

@@ -45,7 +45,9 @@ class LocalObjectStore(ObjectStore):
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise StoreUnavailableError(f"store {self.url} unreadable at {key}: {exc.strerror}") from exc
+            raise StoreUnavailableError(
+                f"store {self.url} unreadable at {key}: {exc.strerror}"
+            ) from exc
         return StoredObject(data, _etag(data))
 
     def _write_temp(self, path: Path, data: bytes) -> Path:
@@ -53,7 +55,9 @@ class LocalObjectStore(ObjectStore):
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         except OSError as exc:
-            raise StoreUnavailableError(f"store {self.url} not writable at {path.parent}: {exc.strerror}") from exc
+            raise StoreUnavailableError(
+                f"store {self.url} not writable at {path.parent}: {exc.strerror}"
+            ) from exc
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -72,7 +76,9 @@ class LocalObjectStore(ObjectStore):
                 dst.flush()
                 os.fsync(dst.fileno())
             if digest.hexdigest() != sha256:
-                raise DigestMismatchError(f"{source} changed since it was hashed (expected {sha256[:12]})")
+                raise DigestMismatchError(
+                    f"{source} changed since it was hashed (expected {sha256[:12]})"
+                )
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -101,7 +107,9 @@ class LocalObjectStore(ObjectStore):
         except (FileNotFoundError, IsADirectoryError):
             return None
         except OSError as exc:
-            raise StoreUnavailableError(f"store {self.url} unreadable at {key}: {exc.strerror}") from exc
+            raise StoreUnavailableError(
+                f"store {self.url} unreadable at {key}: {exc.strerror}"
+            ) from exc
         return digest.hexdigest()
 
     def put(self, key: str, data: bytes) -> None:

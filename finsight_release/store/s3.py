@@ -17,7 +17,9 @@ from finsight_release.errors import DigestMismatchError, StaleCasTokenError, Sto
 from finsight_release.store.base import ObjectStore, StoredObject
 
 # Fail fast on an unreachable endpoint instead of retrying for a minute.
-_CLIENT_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"})
+_CLIENT_CONFIG = Config(
+    connect_timeout=3, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"}
+)
 _CONFLICT_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 # Hash downloads in chunks of this size: memory stays flat whatever the blob size.
 CHUNK_BYTES = 1024 * 1024
@@ -26,7 +28,9 @@ CHUNK_BYTES = 1024 * 1024
 class S3ObjectStore(ObjectStore):
     """Objects under ``s3://bucket/prefix``. S3 PUTs are atomic, so no temp-and-rename is needed."""
 
-    def __init__(self, url: str, client: Any | None = None, endpoint_url: str | None = None) -> None:
+    def __init__(
+        self, url: str, client: Any | None = None, endpoint_url: str | None = None
+    ) -> None:
         if not url.startswith("s3://"):
             raise ValueError(f"not an S3 URL: {url}")
         bucket, _, prefix = url[5:].partition("/")
@@ -52,7 +56,9 @@ class S3ObjectStore(ObjectStore):
 
     def _put(self, key: str, data: Any, **conditions: Any) -> str:
         try:
-            resp = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, **conditions)
+            resp = self.client.put_object(
+                Bucket=self.bucket, Key=self._key(key), Body=data, **conditions
+            )
             return str(resp["ETag"])
         except ClientError as exc:
             code = str(exc.response.get("Error", {}).get("Code"))
@@ -60,7 +66,9 @@ class S3ObjectStore(ObjectStore):
             if code in _CONFLICT_CODES or status in {"412", "409"}:
                 raise StaleCasTokenError(f"{key} changed since it was read ({code})") from exc
             if code in {"BadDigest", "XAmzContentSHA256Mismatch"}:
-                raise DigestMismatchError(f"{key}: uploaded bytes do not match their sha256 ({code})") from exc
+                raise DigestMismatchError(
+                    f"{key}: uploaded bytes do not match their sha256 ({code})"
+                ) from exc
             raise self._unavailable(key, exc) from exc
         except BotoCoreError as exc:
             raise self._unavailable(key, exc) from exc
@@ -151,7 +159,9 @@ class S3ObjectStore(ObjectStore):
         if not versions:
             return None
         try:
-            resp = self.client.get_object(Bucket=self.bucket, Key=self._key(key), VersionId=versions[-1]["VersionId"])
+            resp = self.client.get_object(
+                Bucket=self.bucket, Key=self._key(key), VersionId=versions[-1]["VersionId"]
+            )
         except (ClientError, BotoCoreError) as exc:
             raise self._unavailable(key, exc) from exc
         return StoredObject(resp["Body"].read(), resp["ETag"])

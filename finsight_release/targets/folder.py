@@ -95,7 +95,9 @@ class FolderTarget:
         """Point ``current/<name>`` at the staged version in one atomic rename."""
         version = self.version_dir(env, artifact)
         if not version.is_dir():
-            raise TargetError(f"{self.name}: {artifact.name} {artifact.short_digest} is not staged in {env}")
+            raise TargetError(
+                f"{self.name}: {artifact.name} {artifact.short_digest} is not staged in {env}"
+            )
         link = self.live_path(env, artifact.name)
         self._make_dirs(link.parent)
         for stale in link.parent.glob(f".{link.name}.*.tmp"):  # left by a process killed mid-switch
@@ -140,13 +142,17 @@ class FolderTarget:
         self.prepare(env, manifest, artifacts, repo)
         self.switch(env, manifest, artifacts)
 
-    def verify(self, env: Environment, manifest: ReleaseManifest, artifacts: Sequence[Artifact]) -> list[str]:
+    def verify(
+        self, env: Environment, manifest: ReleaseManifest, artifacts: Sequence[Artifact]
+    ) -> list[str]:
         """Each artifact is live at its digest and its files hash to the manifest's digests."""
         problems = []
         for artifact in artifacts:
             live = self.live_digest(env, artifact.name)
             if live != artifact.digest:
-                problems.append(f"{artifact.name} live at {str(live)[:12]}, expected {artifact.short_digest}")
+                problems.append(
+                    f"{artifact.name} live at {str(live)[:12]}, expected {artifact.short_digest}"
+                )
                 continue
             base = self.live_path(env, artifact.name)
             for f in artifact.files:

@@ -57,7 +57,11 @@ class DuckDbWarehouseTarget:
     kinds = frozenset({ArtifactKind.DBT_PROJECT})
 
     def __init__(
-        self, warehouse_dir: Path, projects_dir: Path, seed_scale: int = 1, lock_timeout_s: float = 120.0
+        self,
+        warehouse_dir: Path,
+        projects_dir: Path,
+        seed_scale: int = 1,
+        lock_timeout_s: float = 120.0,
     ) -> None:
         self.warehouse_dir = Path(warehouse_dir)
         self.projects_dir = Path(projects_dir)
@@ -133,15 +137,21 @@ class DuckDbWarehouseTarget:
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
 
-    def verify(self, env: Environment, manifest: ReleaseManifest, artifacts: Sequence[Artifact]) -> list[str]:
+    def verify(
+        self, env: Environment, manifest: ReleaseManifest, artifacts: Sequence[Artifact]
+    ) -> list[str]:
         """The published schema points at this version and every published view resolves."""
         problems = []
         for artifact in artifacts:
             db, schema = self.database(env), version_schema(artifact.digest)
             with self.connect(db, read_only=True) as con:
-                live = con.execute(f"select value from {CONTROL_SCHEMA}.published where key = 'schema'").fetchone()
+                live = con.execute(
+                    f"select value from {CONTROL_SCHEMA}.published where key = 'schema'"
+                ).fetchone()
                 if not live or live[0] != schema:
-                    problems.append(f"{PUBLISHED_SCHEMA} publishes {live and live[0]}, expected {schema}")
+                    problems.append(
+                        f"{PUBLISHED_SCHEMA} publishes {live and live[0]}, expected {schema}"
+                    )
                     continue
                 for (view,) in con.execute(
                     "select table_name from information_schema.tables where table_schema = ?",
@@ -160,7 +170,9 @@ class DuckDbWarehouseTarget:
             return None
         with self.connect(db, read_only=True) as con:
             try:
-                row = con.execute(f"select value from {CONTROL_SCHEMA}.published where key = 'schema'").fetchone()
+                row = con.execute(
+                    f"select value from {CONTROL_SCHEMA}.published where key = 'schema'"
+                ).fetchone()
             except duckdb.Error:
                 return None
         return row[0] if row else None
@@ -212,7 +224,9 @@ class DuckDbWarehouseTarget:
 
         self._wait_for_lock(db, lambda: dbt_build(project, db, schema=schema))
         with self.connect(db) as con:
-            con.execute(f"insert or ignore into {CONTROL_SCHEMA}.builds (schema_name) values (?)", [schema])
+            con.execute(
+                f"insert or ignore into {CONTROL_SCHEMA}.builds (schema_name) values (?)", [schema]
+            )
 
     def _publish(self, db: Path, schema: str) -> None:
         """Recreate ``analytics`` as views over ``schema`` (and its custom sub-schemas) atomically."""
@@ -223,7 +237,9 @@ class DuckDbWarehouseTarget:
                 [schema, f"{schema}\\_%"],
             ).fetchall()
             if not relations:
-                raise WarehouseDeployError(f"dbt version schema {schema} has no relations to publish in {db}")
+                raise WarehouseDeployError(
+                    f"dbt version schema {schema} has no relations to publish in {db}"
+                )
             con.execute("begin transaction")
             try:
                 con.execute(f"drop schema if exists {PUBLISHED_SCHEMA} cascade")
@@ -235,7 +251,10 @@ class DuckDbWarehouseTarget:
                 con.execute(
                     f"create table if not exists {CONTROL_SCHEMA}.published (key varchar primary key, value varchar)"
                 )
-                con.execute(f"insert or replace into {CONTROL_SCHEMA}.published values ('schema', ?)", [schema])
+                con.execute(
+                    f"insert or replace into {CONTROL_SCHEMA}.published values ('schema', ?)",
+                    [schema],
+                )
                 fault_point("warehouse.publish")
                 con.execute("commit")
             except duckdb.Error as exc:

@@ -50,7 +50,9 @@ class ResultCache:
     def put(self, key: str, findings: Sequence[Finding]) -> None:
         """Store ``findings`` under ``key`` atomically; a cache that cannot be written is skipped."""
         path = self._path(key)
-        payload = json.dumps({"format": CACHE_FORMAT, "findings": [f.model_dump(mode="json") for f in findings]})
+        payload = json.dumps(
+            {"format": CACHE_FORMAT, "findings": [f.model_dump(mode="json") for f in findings]}
+        )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")

@@ -56,10 +56,17 @@ class Finding(BaseModel):
     ) -> Finding:
         """A finding about ``artifact`` (an error unless ``severity`` says otherwise)."""
         return cls(
-            check_id=check_id, severity=severity, artifact=artifact.name, message=message, file=file, line=line,
+            check_id=check_id,
+            severity=severity,
+            artifact=artifact.name,
+            message=message,
+            file=file,
+            line=line,
             hint=hint,
         )
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.file and self.line else (self.file or self.artifact)
+        where = (
+            f"{self.file}:{self.line}" if self.file and self.line else (self.file or self.artifact)
+        )
         return f"[{self.severity}] {self.check_id} {where}: {self.message}"

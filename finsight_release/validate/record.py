@@ -46,7 +46,11 @@ def record_verdict(
     """Store the verdict of ``report`` for ``release_id`` in ``env`` (the latest one counts)."""
     blocking = [str(f) for f in report.findings if f.severity.is_blocking][:50]
     verdict = ValidationVerdict(
-        release_id=release_id, environment=env, passed=report.passed, counts=report.counts, blocking=blocking
+        release_id=release_id,
+        environment=env,
+        passed=report.passed,
+        counts=report.counts,
+        blocking=blocking,
     )
     store.put(verdict_key(release_id, env), verdict.model_dump_json().encode())
     return verdict
@@ -66,7 +70,9 @@ class ValidationGate:
         self.store = store
         self.environments = environments
 
-    def check(self, env: Environment, manifest: ReleaseManifest, change_set: ChangeSet) -> str | None:
+    def check(
+        self, env: Environment, manifest: ReleaseManifest, change_set: ChangeSet
+    ) -> str | None:
         if env not in self.environments:
             return None
         verdict = read_verdict(self.store, manifest.release_id, env)

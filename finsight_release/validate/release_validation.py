@@ -94,7 +94,12 @@ def validate_release(
         warehouse_dir=warehouse_dir,
         mode=mode,
         workers=request.workers,
-        options={**changed_files_option(None if request.validate_all else change_set), **(extra_options or {})},
+        options={
+            **changed_files_option(None if request.validate_all else change_set),
+            **(extra_options or {}),
+        },
     )
-    report = run_validation(ctx, artifacts, checks, changed, ResultCache(home / "validate-cache" / "results"), progress)
+    report = run_validation(
+        ctx, artifacts, checks, changed, ResultCache(home / "validate-cache" / "results"), progress
+    )
     return report, artifacts, change_set

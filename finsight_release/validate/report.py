@@ -27,7 +27,10 @@ MARKDOWN_MAX_ROWS = 200
 def redact_finding(finding: Finding) -> Finding:
     """The finding with any credential-looking text in message or hint masked."""
     return finding.model_copy(
-        update={"message": redact(finding.message), "hint": redact(finding.hint) if finding.hint else None}
+        update={
+            "message": redact(finding.message),
+            "hint": redact(finding.hint) if finding.hint else None,
+        }
     )
 
 
@@ -41,7 +44,9 @@ def redacted(report: ValidationReport) -> ValidationReport:
 
 
 def sorted_findings(findings: list[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.artifact, f.file or "", f.line or 0))
+    return sorted(
+        findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.artifact, f.file or "", f.line or 0)
+    )
 
 
 def location(finding: Finding) -> str:
@@ -64,7 +69,9 @@ def summary_line(report: ValidationReport) -> str:
 def print_report(report: ValidationReport, console: Console, show_info: bool = False) -> None:
     """Print the human summary: findings table (errors first), per-check timings, verdict line."""
     safe = redacted(report)
-    findings = [f for f in sorted_findings(safe.findings) if show_info or f.severity is not Severity.INFO]
+    findings = [
+        f for f in sorted_findings(safe.findings) if show_info or f.severity is not Severity.INFO
+    ]
     if findings:
         table = Table(title="Findings", show_lines=False, expand=False)
         for column in ("severity", "check", "where", "message"):
@@ -82,7 +89,12 @@ def print_report(report: ValidationReport, console: Console, show_info: bool = F
     for column in ("check", "status", "artifacts", "seconds"):
         timings.add_column(column)
     for result in safe.results:
-        timings.add_row(result.check_id, result.status.value, str(len(result.artifacts)), f"{result.seconds:.2f}")
+        timings.add_row(
+            result.check_id,
+            result.status.value,
+            str(len(result.artifacts)),
+            f"{result.seconds:.2f}",
+        )
     console.print(timings)
     console.print(Text(summary_line(safe), style="bold green" if safe.passed else "bold red"))
 
@@ -90,7 +102,9 @@ def print_report(report: ValidationReport, console: Console, show_info: bool = F
 def render_text(report: ValidationReport, show_info: bool = False, width: int = 120) -> str:
     """The human summary as plain text (no colour codes)."""
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, force_terminal=False, color_system=None, soft_wrap=False)
+    console = Console(
+        file=buffer, width=width, force_terminal=False, color_system=None, soft_wrap=False
+    )
     print_report(report, console, show_info=show_info)
     return buffer.getvalue()
 
@@ -107,19 +121,28 @@ def _testcase_artifacts(result: CheckResult) -> list[str]:
     return names
 
 
-def _add_testcase(suite: ET.Element, result: CheckResult, artifact: str, seconds: float) -> tuple[int, int]:
-    case = ET.SubElement(suite, "testcase", classname=result.check_id, name=artifact, time=f"{seconds:.3f}")
+def _add_testcase(
+    suite: ET.Element, result: CheckResult, artifact: str, seconds: float
+) -> tuple[int, int]:
+    case = ET.SubElement(
+        suite, "testcase", classname=result.check_id, name=artifact, time=f"{seconds:.3f}"
+    )
     if result.status is CheckStatus.CRASHED:
         crash = result.findings[-1]
-        ET.SubElement(case, "error", message=crash.message, type=crash.check_id).text = crash.message
+        ET.SubElement(
+            case, "error", message=crash.message, type=crash.check_id
+        ).text = crash.message
         return 0, 1
     mine = [f for f in sorted_findings(result.findings) if f.artifact == artifact]
     errors = [f for f in mine if f.severity is Severity.ERROR]
     if errors:
         text = "\n".join(
-            f"{location(f)}: [{f.check_id}] {f.message}" + (f" (fix: {f.hint})" if f.hint else "") for f in errors
+            f"{location(f)}: [{f.check_id}] {f.message}" + (f" (fix: {f.hint})" if f.hint else "")
+            for f in errors
         )
-        ET.SubElement(case, "failure", message=f"{len(errors)} error(s): {errors[0].message}", type="error").text = text
+        ET.SubElement(
+            case, "failure", message=f"{len(errors)} error(s): {errors[0].message}", type="error"
+        ).text = text
     others = [f for f in mine if f.severity is not Severity.ERROR]
     if others:
         ET.SubElement(case, "system-out").text = "\n".join(str(f) for f in others)
@@ -153,7 +176,13 @@ def render_junit(report: ValidationReport) -> str:
 
 
 def _cell(text: str | None) -> str:
-    return (text or "").replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", "<br>")
+    return (
+        (text or "")
+        .replace("\\", "\\\\")
+        .replace("|", "\\|")
+        .replace("\r", " ")
+        .replace("\n", "<br>")
+    )
 
 
 def render_markdown(report: ValidationReport) -> str:
@@ -162,7 +191,9 @@ def render_markdown(report: ValidationReport) -> str:
     counts = safe.counts
     icon = ":white_check_mark:" if safe.passed else ":x:"
     lines = [f"## {icon} {summary_line(safe)}", ""]
-    lines.append(f"**{counts['error']}** errors · **{counts['warning']}** warnings · {counts['info']} info")
+    lines.append(
+        f"**{counts['error']}** errors · **{counts['warning']}** warnings · {counts['info']} info"
+    )
     lines.append("")
     blocking = [f for f in sorted_findings(safe.findings) if f.severity is not Severity.INFO]
     if blocking:
@@ -174,20 +205,38 @@ def render_markdown(report: ValidationReport) -> str:
                 f"| {_cell(finding.hint)} |"
             )
         if len(blocking) > MARKDOWN_MAX_ROWS:
-            lines.append(f"\n_{len(blocking) - MARKDOWN_MAX_ROWS} more findings not shown; see the JSON report._")
+            lines.append(
+                f"\n_{len(blocking) - MARKDOWN_MAX_ROWS} more findings not shown; see the JSON report._"
+            )
         lines.append("")
     infos = [f for f in safe.findings if f.severity is Severity.INFO]
     if infos:
         lines += ["<details><summary>Info</summary>", ""]
-        lines += [f"- `{f.check_id}` `{_cell(location(f))}`: {_cell(f.message)}" for f in infos[:MARKDOWN_MAX_ROWS]]
+        lines += [
+            f"- `{f.check_id}` `{_cell(location(f))}`: {_cell(f.message)}"
+            for f in infos[:MARKDOWN_MAX_ROWS]
+        ]
         lines += ["", "</details>", ""]
-    lines += ["<details><summary>Checks</summary>", "", "| Check | Status | Artifacts | Seconds |", "|---|---|---|---|"]
-    lines += [f"| `{r.check_id}` | {r.status.value} | {len(r.artifacts)} | {r.seconds:.2f} |" for r in safe.results]
+    lines += [
+        "<details><summary>Checks</summary>",
+        "",
+        "| Check | Status | Artifacts | Seconds |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| `{r.check_id}` | {r.status.value} | {len(r.artifacts)} | {r.seconds:.2f} |"
+        for r in safe.results
+    ]
     lines += ["", "</details>", ""]
     return "\n".join(lines)
 
 
-RENDERERS = {"text": render_text, "json": render_json, "junit": render_junit, "markdown": render_markdown}
+RENDERERS = {
+    "text": render_text,
+    "json": render_json,
+    "junit": render_junit,
+    "markdown": render_markdown,
+}
 
 
 def write_report(report: ValidationReport, fmt: str, path: Path) -> None:

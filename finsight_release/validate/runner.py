@@ -98,7 +98,10 @@ class ValidationReport(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def timings(self) -> list[CheckTiming]:
-        return [CheckTiming(check_id=r.check_id, seconds=r.seconds, status=r.status) for r in self.results]
+        return [
+            CheckTiming(check_id=r.check_id, seconds=r.seconds, status=r.status)
+            for r in self.results
+        ]
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -180,13 +183,19 @@ def crash_finding(check_id: str, artifacts: Sequence[Artifact], exc: BaseExcepti
 
 def crashed(check: Check, artifacts: Sequence[Artifact], exc: BaseException) -> Finding:
     """Log the crash being handled (traceback at debug level) and return the finding that stands for it."""
-    get_logger(__name__).debug("check_crashed", check_id=check.id, exc_info=True)  # called in the except block
+    get_logger(__name__).debug(
+        "check_crashed", check_id=check.id, exc_info=True
+    )  # called in the except block
     return crash_finding(check.id, artifacts, exc)
 
 
-def select_artifacts(check: Check, artifacts: Sequence[Artifact], changed: set[str] | None) -> list[Artifact]:
+def select_artifacts(
+    check: Check, artifacts: Sequence[Artifact], changed: set[str] | None
+) -> list[Artifact]:
     """Artifacts of the check's kinds, restricted to ``changed`` names when given."""
-    return [a for a in artifacts if a.kind in check.kinds and (changed is None or a.name in changed)]
+    return [
+        a for a in artifacts if a.kind in check.kinds and (changed is None or a.name in changed)
+    ]
 
 
 def _run_one(
@@ -202,7 +211,9 @@ def _run_one(
     use_cache = cache is not None and check.cacheable
     try:
         keys = {a.name: artifact_cache_key(check, ctx, a) for a in selected} if use_cache else {}
-    except Exception as exc:  # a check's cache_inputs is its code too: a crash there is the check's crash
+    except (
+        Exception
+    ) as exc:  # a check's cache_inputs is its code too: a crash there is the check's crash
         notify(CheckProgress(check.id, CheckStatus.CRASHED.value, len(selected), 0.0, 1))
         return CheckResult(
             check_id=check.id,
@@ -220,7 +231,11 @@ def _run_one(
     names = [a.name for a in selected]
     cached_findings = [f for a in selected if a.name in cached for f in cached[a.name]]
     if not to_run:
-        notify(CheckProgress(check.id, CheckStatus.CACHED.value, len(selected), 0.0, len(cached_findings)))
+        notify(
+            CheckProgress(
+                check.id, CheckStatus.CACHED.value, len(selected), 0.0, len(cached_findings)
+            )
+        )
         return CheckResult(
             check_id=check.id,
             status=CheckStatus.CACHED,
@@ -250,7 +265,9 @@ def _run_one(
     )
 
 
-def _store(cache: ResultCache, keys: dict[str, str], ran: list[Artifact], findings: list[Finding]) -> None:
+def _store(
+    cache: ResultCache, keys: dict[str, str], ran: list[Artifact], findings: list[Finding]
+) -> None:
     """Split findings by artifact and cache each; a finding naming no run artifact disables caching."""
     by_artifact: dict[str, list[Finding]] = {a.name: [] for a in ran}
     for finding in findings:
@@ -305,11 +322,15 @@ def run_validation(
             results[i] = future.result()
     for i, check in enumerate(checks):
         if i not in parallel:
-            results[i] = _run_one(check, ctx, select_artifacts(check, artifacts, changed), cache, notify)
+            results[i] = _run_one(
+                check, ctx, select_artifacts(check, artifacts, changed), cache, notify
+            )
     config = env_platform_config(ctx)
     overrides = config.validation.severities if config else {}
     ordered = [
         results[i].model_copy(update={"findings": apply_overrides(results[i].findings, overrides)})
         for i in range(len(checks))
     ]
-    return ValidationReport(env=ctx.env, results=ordered, seconds=round(time.perf_counter() - start, 4))
+    return ValidationReport(
+        env=ctx.env, results=ordered, seconds=round(time.perf_counter() - start, 4)
+    )

@@ -33,7 +33,9 @@ def severity_for(check_id: str, overrides: Mapping[str, str]) -> Severity | None
     """The overridden severity of ``check_id``, or None when no override names it."""
     if check_id in overrides:
         return Severity(overrides[check_id])
-    prefixes = [key[:-1] for key in overrides if key.endswith(".*") and check_id.startswith(key[:-1])]
+    prefixes = [
+        key[:-1] for key in overrides if key.endswith(".*") and check_id.startswith(key[:-1])
+    ]
     return Severity(overrides[max(prefixes, key=len) + "*"]) if prefixes else None
 
 
@@ -44,5 +46,7 @@ def apply_overrides(findings: list[Finding], overrides: Mapping[str, str]) -> li
     out = []
     for finding in findings:
         severity = severity_for(finding.check_id, overrides)
-        out.append(finding if severity is None else finding.model_copy(update={"severity": severity}))
+        out.append(
+            finding if severity is None else finding.model_copy(update={"severity": severity})
+        )
     return out

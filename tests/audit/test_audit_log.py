@@ -11,7 +11,13 @@ import pytest
 from sqlalchemy import text
 
 from finsight_release.audit.event import GENESIS_HASH
-from finsight_release.audit.log import HEAD_ANCHOR_KEY, HEAD_HISTORY_PREFIX, AuditLog, AuditLogError, HeadMark
+from finsight_release.audit.log import (
+    HEAD_ANCHOR_KEY,
+    HEAD_HISTORY_PREFIX,
+    AuditLog,
+    AuditLogError,
+    HeadMark,
+)
 from finsight_release.audit.verify import verify_chain
 from finsight_release.store.local import LocalObjectStore
 from tests.audit.chain_helpers import fill, tamper
@@ -49,7 +55,9 @@ def test_triggers_reject_update_and_delete(log: AuditLog) -> None:
     ],
     ids=["modified", "deleted", "reordered", "tail-deleted"],
 )
-def test_tampering_is_detected(log: AuditLog, statements: list[str], bad_seq: int | None, words: str) -> None:
+def test_tampering_is_detected(
+    log: AuditLog, statements: list[str], bad_seq: int | None, words: str
+) -> None:
     fill(log)
     tamper(log, *statements)
     result = verify_chain(log)
@@ -80,10 +88,14 @@ def _append_many(url: str, anchor: str, n: int) -> None:
         appender.append(actor="ci", action="validate", outcome="ok", details={"i": i})
 
 
-def test_concurrent_writers_never_fork_the_chain_nor_move_the_marker_back(log: AuditLog, tmp_path: Path) -> None:
+def test_concurrent_writers_never_fork_the_chain_nor_move_the_marker_back(
+    log: AuditLog, tmp_path: Path
+) -> None:
     ctx = multiprocessing.get_context("spawn")
     anchor = LocalObjectStore(tmp_path / "anchor")
-    procs = [ctx.Process(target=_append_many, args=(log.url, str(anchor.root), 20)) for _ in range(3)]
+    procs = [
+        ctx.Process(target=_append_many, args=(log.url, str(anchor.root), 20)) for _ in range(3)
+    ]
     seen: list[int] = []
     done = threading.Event()
 

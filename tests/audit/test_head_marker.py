@@ -9,7 +9,13 @@ import pytest
 from sqlalchemy import text
 
 from finsight_release.audit.event import GENESIS_HASH
-from finsight_release.audit.log import HEAD_ANCHOR_KEY, AuditLog, AuditLogError, HeadMark, history_key
+from finsight_release.audit.log import (
+    HEAD_ANCHOR_KEY,
+    AuditLog,
+    AuditLogError,
+    HeadMark,
+    history_key,
+)
 from finsight_release.audit.verify import verify_chain
 from finsight_release.store.local import LocalObjectStore
 from tests.audit.chain_helpers import fill, tamper
@@ -27,7 +33,9 @@ def event_count(log: AuditLog) -> int:
 
 
 def append_one(log: AuditLog) -> dict[str, object]:
-    return log.append(actor="mallory", action="refuse", outcome="refused", release_id="r-x", environment="prod")
+    return log.append(
+        actor="mallory", action="refuse", outcome="refused", release_id="r-x", environment="prod"
+    )
 
 
 def vouched(log: AuditLog) -> HeadMark:
@@ -46,11 +54,16 @@ def assert_refused_and_unchanged(log: AuditLog, *words: str) -> None:
     assert anchor_files(log) == before_files and event_count(log) == before_count
 
 
-def test_fresh_install_verifies_and_its_first_append_vouches_for_the_empty_log(log: AuditLog) -> None:
+def test_fresh_install_verifies_and_its_first_append_vouches_for_the_empty_log(
+    log: AuditLog,
+) -> None:
     assert verify_chain(log).ok and log.head_marks() == (None, None)
     event = append_one(log)
     assert log.head_marks() == (HeadMark(1, str(event["hash"])), HeadMark(1, str(event["hash"])))
-    assert log.anchor is not None and log.anchor.get(history_key(0)).data == HeadMark(0, GENESIS_HASH).to_bytes()  # type: ignore[union-attr]
+    assert (
+        log.anchor is not None
+        and log.anchor.get(history_key(0)).data == HeadMark(0, GENESIS_HASH).to_bytes()
+    )  # type: ignore[union-attr]
     assert verify_chain(log).ok
 
 
@@ -61,7 +74,11 @@ def test_truncated_log_refuses_appends_and_fails_verification(log: AuditLog, kee
     tamper(log, f"delete from audit_events where seq > {keep}")
     assert_refused_and_unchanged(log, head.describe(), f"log ends at seq {keep}")
     result = verify_chain(log)
-    assert not result.ok and head.describe() in result.message and f"log ends at seq {keep}" in result.message
+    assert (
+        not result.ok
+        and head.describe() in result.message
+        and f"log ends at seq {keep}" in result.message
+    )
 
 
 def test_recreated_database_refuses_appends_and_fails_verification(log: AuditLog) -> None:
@@ -79,16 +96,24 @@ def test_recreated_database_refuses_appends_and_fails_verification(log: AuditLog
     assert not result.ok and head.describe() in result.message
 
 
-def test_deleted_marker_refuses_appends_and_fails_verification(log: AuditLog, tmp_path: Path) -> None:
+def test_deleted_marker_refuses_appends_and_fails_verification(
+    log: AuditLog, tmp_path: Path
+) -> None:
     fill(log, 3)
     head = vouched(log)
     (tmp_path / "anchor" / HEAD_ANCHOR_KEY).unlink()
     assert_refused_and_unchanged(log, "head.json is missing", head.describe())
     result = verify_chain(log)
-    assert not result.ok and "head.json missing" in result.message and head.describe() in result.message
+    assert (
+        not result.ok
+        and "head.json missing" in result.message
+        and head.describe() in result.message
+    )
 
 
-def test_deleted_marker_and_history_with_events_left_is_not_a_fresh_install(log: AuditLog, tmp_path: Path) -> None:
+def test_deleted_marker_and_history_with_events_left_is_not_a_fresh_install(
+    log: AuditLog, tmp_path: Path
+) -> None:
     fill(log, 3)
     shutil.rmtree(tmp_path / "anchor" / "audit")
     assert_refused_and_unchanged(log, "up to seq 3", "no head marker")
@@ -107,18 +132,26 @@ def test_marker_put_back_with_the_log_truncated_to_match_is_caught_by_its_histor
     (tmp_path / "anchor" / HEAD_ANCHOR_KEY).write_bytes(old_marker)
     assert_refused_and_unchanged(log, "history vouches for seq 5", "moved back")
     result = verify_chain(log)
-    assert not result.ok and head.describe() in result.message and "log ends at seq 4" in result.message
+    assert (
+        not result.ok
+        and head.describe() in result.message
+        and "log ends at seq 4" in result.message
+    )
 
 
 def test_chain_rewritten_after_the_marker_fails_on_its_hash(log: AuditLog) -> None:
     fill(log)
     head = vouched(log)
     tamper(log, "delete from audit_events where seq > 4")
-    fill(AuditLog(log.url), 2)  # re-grown past the anchor: a valid chain, other events at seq 5 and 6
+    fill(
+        AuditLog(log.url), 2
+    )  # re-grown past the anchor: a valid chain, other events at seq 5 and 6
     assert_refused_and_unchanged(log, head.describe(), "chain rewritten")
     result = verify_chain(log)
     assert (
-        not result.ok and result.first_bad_seq == 6 and f"head marker vouches for {head.describe()}" in result.message
+        not result.ok
+        and result.first_bad_seq == 6
+        and f"head marker vouches for {head.describe()}" in result.message
     )
 
 

@@ -39,7 +39,9 @@ def installation(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     first = run(home, "build", "--platform", str(make_platform(root / "p1", without="dbt")))
     assert first.returncode == 0, first.stderr
     release = next(word for word in first.stdout.split() if word.startswith("r-"))
-    p2 = make_platform(root / "p2", {"release_assets/airflow/dags/ingest_core.py": "# v2\n"}, without="dbt")
+    p2 = make_platform(
+        root / "p2", {"release_assets/airflow/dags/ingest_core.py": "# v2\n"}, without="dbt"
+    )
     assert run(home, "build", "--platform", str(p2)).returncode == 0
     refused = run(home, "promote", "prod", release)
     assert refused.returncode != 0 and "not live in staging" in refused.stderr, refused.stderr
@@ -57,7 +59,9 @@ def _rewrite_file_without_newest(db: Path) -> None:
     """Copy the first event into a fresh file (triggers and all) and swap it in: no trigger ever fired."""
     fresh = db.with_suffix(".new")
     with sqlite3.connect(db) as old, sqlite3.connect(fresh) as new:
-        for (ddl,) in old.execute("select sql from sqlite_master where sql is not null order by type = 'trigger'"):
+        for (ddl,) in old.execute(
+            "select sql from sqlite_master where sql is not null order by type = 'trigger'"
+        ):
             new.execute(ddl)
         new.executemany(
             "insert into audit_events values (" + ",".join("?" * 12) + ")",
@@ -72,7 +76,11 @@ def _delete_database(db: Path) -> None:
 
 @pytest.mark.parametrize(
     ("tamper", "log_ends_at"),
-    [(_drop_triggers_and_delete_newest, 1), (_rewrite_file_without_newest, 1), (_delete_database, 0)],
+    [
+        (_drop_triggers_and_delete_newest, 1),
+        (_rewrite_file_without_newest, 1),
+        (_delete_database, 0),
+    ],
     ids=["triggers-dropped", "file-rewritten", "database-deleted"],
 )
 def test_a_refused_promote_cannot_paper_over_deleted_events(
@@ -87,16 +95,26 @@ def test_a_refused_promote_cannot_paper_over_deleted_events(
 
     promoted = run(home, "promote", "prod", installation[1])
     assert promoted.returncode != 0
-    assert promoted.stderr.count("\n") == 1 and "refusing to append" in promoted.stderr, promoted.stderr
-    assert head.describe() in promoted.stderr and f"log ends at seq {log_ends_at}" in promoted.stderr
+    assert promoted.stderr.count("\n") == 1 and "refusing to append" in promoted.stderr, (
+        promoted.stderr
+    )
+    assert (
+        head.describe() in promoted.stderr and f"log ends at seq {log_ends_at}" in promoted.stderr
+    )
     assert marker_path.read_bytes() == marker_bytes  # the marker did not move
     with sqlite3.connect(home / "audit.db") as conn:
-        assert conn.execute("select count(*) from audit_events").fetchone()[0] == log_ends_at  # nothing appended
+        assert (
+            conn.execute("select count(*) from audit_events").fetchone()[0] == log_ends_at
+        )  # nothing appended
 
     verified = run(home, "audit", "verify")
     assert verified.returncode != 0 and verified.stdout == ""
-    assert verified.stderr.count("\n") == 1 and verified.stderr.startswith("audit chain broken:"), verified.stderr
-    assert head.describe() in verified.stderr and f"log ends at seq {log_ends_at}" in verified.stderr
+    assert verified.stderr.count("\n") == 1 and verified.stderr.startswith("audit chain broken:"), (
+        verified.stderr
+    )
+    assert (
+        head.describe() in verified.stderr and f"log ends at seq {log_ends_at}" in verified.stderr
+    )
 
 
 def test_deleting_the_marker_hides_nothing(installation: tuple[Path, str], tmp_path: Path) -> None:
@@ -109,7 +127,11 @@ def test_deleting_the_marker_hides_nothing(installation: tuple[Path, str], tmp_p
     assert verified.returncode != 0 and verified.stderr.count("\n") == 1, verified.stderr
     assert "head.json missing" in verified.stderr and head.describe() in verified.stderr
     promoted = run(home, "promote", "prod", installation[1])
-    assert promoted.returncode != 0 and "refusing to append" in promoted.stderr and head.describe() in promoted.stderr
+    assert (
+        promoted.returncode != 0
+        and "refusing to append" in promoted.stderr
+        and head.describe() in promoted.stderr
+    )
     assert not (home / "store" / HEAD_ANCHOR_KEY).exists()  # not silently re-created
 
 

@@ -71,7 +71,10 @@ def test_another_language_classifies_by_the_tool_error_and_abstains_without_one(
         'psycopg2.errors.UndefinedColumn: column "owner_org_id" of relation "job" does not exist'
     )
     assert diagnose_text(chinese).category == Category.SCHEMA_CHANGE
-    assert diagnose_text("任务失败了，请检查日志。\nLa tâche a échoué.").category == Category.UNCLASSIFIED
+    assert (
+        diagnose_text("任务失败了，请检查日志。\nLa tâche a échoué.").category
+        == Category.UNCLASSIFIED
+    )
 
 
 def test_ansi_colour_codes_do_not_split_or_leak_into_evidence() -> None:

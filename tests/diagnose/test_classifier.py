@@ -39,7 +39,10 @@ ONE_PER_CLASS = [
         '  12:   acl_policy = "private"\nAn argument named "acl_policy" is not expected here.',
         Category.IAC_CHANGE,
     ),
-    ("Note: Objects have changed outside of Terraform\n  # aws_security_group.mwaa has changed", Category.INFRA_DRIFT),
+    (
+        "Note: Objects have changed outside of Terraform\n  # aws_security_group.mwaa has changed",
+        Category.INFRA_DRIFT,
+    ),
     (
         "Broken DAG: [/usr/local/airflow/dags/ingest_loans.py] invalid syntax (ingest_loans.py, line 34)",
         Category.DAG_PARSE,
@@ -53,7 +56,10 @@ ONE_PER_CLASS = [
         "password was specified.",
         Category.BAD_CREDENTIALS,
     ),
-    ("000606 (57P03): No active warehouse selected in the current session.", Category.WAREHOUSE_CONNECTIVITY),
+    (
+        "000606 (57P03): No active warehouse selected in the current session.",
+        Category.WAREHOUSE_CONNECTIVITY,
+    ),
     (
         "000904 (42000): SQL compilation error: error line 1 at position 7\ninvalid identifier 'AMOUNT_USD'",
         Category.SCHEMA_CHANGE,
@@ -148,12 +154,16 @@ WRAPPED = [
 ]
 
 
-@pytest.mark.parametrize(("text", "expected"), ONE_PER_CLASS, ids=[c.value for _, c in ONE_PER_CLASS])
+@pytest.mark.parametrize(
+    ("text", "expected"), ONE_PER_CLASS, ids=[c.value for _, c in ONE_PER_CLASS]
+)
 def test_every_class_is_reachable(text: str, expected: Category) -> None:
     diagnosis = diagnose_text(text)
     assert diagnosis.category == expected, diagnosis.scores
     assert diagnosis.layer and diagnosis.evidence and 0 < diagnosis.confidence <= 1
-    assert any(step.endswith(f"docs/runbooks/README.md#{expected.value}") for step in diagnosis.next_steps)
+    assert any(
+        step.endswith(f"docs/runbooks/README.md#{expected.value}") for step in diagnosis.next_steps
+    )
 
 
 def test_every_class_is_covered_by_the_reachability_cases() -> None:
@@ -161,7 +171,9 @@ def test_every_class_is_covered_by_the_reachability_cases() -> None:
 
 
 @pytest.mark.parametrize(("name", "text", "expected"), WRAPPED, ids=[w[0] for w in WRAPPED])
-def test_wrapped_failures_are_classified_by_root_cause(name: str, text: str, expected: Category) -> None:
+def test_wrapped_failures_are_classified_by_root_cause(
+    name: str, text: str, expected: Category
+) -> None:
     assert diagnose_text(text).category == expected, diagnose_text(text).scores
 
 
@@ -178,11 +190,13 @@ def test_context_breaks_ties() -> None:
     assert diagnose_text(text, DiagnosisContext(failed_step="doctor:credentials")).category == (
         Category.BAD_CREDENTIALS
     )
-    assert diagnose_text(text, DiagnosisContext(failed_step="promote:apply:airflow_dags")).category == (
-        Category.DAG_PARSE
-    )
+    assert diagnose_text(
+        text, DiagnosisContext(failed_step="promote:apply:airflow_dags")
+    ).category == (Category.DAG_PARSE)
     assert diagnose_text(text, DiagnosisContext(drift_found=True)).category == Category.INFRA_DRIFT
-    assert diagnose_text(text, DiagnosisContext(failed_checks=("soda:fct_loans",))).category == (Category.DATA_QUALITY)
+    assert diagnose_text(text, DiagnosisContext(failed_checks=("soda:fct_loans",))).category == (
+        Category.DATA_QUALITY
+    )
 
 
 def test_context_does_not_override_strong_evidence() -> None:
@@ -211,7 +225,9 @@ def test_secrets_are_redacted_in_evidence() -> None:
 
 
 def test_redact_keeps_the_message_around_the_secret() -> None:
-    assert redact("login failed password=abc123 for user x") == "login failed password=**** for user x"
+    assert (
+        redact("login failed password=abc123 for user x") == "login failed password=**** for user x"
+    )
 
 
 def test_evidence_is_capped_and_diagnosis_is_frozen() -> None:
@@ -228,10 +244,14 @@ def test_diagnose_file_reads_logs_with_binary_noise(tmp_path: Path) -> None:
 
 
 def test_prefilter_never_hides_a_matching_line() -> None:
-    texts = [t for t, _ in ONE_PER_CLASS] + [w[1] for w in WRAPPED] + [e.text for e in load_corpus()]
+    texts = (
+        [t for t, _ in ONE_PER_CLASS] + [w[1] for w in WRAPPED] + [e.text for e in load_corpus()]
+    )
     text = "\n".join(texts)
     indexes, lines = candidate_lines(text)
-    matching = {i for i, line in enumerate(lines) if any(rule.pattern.search(line) for rule in RULES)}
+    matching = {
+        i for i, line in enumerate(lines) if any(rule.pattern.search(line) for rule in RULES)
+    }
     assert matching and matching <= set(indexes)
 
 
@@ -242,22 +262,43 @@ def test_every_rule_has_anchors_that_each_match_implies() -> None:
         for line in example.text.splitlines():
             for rule in RULES:
                 if rule.pattern.search(line):
-                    assert any(anchor in line.lower() for anchor in rule.anchors), (rule.pattern.pattern, line)
+                    assert any(anchor in line.lower() for anchor in rule.anchors), (
+                        rule.pattern.pattern,
+                        line,
+                    )
 
 
 # Catalog rules: each written from the tool's documented error shape (see patterns.CATALOG_RULES).
 CATALOG_CASES = [
-    ("002003 (42S02): SQL compilation error:\nObject 'RAW.LOANS.PAYMENTS' does not exist or not authorized.",
-     Category.SCHEMA_CHANGE),
-    ("The source and target schemas on this incremental model are out of sync!", Category.SCHEMA_CHANGE),
-    ("Version error for package dbt-labs/dbt_utils: Could not find a satisfactory version from options: ['=1.0.0']",
-     Category.DEPENDENCY_CONFLICT),
-    ("  × No solution found when resolving dependencies:\n  ╰─▶ Because you require numpy==1.26.4 and numpy>=2.1,"
-     " we can conclude that your requirements are unsatisfiable.", Category.DEPENDENCY_CONFLICT),
-    ("org.apache.kafka.common.errors.SerializationException: Unknown magic byte!", Category.SCHEMA_CHANGE),
-    ("botocore.exceptions.NoCredentialsError: Unable to locate credentials", Category.CONFIG_SECRETS),
-    ("Error response from daemon: no matching manifest for linux/arm64/v8 in the manifest list entries",
-     Category.CONTAINER_BUILD),
+    (
+        "002003 (42S02): SQL compilation error:\nObject 'RAW.LOANS.PAYMENTS' does not exist or not authorized.",
+        Category.SCHEMA_CHANGE,
+    ),
+    (
+        "The source and target schemas on this incremental model are out of sync!",
+        Category.SCHEMA_CHANGE,
+    ),
+    (
+        "Version error for package dbt-labs/dbt_utils: Could not find a satisfactory version from options: ['=1.0.0']",
+        Category.DEPENDENCY_CONFLICT,
+    ),
+    (
+        "  × No solution found when resolving dependencies:\n  ╰─▶ Because you require numpy==1.26.4 and numpy>=2.1,"
+        " we can conclude that your requirements are unsatisfiable.",
+        Category.DEPENDENCY_CONFLICT,
+    ),
+    (
+        "org.apache.kafka.common.errors.SerializationException: Unknown magic byte!",
+        Category.SCHEMA_CHANGE,
+    ),
+    (
+        "botocore.exceptions.NoCredentialsError: Unable to locate credentials",
+        Category.CONFIG_SECRETS,
+    ),
+    (
+        "Error response from daemon: no matching manifest for linux/arm64/v8 in the manifest list entries",
+        Category.CONTAINER_BUILD,
+    ),
     ("Error: HttpError: Resource not accessible by integration", Category.CI_PIPELINE),
 ]
 
@@ -279,7 +320,9 @@ def test_a_404_after_terraform_refresh_is_drift_but_not_without_the_refresh() ->
     assert diagnose_text("Error: DBInstance ledger not found.").category != Category.INFRA_DRIFT
 
 
-def test_thin_or_split_evidence_is_unclassified_with_ranked_candidates_and_deciding_checks() -> None:
+def test_thin_or_split_evidence_is_unclassified_with_ranked_candidates_and_deciding_checks() -> (
+    None
+):
     # Two specific lines of two classes, near the end of the log: too close to call.
     split = "docker build failed\nConnection timed out\nResourceNotFoundException"
     diagnosis = diagnose_text(split)
@@ -295,6 +338,8 @@ def test_thin_or_split_evidence_is_unclassified_with_ranked_candidates_and_decid
 
 
 def test_confidence_is_calibrated_and_bounded() -> None:
-    strong = diagnose_text("ERROR: ResolutionImpossible\nThe conflict is caused by: apache-airflow 2.10.5")
+    strong = diagnose_text(
+        "ERROR: ResolutionImpossible\nThe conflict is caused by: apache-airflow 2.10.5"
+    )
     assert 0.8 <= strong.confidence <= 0.97
     assert diagnose_text("nothing to see").confidence == 0.0

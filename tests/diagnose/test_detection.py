@@ -12,7 +12,9 @@ from finsight_release.settings import Mode
 
 def test_stale_and_missing_credentials(moto_server: str) -> None:
     client = boto3.client("secretsmanager", region_name="us-east-1")
-    client.create_secret(Name="finsight/prod/snowflake_airflow_age_test", SecretString="not-read-by-the-check")
+    client.create_secret(
+        Name="finsight/prod/snowflake_airflow_age_test", SecretString="not-read-by-the-check"
+    )
     refs = ["aws-sm:finsight/prod/snowflake_airflow_age_test", "env:LOCAL_ONLY"]
     assert credential_findings(refs, Mode.AWS) == []
     later = datetime.now(UTC) + timedelta(days=120)

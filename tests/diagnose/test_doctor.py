@@ -36,7 +36,9 @@ MANIFEST = json.dumps(
 
 
 @pytest.fixture(scope="module")
-def deployed(tmp_path_factory: pytest.TempPathFactory, moto_server_session: str) -> Iterator[ReleaseSystem]:
+def deployed(
+    tmp_path_factory: pytest.TempPathFactory, moto_server_session: str
+) -> Iterator[ReleaseSystem]:
     """The reference platform (plus a pushed image and a secret reference) live in dev."""
     root = tmp_path_factory.mktemp("doctor")
     ecr = boto3.client(
@@ -47,11 +49,13 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, moto_server_session: str)
         aws_secret_access_key="testing",
     )
     ecr.create_repository(repositoryName="finsight/doctor-probe")
-    digest = ecr.put_image(repositoryName="finsight/doctor-probe", imageManifest=MANIFEST, imageTag="v1")["image"][
-        "imageId"
-    ]["imageDigest"]
+    digest = ecr.put_image(
+        repositoryName="finsight/doctor-probe", imageManifest=MANIFEST, imageTag="v1"
+    )["image"]["imageId"]["imageDigest"]
     tree = copy_platform(REPO_ROOT, root / "platform")
-    shutil.rmtree(tree / "release_assets/images")  # their digests are not in this moto registry; ours is
+    shutil.rmtree(
+        tree / "release_assets/images"
+    )  # their digests are not in this moto registry; ours is
     image = tree / "release_assets/images/doctor-probe"
     image.mkdir(parents=True, exist_ok=True)
     (image / "Dockerfile").write_text(f"FROM python@{digest}\n")
@@ -74,7 +78,9 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, moto_server_session: str)
 
 
 @pytest.fixture
-def ctx(deployed: ReleaseSystem, moto_server: str, monkeypatch: pytest.MonkeyPatch) -> DoctorContext:
+def ctx(
+    deployed: ReleaseSystem, moto_server: str, monkeypatch: pytest.MonkeyPatch
+) -> DoctorContext:
     ctx = deployed.doctor_context(DEV)
     secrets = boto3.client("secretsmanager", region_name="us-east-1")
     try:
@@ -93,7 +99,9 @@ def statuses(ctx: DoctorContext) -> dict[str, str]:
 
 def test_healthy_environment_passes_every_layer(ctx: DoctorContext) -> None:
     report = run_doctor(ctx)
-    assert report.ok, [(layer.layer, layer.evidence) for layer in report.layers if layer.status == "failed"]
+    assert report.ok, [
+        (layer.layer, layer.evidence) for layer in report.layers if layer.status == "failed"
+    ]
     assert {layer.layer: layer.status for layer in report.layers}["images"] == "ok"
 
 
@@ -113,7 +121,9 @@ def test_corrupt_blob_fails_artifacts_layer(ctx: DoctorContext) -> None:
 def test_missing_image_fails_images_layer(ctx: DoctorContext, moto_server: str) -> None:
     ecr = boto3.client("ecr", region_name="us-east-1")
     digest = ctx.manifest.artifact("images/doctor-probe").metadata["image_digest"]  # type: ignore[union-attr]
-    ecr.batch_delete_image(repositoryName="finsight/doctor-probe", imageIds=[{"imageDigest": digest}])
+    ecr.batch_delete_image(
+        repositoryName="finsight/doctor-probe", imageIds=[{"imageDigest": digest}]
+    )
     try:
         report = run_doctor(ctx)
     finally:
@@ -143,7 +153,9 @@ def test_broken_dag_fails_dags_layer(ctx: DoctorContext) -> None:
         broken.unlink()
     assert report.failed_layer and report.failed_layer.layer == "dags"
     assert "zz_hotfix_on_the_box.py" in report.failed_layer.evidence
-    assert report.diagnosis.category == "dependency_conflict"  # a Broken DAG whose cause is a missing module
+    assert (
+        report.diagnosis.category == "dependency_conflict"
+    )  # a Broken DAG whose cause is a missing module
 
 
 def test_missing_secret_fails_secrets_layer(ctx: DoctorContext) -> None:

@@ -117,11 +117,16 @@ def test_frozen_rules_generalise_to_the_second_set_and_answers_are_calibrated() 
 def test_unclassified_is_a_miss_for_recall_but_no_false_positive() -> None:
     truth = [Category.INFRA_DRIFT, Category.INFRA_DRIFT]
     scores = per_class_scores(truth, [Category.INFRA_DRIFT, Category.UNCLASSIFIED])
-    assert (scores[Category.INFRA_DRIFT].precision, scores[Category.INFRA_DRIFT].recall) == (1.0, 0.5)
+    assert (scores[Category.INFRA_DRIFT].precision, scores[Category.INFRA_DRIFT].recall) == (
+        1.0,
+        0.5,
+    )
     assert Category.UNCLASSIFIED not in scores
 
 
-def test_evaluate_command_scores_the_second_set_with_a_reliability_table(capsys: pytest.CaptureFixture[str]) -> None:
+def test_evaluate_command_scores_the_second_set_with_a_reliability_table(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     main(["--set", "second", "--json"])
     result = json.loads(capsys.readouterr().out)
     assert result["set"] == "second" and result["examples"] >= 150

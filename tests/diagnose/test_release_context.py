@@ -32,9 +32,9 @@ REQUIREMENTS = "release_assets/airflow/requirements.txt"
 
 
 def test_parse_pins_reads_each_lock_format() -> None:
-    assert parse_pins("requirements.txt", "# c\nCroniter==1.3.8 ; python_version>'3'\npandas>=2\n-r x.txt\n") == {
-        "croniter": "1.3.8"
-    }
+    assert parse_pins(
+        "requirements.txt", "# c\nCroniter==1.3.8 ; python_version>'3'\npandas>=2\n-r x.txt\n"
+    ) == {"croniter": "1.3.8"}
     assert parse_pins("constraints-2.10.5.txt", "apache-airflow-providers-snowflake==6.6.1\n") == {
         "apache-airflow-providers-snowflake": "6.6.1"
     }
@@ -44,10 +44,17 @@ def test_parse_pins_reads_each_lock_format() -> None:
         "packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.1.1\n"
         "  - git: https://x/y.git\n    revision: 0.2.0\n"
     )
-    assert parse_pins("packages.yml", packages) == {"dbt-labs/dbt-utils": "1.1.1", "https://x/y-git": "0.2.0"}
+    assert parse_pins("packages.yml", packages) == {
+        "dbt-labs/dbt-utils": "1.1.1",
+        "https://x/y-git": "0.2.0",
+    }
     hcl = 'provider "registry.terraform.io/hashicorp/aws" {\n  version     = "5.31.0"\n  hashes = []\n}\n'
     assert parse_pins(".terraform.lock.hcl", hcl) == {"hashicorp/aws": "5.31.0"}
-    image = "repository: 1.dkr.ecr.us-east-1.amazonaws.com/finsight/airflow\ndigest: sha256:" + "b" * 64 + "\n"
+    image = (
+        "repository: 1.dkr.ecr.us-east-1.amazonaws.com/finsight/airflow\ndigest: sha256:"
+        + "b" * 64
+        + "\n"
+    )
     assert parse_pins("image.yaml", image) == {"image:airflow": "sha256:bbbbbbbbbbbb"}
 
 
@@ -104,12 +111,18 @@ def two_releases(tmp_path: Path) -> tuple[ReleaseSystem, str, str]:
     """A system holding a good release and a failing one that only moved croniter."""
     system = ReleaseSystem(load_settings(home=tmp_path / "home", platform=tmp_path / "p1"))
     base = "apache-airflow-providers-snowflake==6.6.1\n"
-    good, _ = system.repo.build(make_platform(tmp_path / "p1", {REQUIREMENTS: base + "croniter==1.3.8\n"}), "a")
+    good, _ = system.repo.build(
+        make_platform(tmp_path / "p1", {REQUIREMENTS: base + "croniter==1.3.8\n"}), "a"
+    )
     bad, _ = system.repo.build(
         make_platform(tmp_path / "p2", {REQUIREMENTS: base + "croniter==2.0.0\n"}), "a", base=good
     )
     system.audit.append(
-        actor="ci", action="promote", outcome="failed", release_id=bad.release_id, environment="dev",
+        actor="ci",
+        action="promote",
+        outcome="failed",
+        release_id=bad.release_id,
+        environment="dev",
         details={"error": CRON_TEXT},
     )
     return system, good.release_id, bad.release_id

@@ -27,7 +27,11 @@ from finsight_release.settings import REPO_ROOT, load_settings
 from finsight_release.store.local import LocalObjectStore
 from finsight_release.system import ReleaseSystem
 from finsight_release.targets.folder import FolderTarget
-from finsight_release.targets.warehouse import PUBLISHED_SCHEMA, DuckDbWarehouseTarget, version_schema
+from finsight_release.targets.warehouse import (
+    PUBLISHED_SCHEMA,
+    DuckDbWarehouseTarget,
+    version_schema,
+)
 from tests.mini_platform import make_platform
 
 DEV = Environment.DEV
@@ -86,7 +90,9 @@ class World:
         """Run a command in this process (the next command after a crash)."""
         return CliRunner().invoke(main, list(args), env=env_vars(self.home, actor))
 
-    def spawn(self, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def spawn(
+        self, *args: str, extra_env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run a command as its own process."""
         return subprocess.run(
             [sys.executable, "-m", "finsight_release.cli", *args],
@@ -116,9 +122,12 @@ class World:
         schema = version_schema(dbt.digest)
         with duckdb.connect(str(warehouse.database(DEV)), read_only=True) as con:
             views = con.execute(
-                "select view_name, sql from duckdb_views() where schema_name = ?", [PUBLISHED_SCHEMA]
+                "select view_name, sql from duckdb_views() where schema_name = ?",
+                [PUBLISHED_SCHEMA],
             ).fetchall()
-        problems += [f"view {name} does not read {schema}" for name, sql in views if schema not in sql]
+        problems += [
+            f"view {name} does not read {schema}" for name, sql in views if schema not in sql
+        ]
         if not views:
             problems.append("analytics has no views")
         return problems

@@ -90,7 +90,9 @@ def unprepare(world: World, point: str) -> None:
         from finsight_release.targets.warehouse import version_schema
 
         with duckdb.connect(str(system.settings.warehouse_path / "dev.duckdb")) as con:
-            con.execute("delete from _finsight.builds where schema_name = ?", [version_schema(dbt.digest)])
+            con.execute(
+                "delete from _finsight.builds where schema_name = ?", [version_schema(dbt.digest)]
+            )
 
 
 def expected_release(world: World, kind: str, point: str, recovery: str) -> str:
@@ -101,9 +103,13 @@ def expected_release(world: World, kind: str, point: str, recovery: str) -> str:
     if recovery == "rerun":
         return world.v2
     if not claimed:
-        return world.v2 if recovery == "rollback" else world.v1  # a plain rollback from v1 goes to v2
+        return (
+            world.v2 if recovery == "rollback" else world.v1
+        )  # a plain rollback from v1 goes to v2
     if moved:
-        return world.v1 if recovery == "rollback" else world.v2  # resolve: nothing in flight, refused
+        return (
+            world.v1 if recovery == "rollback" else world.v2
+        )  # resolve: nothing in flight, refused
     return world.v1 if recovery in {"abort", "rollback"} else world.v2
 
 
@@ -118,7 +124,9 @@ def recover(world: World, kind: str, recovery: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-@pytest.mark.parametrize(("kind", "point", "recovery"), CASES, ids=[f"{k}-{p}-{r}" for k, p, r in CASES])
+@pytest.mark.parametrize(
+    ("kind", "point", "recovery"), CASES, ids=[f"{k}-{p}-{r}" for k, p, r in CASES]
+)
 def test_kill_at_point_then_next_command_converges(
     world: World, tmp_path: Path, kind: str, point: str, recovery: str
 ) -> None:
@@ -127,7 +135,9 @@ def test_kill_at_point_then_next_command_converges(
         unprepare(case, point)
     args = ["promote", "dev", case.v2] if kind == "promote" else ["rollback", "dev"]
     killed = case.spawn(*args, extra_env={"FINSIGHT_FAULT_AT": point})
-    assert killed.returncode == -signal.SIGKILL, f"{point} never reached: {killed.stdout}{killed.stderr}"
+    assert killed.returncode == -signal.SIGKILL, (
+        f"{point} never reached: {killed.stdout}{killed.stderr}"
+    )
     RESULTS["injected"].append(True)
 
     code, output = recover(case, kind, recovery)
@@ -144,12 +154,20 @@ def test_kill_at_point_then_next_command_converges(
     if verified.exit_code != 0:
         problems.append(f"audit: {verified.output}")
     system: ReleaseSystem = case.system()
-    deploys = [e for e in system.audit.events(environment="dev") if e["action"] in {"promote", "rollback"}]
+    deploys = [
+        e for e in system.audit.events(environment="dev") if e["action"] in {"promote", "rollback"}
+    ]
     if deploys[0]["outcome"] != "ok" or deploys[0]["release_id"] != want:
-        problems.append(f"last deploy event {deploys[0]['action']} {deploys[0]['outcome']} {deploys[0]['release_id']}")
+        problems.append(
+            f"last deploy event {deploys[0]['action']} {deploys[0]['outcome']} {deploys[0]['release_id']}"
+        )
     if recovery in {"resume", "abort"} and not nothing_in_flight:
         resolved = system.audit.events(environment="dev", action="resolve")
-        if not resolved or resolved[0]["actor"] != "operator" or "INC-7" not in resolved[0]["details"]["reason"]:
+        if (
+            not resolved
+            or resolved[0]["actor"] != "operator"
+            or "INC-7" not in resolved[0]["details"]["reason"]
+        ):
             problems.append("no resolve event with the operator and reason")
     RESULTS["converged"].append(not problems)
     assert not problems, problems
@@ -176,7 +194,9 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def test_kill_during_dbt_build_then_rerun_waits_for_the_orphan_and_finishes(world: World, tmp_path: Path) -> None:
+def test_kill_during_dbt_build_then_rerun_waits_for_the_orphan_and_finishes(
+    world: World, tmp_path: Path
+) -> None:
     """The colleague's incident: kill -9 of the CLI while dbt builds. Its orphaned dbt keeps the DuckDB
     lock until it ends; the re-run waits for the lock (bounded retry), rebuilds and goes live, and the
     DAG folder never served the new DAGs meanwhile."""

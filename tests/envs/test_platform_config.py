@@ -12,7 +12,11 @@ PROD = REPO_ROOT / "release_assets" / "config" / "prod.yaml"
 
 def test_secret_ref_parsing() -> None:
     ref = SecretRef.parse("aws-sm:finsight/prod/snowflake_airflow")
-    assert (ref.scheme, ref.name, str(ref)) == ("aws-sm", "finsight/prod/snowflake_airflow", str(ref))
+    assert (ref.scheme, ref.name, str(ref)) == (
+        "aws-sm",
+        "finsight/prod/snowflake_airflow",
+        str(ref),
+    )
     with pytest.raises(ValueError, match="not a secret reference"):
         SecretRef.parse("hunter2-the-actual-password")
 

@@ -35,7 +35,9 @@ Operation = tuple[Any, ...]
 OPERATIONS = st.lists(
     st.one_of(
         st.tuples(st.just("build"), st.integers(0, TREES - 1)),
-        st.tuples(st.just("promote"), st.sampled_from(ENVS), st.integers(0, TREES - 1), st.booleans()),
+        st.tuples(
+            st.just("promote"), st.sampled_from(ENVS), st.integers(0, TREES - 1), st.booleans()
+        ),
         st.tuples(st.just("rollback"), st.sampled_from(ENVS)),
     ),
     max_size=10,
@@ -59,7 +61,9 @@ def trees(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Path, str]]:
     root = tmp_path_factory.mktemp("trees")
     out = []
     for i in range(TREES):
-        platform = make_platform(root / f"p{i}", {"release_assets/airflow/dags/ingest_core.py": f"# v{i}\n"})
+        platform = make_platform(
+            root / f"p{i}", {"release_assets/airflow/dags/ingest_core.py": f"# v{i}\n"}
+        )
         artifacts = ReleaseRepository(LocalObjectStore(root / "scan")).scan(platform)
         out.append((platform, release_id_for(artifacts)))
     return out
@@ -71,7 +75,9 @@ class World:
     def __init__(self, tmp: Path) -> None:
         self.repo = ReleaseRepository(LocalObjectStore(tmp / "store"))
         self.folder = FolderTarget(tmp / "targets", frozenset({ArtifactKind.AIRFLOW_DAGS}))
-        self.deployer = Deployer(repo=self.repo, targets=[self.folder], audit=ListAudit(), actor="prop")
+        self.deployer = Deployer(
+            repo=self.repo, targets=[self.folder], audit=ListAudit(), actor="prop"
+        )
         self.board = PointerBoard(self.repo.store)
 
     def state(self) -> State:
@@ -84,7 +90,9 @@ class World:
                 self.repo.build(trees[op[1]][0], "prop")
             elif op[0] == "promote":
                 _, env, index, override = op
-                self.deployer.promote(env, trees[index][1], override_reason="property test" if override else None)
+                self.deployer.promote(
+                    env, trees[index][1], override_reason="property test" if override else None
+                )
             else:
                 self.deployer.rollback(op[1])
         except FinsightError as exc:
@@ -102,25 +110,38 @@ def check_invariants(world: World, before: State, after: State, op: Operation, o
     for env in ENVS:
         (old_pointer, old_history), (pointer, history) = before[env], after[env]
         assert pointer.pending is None, f"{env} left claimed after {op}"
-        assert [h.seq for h in history] == list(range(1, len(history) + 1)), f"{env} sequence numbers"
+        assert [h.seq for h in history] == list(range(1, len(history) + 1)), (
+            f"{env} sequence numbers"
+        )
         assert pointer.seq == len(history)
         assert pointer.release_id == (history[-1].release_id if history else None)
-        assert [key(h) for h in history[: len(old_history)]] == [key(h) for h in old_history], "history rewritten"
+        assert [key(h) for h in history[: len(old_history)]] == [key(h) for h in old_history], (
+            "history rewritten"
+        )
         assert pointer.release_id is None or pointer.release_id in built
         live = world.folder.live_digest(env, "airflow/dags")
         if pointer.release_id is None:
             assert live is None
         else:
             dags = world.repo.get(pointer.release_id).artifact("airflow/dags")
-            assert dags and live == dags.digest, f"{env}: target runs another release than its pointer"
+            assert dags and live == dags.digest, (
+                f"{env}: target runs another release than its pointer"
+            )
         moved = op[0] != "build" and op[1] is env and ok
         if not moved:
-            assert key(pointer) == key(old_pointer) and len(history) == len(old_history), f"{env} moved by {op}"
+            assert key(pointer) == key(old_pointer) and len(history) == len(old_history), (
+                f"{env} moved by {op}"
+            )
         elif op[0] == "rollback":
-            assert pointer.release_id == old_pointer.previous_release_id and len(history) == len(old_history) + 1
+            assert (
+                pointer.release_id == old_pointer.previous_release_id
+                and len(history) == len(old_history) + 1
+            )
 
 
-@settings(max_examples=15, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=15, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(operations=OPERATIONS)
 def test_any_sequence_of_operations_keeps_the_invariants(
     trees: list[tuple[Path, str]], operations: list[Operation]
@@ -157,7 +178,9 @@ def iter_examples() -> Iterator[list[Operation]]:
 
 
 @pytest.mark.parametrize("operations", list(iter_examples()))
-def test_a_known_sequence_keeps_the_invariants(trees: list[tuple[Path, str]], operations: list[Operation]) -> None:
+def test_a_known_sequence_keeps_the_invariants(
+    trees: list[tuple[Path, str]], operations: list[Operation]
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         world = World(Path(tmp))
         outcomes = []
@@ -166,4 +189,18 @@ def test_a_known_sequence_keeps_the_invariants(trees: list[tuple[Path, str]], op
             ok = world.run(op, trees)
             check_invariants(world, before, world.state(), op, ok)
             outcomes.append(ok)
-    assert outcomes == [False, True, True, False, True, False, True, True, True, True, True, True, True]
+    assert outcomes == [
+        False,
+        True,
+        True,
+        False,
+        True,
+        False,
+        True,
+        True,
+        True,
+        True,
+        True,
+        True,
+        True,
+    ]

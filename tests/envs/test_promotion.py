@@ -63,14 +63,24 @@ class FailingTarget:
 @pytest.fixture
 def world(tmp_path: Path) -> dict[str, Any]:
     repo = ReleaseRepository(LocalObjectStore(tmp_path / "store"))
-    folder = FolderTarget(tmp_path / "targets", frozenset(ArtifactKind) - {ArtifactKind.DBT_PROJECT})
+    folder = FolderTarget(
+        tmp_path / "targets", frozenset(ArtifactKind) - {ArtifactKind.DBT_PROJECT}
+    )
     flaky = FailingTarget()
     audit = ListAudit()
     deployer = Deployer(repo=repo, targets=[folder, flaky], audit=audit, actor="alice")
     v1, _ = repo.build(make_platform(tmp_path / "p1"), "alice")
     p2 = make_platform(tmp_path / "p2", {"release_assets/airflow/dags/ingest_core.py": "# v2\n"})
     v2, _ = repo.build(p2, "alice", base=v1)
-    return {"repo": repo, "folder": folder, "flaky": flaky, "audit": audit, "d": deployer, "v1": v1, "v2": v2}
+    return {
+        "repo": repo,
+        "folder": folder,
+        "flaky": flaky,
+        "audit": audit,
+        "d": deployer,
+        "v1": v1,
+        "v2": v2,
+    }
 
 
 def promote_all(d: Deployer, release_id: str) -> None:
@@ -125,7 +135,10 @@ def test_unhealthy_in_staging_blocks_prod(world: dict[str, Any]) -> None:
 def test_failed_verification_restores_previous(world: dict[str, Any]) -> None:
     d, v1, v2, flaky = world["d"], world["v1"], world["v2"], world["flaky"]
     promote_all(d, v1.release_id)
-    p3 = make_platform(world["repo"].store.root.parent / "p3", {"dbt_project/models/stg_accounts.sql": "select 2\n"})
+    p3 = make_platform(
+        world["repo"].store.root.parent / "p3",
+        {"dbt_project/models/stg_accounts.sql": "select 2\n"},
+    )
     v3, _ = world["repo"].build(p3, "alice")
     flaky.fail = True
     with pytest.raises(PromotionFailedError, match="rolled back to"):
@@ -168,7 +181,11 @@ def test_crash_mid_switch_resumes(world: dict[str, Any], monkeypatch: pytest.Mon
     record = d.promote(DEV, v1.release_id)
     assert record.state is OperationState.LIVE
     states = [t.state for t in record.transitions]
-    assert states[:3] == [OperationState.PLANNED, OperationState.PREPARING, OperationState.SWITCHING]
+    assert states[:3] == [
+        OperationState.PLANNED,
+        OperationState.PREPARING,
+        OperationState.SWITCHING,
+    ]
 
 
 def test_concurrent_promotions_exactly_one_wins(world: dict[str, Any]) -> None:
@@ -208,12 +225,19 @@ def test_promote_and_rollback_on_s3_store(tmp_path: Path, moto_server: str) -> N
     folder = FolderTarget(tmp_path / "targets", frozenset({ArtifactKind.AIRFLOW_DAGS}))
     deployer = Deployer(repo=repo, targets=[folder], audit=ListAudit(), actor="ci")
     v1, _ = repo.build(make_platform(tmp_path / "p1"), "ci")
-    v2, _ = repo.build(make_platform(tmp_path / "p2", {"release_assets/airflow/dags/ingest_core.py": "# v2\n"}), "ci")
+    v2, _ = repo.build(
+        make_platform(tmp_path / "p2", {"release_assets/airflow/dags/ingest_core.py": "# v2\n"}),
+        "ci",
+    )
     deployer.promote(DEV, v1.release_id)
     deployer.promote(DEV, v2.release_id)
     assert deployer.rollback(DEV).to_release == v1.release_id
     board = PointerBoard(repo.store)
-    assert [p.release_id for p in board.history(DEV)] == [v1.release_id, v2.release_id, v1.release_id]
+    assert [p.release_id for p in board.history(DEV)] == [
+        v1.release_id,
+        v2.release_id,
+        v1.release_id,
+    ]
     pointer, token = board.read(DEV)
     board.swap(pointer, token, pointer.model_copy(update={"pending": "someone-else"}))
     with pytest.raises(StaleCasTokenError, match="changed since it was read"):
@@ -237,15 +261,21 @@ class RecordingGate:
 
 
 @pytest.mark.parametrize("crash", [False, True])
-def test_gates_run_under_the_claim_and_a_refusal_releases_it(world: dict[str, Any], crash: bool) -> None:
+def test_gates_run_under_the_claim_and_a_refusal_releases_it(
+    world: dict[str, Any], crash: bool
+) -> None:
     repo, v1 = world["repo"], world["v1"]
     board = PointerBoard(repo.store)
     gate = RecordingGate(board, crash)
     audit = ListAudit()
     d = Deployer(repo=repo, targets=[world["folder"]], audit=audit, actor="alice", gates=[gate])
-    with pytest.raises(PromotionRefusedError, match="could not run: OSError" if crash else "live schema differs"):
+    with pytest.raises(
+        PromotionRefusedError, match="could not run: OSError" if crash else "live schema differs"
+    ):
         d.promote(DEV, v1.release_id)
-    assert gate.pending_seen[0] and gate.pending_seen[0].startswith("promote-dev-")  # claimed, then checked
+    assert gate.pending_seen[0] and gate.pending_seen[0].startswith(
+        "promote-dev-"
+    )  # claimed, then checked
     pointer = board.read(DEV)[0]
     assert pointer.pending is None and pointer.release_id is None
     refusal = audit.events[-1]
@@ -268,14 +298,18 @@ class BrokenBackTarget(FailingTarget):
         super().switch(env, manifest, artifacts, retired)
 
 
-def test_failed_restore_keeps_the_claim_audited_and_rollback_takes_over(world: dict[str, Any]) -> None:
+def test_failed_restore_keeps_the_claim_audited_and_rollback_takes_over(
+    world: dict[str, Any],
+) -> None:
     repo, v1, audit = world["repo"], world["v1"], world["audit"]
     d = world["d"]
     promote_all(d, v1.release_id)
     target = BrokenBackTarget(v1.release_id)
     target.fail = True
     d = Deployer(repo=repo, targets=[target, world["folder"]], audit=audit, actor="alice")
-    p3 = make_platform(repo.store.root.parent / "p3", {"dbt_project/models/stg_accounts.sql": "select 3\n"})
+    p3 = make_platform(
+        repo.store.root.parent / "p3", {"dbt_project/models/stg_accounts.sql": "select 3\n"}
+    )
     v3, _ = repo.build(p3, "alice")
     with pytest.raises(PromotionFailedError, match="restoring .* failed too.*resolve dev --abort"):
         d.promote(DEV, v3.release_id)
@@ -286,7 +320,9 @@ def test_failed_restore_keeps_the_claim_audited_and_rollback_takes_over(world: d
     with pytest.raises(PromotionRefusedError, match="busy"):
         d.promote(DEV, world["v2"].release_id)
     with pytest.raises(PromotionFailedError, match="aborting promote .* failed too"):
-        d.resolve(DEV, "abort", "INC-3 still locked")  # the operator tries too early: audited, claim kept
+        d.resolve(
+            DEV, "abort", "INC-3 still locked"
+        )  # the operator tries too early: audited, claim kept
     assert board.read(DEV)[0].pending and audit.actions()[-1] == ("restore", "failed")
     target.locked, target.fail = False, False
     record = d.rollback(DEV)  # takes over the failed promotion (its owner gave it up)
@@ -294,4 +330,6 @@ def test_failed_restore_keeps_the_claim_audited_and_rollback_takes_over(world: d
     pointer = board.read(DEV)[0]
     assert pointer.pending is None and pointer.release_id == v1.release_id
     assert target.applied[-1] == v1.release_id
-    assert audit.events[-1]["action"] == "rollback" and audit.events[-1]["details"]["by"] == "rollback"
+    assert (
+        audit.events[-1]["action"] == "rollback" and audit.events[-1]["details"]["by"] == "rollback"
+    )

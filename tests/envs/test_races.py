@@ -48,7 +48,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     return make_world(tmp_path_factory.mktemp("race-world"))
 
 
-def race(world: World, commands: list[list[str]], gate: Path) -> list[subprocess.CompletedProcess[str]]:
+def race(
+    world: World, commands: list[list[str]], gate: Path
+) -> list[subprocess.CompletedProcess[str]]:
     """Start every command, wait until all are ready, release them together, collect the outcomes."""
     procs = []
     for i, args in enumerate(commands):
@@ -73,12 +75,16 @@ def race(world: World, commands: list[list[str]], gate: Path) -> list[subprocess
     return results
 
 
-def test_concurrent_promotes_and_rollbacks_one_winner_per_round(world: World, tmp_path: Path) -> None:
+def test_concurrent_promotes_and_rollbacks_one_winner_per_round(
+    world: World, tmp_path: Path
+) -> None:
     for round_no in range(ROUNDS):
         current, previous = world.pointer().release_id, world.pointer().previous_release_id
         assert previous is not None
         # Half promote the previous release, half roll back to it: every command wants the same move.
-        commands = [["promote", "dev", previous] if i % 2 else ["rollback", "dev"] for i in range(PROCESSES)]
+        commands = [
+            ["promote", "dev", previous] if i % 2 else ["rollback", "dev"] for i in range(PROCESSES)
+        ]
         gate = tmp_path / f"round-{round_no}"
         gate.mkdir()
         results = race(world, commands, gate)
@@ -89,24 +95,38 @@ def test_concurrent_promotes_and_rollbacks_one_winner_per_round(world: World, tm
             lines = loser.stderr.strip().splitlines()
             assert len(lines) == 1 and "environment dev is busy" in lines[0], loser.stderr
         pointer = world.pointer()
-        assert pointer.pending is None and pointer.release_id == previous and pointer.previous_release_id == current
+        assert (
+            pointer.pending is None
+            and pointer.release_id == previous
+            and pointer.previous_release_id == current
+        )
         assert world.problems() == []
     verified = world.cli("audit", "verify")
     assert verified.exit_code == 0, verified.output
-    busy = [e for e in world.system().audit.events(environment="dev", action="refuse") if "busy" in str(e["details"])]
+    busy = [
+        e
+        for e in world.system().audit.events(environment="dev", action="refuse")
+        if "busy" in str(e["details"])
+    ]
     assert len(busy) == ROUNDS * (PROCESSES - 1)
 
 
-def test_concurrent_takeovers_of_a_crashed_promotion_one_winner(world: World, tmp_path: Path) -> None:
+def test_concurrent_takeovers_of_a_crashed_promotion_one_winner(
+    world: World, tmp_path: Path
+) -> None:
     """After a kill -9 between the two switches, 4 `resolve --abort` and 4 re-runs of the promotion race
     to take it over: the claim's owner is swapped by CAS, so exactly one runs; the others are refused."""
     case = world.clone(tmp_path / "home")
     target = case.pointer().previous_release_id
     assert target is not None
-    crashed = case.spawn("promote", "dev", target, extra_env={"FINSIGHT_FAULT_AT": "switched:warehouse"})
+    crashed = case.spawn(
+        "promote", "dev", target, extra_env={"FINSIGHT_FAULT_AT": "switched:warehouse"}
+    )
     assert crashed.returncode == -9 and case.pointer().pending
     commands = [
-        ["promote", "dev", target] if i % 2 else ["resolve", "dev", "--abort", "--reason", f"racer {i}"]
+        ["promote", "dev", target]
+        if i % 2
+        else ["resolve", "dev", "--abort", "--reason", f"racer {i}"]
         for i in range(PROCESSES)
     ]
     gate = tmp_path / "gate"
@@ -116,6 +136,8 @@ def test_concurrent_takeovers_of_a_crashed_promotion_one_winner(world: World, tm
     assert len(winners) == 1, [(r.args, r.returncode, r.stdout, r.stderr) for r in results]
     for loser in (r for r in results if r.returncode != 0):
         lines = loser.stderr.strip().splitlines()
-        assert len(lines) == 1 and ("environment dev is busy" in lines[0] or "no in-flight" in lines[0]), lines
+        assert len(lines) == 1 and (
+            "environment dev is busy" in lines[0] or "no in-flight" in lines[0]
+        ), lines
     assert case.pointer().pending is None and case.problems() == []
     assert case.cli("audit", "verify").exit_code == 0

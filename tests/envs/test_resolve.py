@@ -26,7 +26,11 @@ class Home:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.env = {"FINSIGHT_HOME": str(root / "home"), "FINSIGHT_ACTOR": "alice", "FINSIGHT_REQUIRE_VALIDATION": ""}
+        self.env = {
+            "FINSIGHT_HOME": str(root / "home"),
+            "FINSIGHT_ACTOR": "alice",
+            "FINSIGHT_REQUIRE_VALIDATION": "",
+        }
 
     def cli(self, *args: str, actor: str = "alice") -> Result:
         return CliRunner().invoke(main, list(args), env={**self.env, "FINSIGHT_ACTOR": actor})
@@ -44,7 +48,9 @@ class Home:
 
     def build(self, name: str, dag_text: str) -> str:
         tree = make_platform(
-            self.root / name, {"release_assets/airflow/dags/ingest_core.py": dag_text}, without="dbt_project"
+            self.root / name,
+            {"release_assets/airflow/dags/ingest_core.py": dag_text},
+            without="dbt_project",
         )
         result = self.cli("build", "--platform", str(tree))
         assert result.exit_code == 0, result.output
@@ -73,7 +79,11 @@ def test_abort_after_a_crash_between_switches(home: tuple[Home, str, str]) -> No
     assert h.live_dag() == "# v2\n"
     v3 = h.build("p3", "# v3\n")
     busy = h.cli("promote", "dev", v3)
-    assert busy.exit_code != 0 and "environment dev is busy" in busy.output and "resolve dev" in busy.output
+    assert (
+        busy.exit_code != 0
+        and "environment dev is busy" in busy.output
+        and "resolve dev" in busy.output
+    )
     assert "crashed" in busy.output and len(busy.output.strip().splitlines()) == 1
     assert str(h.system().board.read(DEV)[0].pending).startswith("promote-dev-")
     resolved = h.cli("resolve", "dev", "--abort", "--reason", "INC-9 crashed deploy", actor="bob")
@@ -83,9 +93,19 @@ def test_abort_after_a_crash_between_switches(home: tuple[Home, str, str]) -> No
     assert pointer.release_id == v1 and pointer.pending is None and h.live_dag() == "# v1\n"
     events = h.system().audit.events(environment="dev")
     resolve_event = next(e for e in events if e["action"] == "resolve")
-    assert resolve_event["actor"] == "bob" and resolve_event["details"]["reason"] == "INC-9 crashed deploy"
-    assert resolve_event["details"]["decision"] == "abort" and resolve_event["details"]["state"] == "switching"
-    assert (events[0]["action"], events[0]["outcome"], events[0]["release_id"]) == ("rollback", "ok", v1)
+    assert (
+        resolve_event["actor"] == "bob"
+        and resolve_event["details"]["reason"] == "INC-9 crashed deploy"
+    )
+    assert (
+        resolve_event["details"]["decision"] == "abort"
+        and resolve_event["details"]["state"] == "switching"
+    )
+    assert (events[0]["action"], events[0]["outcome"], events[0]["release_id"]) == (
+        "rollback",
+        "ok",
+        v1,
+    )
     assert events[0]["details"]["aborted_release"] == v2
     assert h.cli("audit", "verify").exit_code == 0
     assert h.cli("promote", "dev", v3).exit_code == 0  # the environment is usable again
@@ -137,7 +157,9 @@ def test_resolve_refuses_while_the_owner_still_runs(
     system = h.system()
     folder = system.folder_target
     monkeypatch.setattr(folder, "switch", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
-    with pytest.raises(KeyboardInterrupt):  # crashes in this process, which lives on: the owner is alive
+    with pytest.raises(
+        KeyboardInterrupt
+    ):  # crashes in this process, which lives on: the owner is alive
         system.deployer.promote(DEV, v2)
     refused = h.cli("resolve", "dev", "--abort", "--reason", "x")
     assert refused.exit_code != 0 and "busy" in refused.output and "still" not in refused.output

@@ -24,7 +24,9 @@ def test_logs_and_metrics_of_a_promotion(tmp_path: Path) -> None:
     repo = ReleaseRepository(LocalObjectStore(tmp_path / "store"))
     metrics = MetricSink(tmp_path / "metrics.jsonl")
     target = FolderTarget(tmp_path / "t", frozenset(ArtifactKind) - {ArtifactKind.DBT_PROJECT})
-    deployer = Deployer(repo=repo, targets=[target], audit=ListAudit(), actor="alice", metrics=metrics)
+    deployer = Deployer(
+        repo=repo, targets=[target], audit=ListAudit(), actor="alice", metrics=metrics
+    )
     v1, _ = repo.build(make_platform(tmp_path / "p", without="dbt_project"), "alice")
     record = deployer.promote(Environment.DEV, v1.release_id)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
@@ -35,6 +37,14 @@ def test_logs_and_metrics_of_a_promotion(tmp_path: Path) -> None:
         assert entry["run_id"] == record.id
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     steps = {r["Step"] for r in records}
-    assert {"promote.preparing", "promote.switching", "promote.verifying", "prepare.folder", "switch.folder"} <= steps
-    assert all(r["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "FinSight/Release" for r in records)
+    assert {
+        "promote.preparing",
+        "promote.switching",
+        "promote.verifying",
+        "prepare.folder",
+        "switch.folder",
+    } <= steps
+    assert all(
+        r["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "FinSight/Release" for r in records
+    )
     assert all(r["Outcome"] == "ok" and r["Duration"] >= 0 for r in records)

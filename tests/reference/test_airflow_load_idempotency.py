@@ -46,30 +46,45 @@ def account(account_id: int, status: str, updated_at: datetime) -> dict[str, Any
 
 
 def statuses(connection: duckdb.DuckDBPyConnection) -> dict[int, str]:
-    return dict(connection.execute("SELECT account_id, status FROM raw.core_banking__accounts").fetchall())
+    return dict(
+        connection.execute("SELECT account_id, status FROM raw.core_banking__accounts").fetchall()
+    )
 
 
-def test_loading_the_same_interval_twice_keeps_the_row_count(warehouse: duckdb.DuckDBPyConnection) -> None:
+def test_loading_the_same_interval_twice_keeps_the_row_count(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
     spec = find_table("core_banking__accounts")
     batch = [account(i, "open", DAY + timedelta(minutes=i)) for i in range(1, 6)]
     first = run_load(warehouse, spec, batch, FIRST_HOUR)
     retry = run_load(warehouse, spec, batch, FIRST_HOUR)
     assert (first.rows_before, first.rows_after) == (0, 5)
     assert (retry.rows_before, retry.rows_after) == (5, 5)
-    batch_ids = warehouse.execute("SELECT DISTINCT _batch_id FROM raw.core_banking__accounts").fetchall()
+    batch_ids = warehouse.execute(
+        "SELECT DISTINCT _batch_id FROM raw.core_banking__accounts"
+    ).fetchall()
     assert batch_ids == [(f"local:{FIRST_HOUR.start}/{FIRST_HOUR.end}",)]
 
 
 def test_updated_rows_take_the_latest_values(warehouse: duckdb.DuckDBPyConnection) -> None:
     spec = find_table("core_banking__accounts")
-    run_load(warehouse, spec, [account(i, "open", DAY + timedelta(minutes=i)) for i in range(1, 6)], FIRST_HOUR)
+    run_load(
+        warehouse,
+        spec,
+        [account(i, "open", DAY + timedelta(minutes=i)) for i in range(1, 6)],
+        FIRST_HOUR,
+    )
     later = DAY + timedelta(hours=1, minutes=10)
-    result = run_load(warehouse, spec, [account(2, "frozen", later), account(6, "open", later)], SECOND_HOUR)
+    result = run_load(
+        warehouse, spec, [account(2, "frozen", later), account(6, "open", later)], SECOND_HOUR
+    )
     assert result.rows_after == 6
     assert statuses(warehouse)[2] == "frozen"
 
 
-def test_an_overlapping_backfill_neither_duplicates_nor_reverts_rows(warehouse: duckdb.DuckDBPyConnection) -> None:
+def test_an_overlapping_backfill_neither_duplicates_nor_reverts_rows(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
     spec = find_table("core_banking__accounts")
     original = [account(i, "open", DAY + timedelta(minutes=i)) for i in range(1, 6)]
     later = DAY + timedelta(hours=1, minutes=10)
@@ -84,20 +99,30 @@ def test_an_overlapping_backfill_neither_duplicates_nor_reverts_rows(warehouse: 
     assert statuses(warehouse)[2] == "closed"
 
 
-def test_duplicate_keys_in_a_batch_keep_the_newest_version(warehouse: duckdb.DuckDBPyConnection) -> None:
+def test_duplicate_keys_in_a_batch_keep_the_newest_version(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
     spec = find_table("core_banking__accounts")
-    batch = [account(1, "open", DAY + timedelta(minutes=1)), account(1, "blocked", DAY + timedelta(minutes=50))]
+    batch = [
+        account(1, "open", DAY + timedelta(minutes=1)),
+        account(1, "blocked", DAY + timedelta(minutes=50)),
+    ]
     assert run_load(warehouse, spec, batch, FIRST_HOUR).rows_after == 1
     assert statuses(warehouse) == {1: "blocked"}
 
 
 def test_rows_outside_the_interval_are_not_loaded(warehouse: duckdb.DuckDBPyConnection) -> None:
     spec = find_table("core_banking__accounts")
-    batch = [account(1, "open", DAY + timedelta(minutes=5)), account(2, "open", DAY + timedelta(hours=3))]
+    batch = [
+        account(1, "open", DAY + timedelta(minutes=5)),
+        account(2, "open", DAY + timedelta(hours=3)),
+    ]
     assert run_load(warehouse, spec, batch, FIRST_HOUR).rows_after == 1
 
 
-def test_a_staging_table_already_in_the_warehouse_can_be_merged(warehouse: duckdb.DuckDBPyConnection) -> None:
+def test_a_staging_table_already_in_the_warehouse_can_be_merged(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
     spec = find_table("payments__payments")
     warehouse.execute(
         "CREATE TABLE staged_payments AS SELECT i::BIGINT AS payment_id, 1::BIGINT AS account_id, "
@@ -109,7 +134,9 @@ def test_a_staging_table_already_in_the_warehouse_can_be_merged(warehouse: duckd
     assert run_load(warehouse, spec, "staged_payments", FIRST_HOUR).rows_after == 10
 
 
-def test_the_same_s3_file_is_never_loaded_twice(warehouse: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+def test_the_same_s3_file_is_never_loaded_twice(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
     spec = find_table("s3_market__fx_rates")
     day_one = tmp_path / "fx_rates_2024-03-01.csv"
     day_one.write_text("rate_date,currency,usd_rate\n2024-03-01,EUR,1.08\n2024-03-01,GBP,1.27\n")
@@ -120,13 +147,19 @@ def test_the_same_s3_file_is_never_loaded_twice(warehouse: duckdb.DuckDBPyConnec
     day_two = tmp_path / "fx_rates_2024-03-02.csv"
     day_two.write_text("rate_date,currency,usd_rate\n2024-03-02,EUR,1.09\n")
     assert run_load(warehouse, spec, [day_one, day_two]).files_loaded == (str(day_two),)
-    history = warehouse.execute("SELECT file_name FROM raw._load_history ORDER BY file_name").fetchall()
+    history = warehouse.execute(
+        "SELECT file_name FROM raw._load_history ORDER BY file_name"
+    ).fetchall()
     assert history == [(str(day_one),), (str(day_two),)]
-    file_names = warehouse.execute("SELECT DISTINCT _file_name FROM raw.s3_market__fx_rates").fetchall()
+    file_names = warehouse.execute(
+        "SELECT DISTINCT _file_name FROM raw.s3_market__fx_rates"
+    ).fetchall()
     assert len(file_names) == 2
 
 
-def test_parquet_event_files_are_keyed_by_file_name(warehouse: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+def test_parquet_event_files_are_keyed_by_file_name(
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
     spec = find_table("s3_events__card_authorizations")
     events = tmp_path / "card_authorizations_0001.parquet"
     warehouse.execute(

@@ -69,13 +69,21 @@ def test_the_dagbag_loads_well_within_the_parse_budget(dagbag_report: dict[str, 
 
 
 def test_critical_dags_carry_an_sla_on_every_task(dagbag_report: dict[str, Any]) -> None:
-    critical = {dag_id: dag for dag_id, dag in dagbag_report["dags"].items() if "critical" in dag["tags"]}
+    critical = {
+        dag_id: dag for dag_id, dag in dagbag_report["dags"].items() if "critical" in dag["tags"]
+    }
     assert 3 <= len(critical) <= 6, sorted(critical)
-    assert {"ingest_core_banking__transactions", "ingest_payments__payments", "dbt_build_marts"} <= set(critical)
+    assert {
+        "ingest_core_banking__transactions",
+        "ingest_payments__payments",
+        "dbt_build_marts",
+    } <= set(critical)
     for dag_id, dag in critical.items():
         assert dag["sla_seconds"], dag_id
         assert dag["task_slas"] == dag["task_count"], dag_id
-    non_critical_with_sla = [d for d, dag in dagbag_report["dags"].items() if dag["sla_seconds"] and d not in critical]
+    non_critical_with_sla = [
+        d for d, dag in dagbag_report["dags"].items() if dag["sla_seconds"] and d not in critical
+    ]
     assert non_critical_with_sla == []
 
 
@@ -103,8 +111,14 @@ def test_load_templates_render_to_plain_sql(dagbag_report: dict[str, Any]) -> No
     assert "updated_at >= CAST('2024-03-01 10:00:00' AS TIMESTAMP)" in merge
     assert "@RAW_TEST.PUBLIC.LANDING_STAGE/" + key in merge
     copy = "\n".join(rendered["ingest_s3_market__fx_rates.copy_fx_rates.sql"])
-    assert "COPY INTO RAW_TEST.s3_market.fx_rates" in copy and "RAW_TEST.public._load_history" in copy
-    for text in (merge, copy, rendered["ingest_core_banking__transactions.extract_transactions.query"]):
+    assert (
+        "COPY INTO RAW_TEST.s3_market.fx_rates" in copy and "RAW_TEST.public._load_history" in copy
+    )
+    for text in (
+        merge,
+        copy,
+        rendered["ingest_core_banking__transactions.extract_transactions.query"],
+    ):
         assert "{{" not in text and "{%" not in text
 
 
@@ -134,4 +148,6 @@ def test_requirements_are_pinned_to_the_committed_constraints() -> None:
     for requirement in requirements:
         name, _, version = requirement.partition("==")
         assert version, f"{requirement} is not pinned"
-        assert constraints.get(name.lower()) == version, f"{requirement} differs from constraints-2.10.5.txt"
+        assert constraints.get(name.lower()) == version, (
+            f"{requirement} differs from constraints-2.10.5.txt"
+        )

@@ -77,7 +77,14 @@ CONTRACT: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     ),
     "payments__refunds": (
         ("refund_id",),
-        {"refund_id": BIG, "payment_id": BIG, "amount": AMT, "reason": VC, "created_at": TS, "updated_at": TS},
+        {
+            "refund_id": BIG,
+            "payment_id": BIG,
+            "amount": AMT,
+            "reason": VC,
+            "created_at": TS,
+            "updated_at": TS,
+        },
     ),
     "payments__chargebacks": (
         ("chargeback_id",),
@@ -127,11 +134,23 @@ CONTRACT: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     ),
     "risk__alerts": (
         ("alert_id",),
-        {"alert_id": BIG, "account_id": BIG, "alert_type": VC, "severity": VC, "created_at": TS, "updated_at": TS},
+        {
+            "alert_id": BIG,
+            "account_id": BIG,
+            "alert_type": VC,
+            "severity": VC,
+            "created_at": TS,
+            "updated_at": TS,
+        },
     ),
     "s3_market__fx_rates": (
         ("rate_date", "currency"),
-        {"rate_date": "DATE", "currency": "VARCHAR(3)", "usd_rate": "DECIMAL(18,8)", "_file_name": VC},
+        {
+            "rate_date": "DATE",
+            "currency": "VARCHAR(3)",
+            "usd_rate": "DECIMAL(18,8)",
+            "_file_name": VC,
+        },
     ),
     "s3_events__card_authorizations": (
         ("auth_id",),

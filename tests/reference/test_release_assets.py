@@ -20,7 +20,15 @@ from finsight_release.store.local import LocalObjectStore
 from finsight_release.validate.terraform.checks import check_plan_file
 
 ASSETS = REPO_ROOT / "release_assets"
-MODES = {"BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE", "NONE"}
+MODES = {
+    "BACKWARD",
+    "BACKWARD_TRANSITIVE",
+    "FORWARD",
+    "FORWARD_TRANSITIVE",
+    "FULL",
+    "FULL_TRANSITIVE",
+    "NONE",
+}
 
 
 def test_fifteen_spark_jobs_with_entry_point_dependencies_and_sample() -> None:
@@ -70,9 +78,15 @@ def test_images_are_pinned_by_digest() -> None:
     images = sorted(p for p in (ASSETS / "images").iterdir() if p.is_dir())
     assert len(images) >= 3
     for image in images:
-        from_lines = [line for line in (image / "Dockerfile").read_text().splitlines() if line.startswith("FROM")]
+        from_lines = [
+            line
+            for line in (image / "Dockerfile").read_text().splitlines()
+            if line.startswith("FROM")
+        ]
         assert from_lines and all(re.search(r"@sha256:[0-9a-f]{64}\b", line) for line in from_lines)
-        assert re.fullmatch(r"sha256:[0-9a-f]{64}", yaml.safe_load((image / "image.yaml").read_text())["digest"])
+        assert re.fullmatch(
+            r"sha256:[0-9a-f]{64}", yaml.safe_load((image / "image.yaml").read_text())["digest"]
+        )
 
 
 def test_reference_release_has_every_kind() -> None:

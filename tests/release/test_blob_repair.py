@@ -49,8 +49,13 @@ def test_rebuild_repairs_missing_and_corrupt_blobs(tmp_path: Path, store: Object
     messages: list[str] = []
     again, created = repo.build(platform, "bob", progress=messages.append)
     assert not created and again.release_id == manifest.release_id and again.author == "alice"
-    assert messages[-1] == f"already built: repaired 2 of {len(digests)} blobs (1 missing, 1 corrupt)"
-    assert store.sha256_of(blob_key(corrupt)) == corrupt and store.sha256_of(blob_key(missing)) == missing
+    assert (
+        messages[-1] == f"already built: repaired 2 of {len(digests)} blobs (1 missing, 1 corrupt)"
+    )
+    assert (
+        store.sha256_of(blob_key(corrupt)) == corrupt
+        and store.sha256_of(blob_key(missing)) == missing
+    )
     for artifact in manifest.artifacts:  # every blob reads back verified
         repo.materialize(artifact, tmp_path / "out" / artifact.name)
 

@@ -79,7 +79,9 @@ def without_collisions(files: dict[str, bytes]) -> dict[str, bytes]:
 
 @SETTINGS
 @given(files=TREES, seed=st.integers(0, 2**32 - 1))
-def test_digest_ignores_write_order_walk_order_times_and_modes(files: dict[str, bytes], seed: int) -> None:
+def test_digest_ignores_write_order_walk_order_times_and_modes(
+    files: dict[str, bytes], seed: int
+) -> None:
     files = without_collisions(files)
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as tmp:
@@ -94,10 +96,15 @@ def test_digest_ignores_write_order_walk_order_times_and_modes(files: dict[str, 
 
 @SETTINGS
 @given(files=TREES, data=st.data())
-def test_changing_one_files_bytes_changes_the_digest(files: dict[str, bytes], data: st.DataObject) -> None:
+def test_changing_one_files_bytes_changes_the_digest(
+    files: dict[str, bytes], data: st.DataObject
+) -> None:
     files = without_collisions(files)
     victim = data.draw(st.sampled_from(sorted(files)))
-    changed = {**files, victim: data.draw(st.binary(max_size=200).filter(lambda b: b != files[victim]))}
+    changed = {
+        **files,
+        victim: data.draw(st.binary(max_size=200).filter(lambda b: b != files[victim])),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         before = dags_artifact(write_tree(Path(tmp) / "before", files, random.Random(0))).digest
         after = dags_artifact(write_tree(Path(tmp) / "after", changed, random.Random(0))).digest

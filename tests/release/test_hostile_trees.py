@@ -50,14 +50,18 @@ def refused(repo: ReleaseRepository, platform: Path, error: type[Exception], *na
     return message
 
 
-def test_escaping_symlinked_job_folder_is_refused(tmp_path: Path, repo: ReleaseRepository, outside: Path) -> None:
+def test_escaping_symlinked_job_folder_is_refused(
+    tmp_path: Path, repo: ReleaseRepository, outside: Path
+) -> None:
     platform = make_platform(tmp_path / "p")
     (platform / "release_assets/spark/evil").symlink_to(outside)
     message = refused(repo, platform, UnsafeSymlinkError, "release_assets/spark/evil", str(outside))
     assert "outside the platform tree" in message
 
 
-def test_escaping_symlinked_artifact_root_is_refused(tmp_path: Path, repo: ReleaseRepository, outside: Path) -> None:
+def test_escaping_symlinked_artifact_root_is_refused(
+    tmp_path: Path, repo: ReleaseRepository, outside: Path
+) -> None:
     platform = make_platform(tmp_path / "p")
     shutil.rmtree(platform / DAGS)
     (platform / DAGS).symlink_to(outside)
@@ -96,15 +100,23 @@ def test_symlinks_inside_the_tree_are_followed(tmp_path: Path, repo: ReleaseRepo
     want, _ = ReleaseRepository(LocalObjectStore(tmp_path / "s1")).build(copied, "alice")
     got, _ = repo.build(linked, "alice")
     dags = got.artifact("airflow/dags")
-    assert dags and {f.path for f in dags.files} == {"ingest_core.py", "export_partners.py", "common/util.py"}
+    assert dags and {f.path for f in dags.files} == {
+        "ingest_core.py",
+        "export_partners.py",
+        "common/util.py",
+    }
     assert got.digests == want.digests
 
 
-def test_sparse_file_over_the_file_cap_is_refused_unread(tmp_path: Path, repo: ReleaseRepository) -> None:
+def test_sparse_file_over_the_file_cap_is_refused_unread(
+    tmp_path: Path, repo: ReleaseRepository
+) -> None:
     platform = make_platform(tmp_path / "p")
     with open(platform / "release_assets/spark/ledger_compaction/dump.parquet", "wb") as fh:
         fh.truncate(1536 * 1024 * 1024)  # 1.5 GB, sparse: no disk used, refused by its size alone
-    message = refused(repo, platform, SizeLimitError, "release_assets/spark/ledger_compaction/dump.parquet")
+    message = refused(
+        repo, platform, SizeLimitError, "release_assets/spark/ledger_compaction/dump.parquet"
+    )
     assert "1536.0 MB, over the 100 MB per-file cap (FINSIGHT_MAX_FILE_MB)" in message
 
 
@@ -115,7 +127,9 @@ def test_release_over_the_release_cap_is_refused(
     for name in ("a.bin", "b.bin"):
         (platform / DAGS / name).write_bytes(os.urandom(600 * 1024))
     monkeypatch.setenv("FINSIGHT_MAX_RELEASE_MB", "1")
-    message = refused(repo, platform, SizeLimitError, "over the 1 MB per-release cap (FINSIGHT_MAX_RELEASE_MB)")
+    message = refused(
+        repo, platform, SizeLimitError, "over the 1 MB per-release cap (FINSIGHT_MAX_RELEASE_MB)"
+    )
     assert "largest file airflow/dags:" in message
     monkeypatch.setenv("FINSIGHT_MAX_RELEASE_MB", "2")
     monkeypatch.setenv("FINSIGHT_MAX_FILE_MB", "0.5")
@@ -133,7 +147,9 @@ def test_size_caps_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_settings().size_limits.max_file_bytes == 250 * 1024 * 1024
     for bad in ("lots", "0", "-5", "nan"):
         monkeypatch.setenv("FINSIGHT_MAX_RELEASE_MB", bad)
-        with pytest.raises(ConfigError, match=f"FINSIGHT_MAX_RELEASE_MB must be a positive number.*{bad}"):
+        with pytest.raises(
+            ConfigError, match=f"FINSIGHT_MAX_RELEASE_MB must be a positive number.*{bad}"
+        ):
             load_size_limits()
 
 
@@ -150,8 +166,14 @@ def test_validation_scan_leaves_unsafe_links_to_the_checks(
     assert artifacts["spark/evil"].files == ()
     assert repo.store.list("") == []
     # Never silent: the secrets check makes each one a blocking finding.
-    findings = SecretsScanCheck().run(ValidationContext(platform=platform), list(artifacts.values()))
-    flagged = {(f.artifact, f.severity) for f in findings if f.message == "symlink escapes the platform tree"}
+    findings = SecretsScanCheck().run(
+        ValidationContext(platform=platform), list(artifacts.values())
+    )
+    flagged = {
+        (f.artifact, f.severity)
+        for f in findings
+        if f.message == "symlink escapes the platform tree"
+    }
     assert flagged == {("airflow/dags", Severity.ERROR), ("spark/evil", Severity.ERROR)}
 
 
@@ -197,4 +219,8 @@ def test_cli_build_of_a_hostile_tree_is_one_red_line_and_repairs_on_rebuild(
     blob.write_bytes(b"rot")
     rebuilt = CliRunner().invoke(main, ["build", "--platform", str(platform)])
     # The console log wraps long lines: the count is what matters here (the wording: test_blob_repair).
-    assert rebuilt.exit_code == 0 and "repaired 1 of" in rebuilt.output and "0 missing" in rebuilt.output
+    assert (
+        rebuilt.exit_code == 0
+        and "repaired 1 of" in rebuilt.output
+        and "0 missing" in rebuilt.output
+    )

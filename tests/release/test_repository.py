@@ -5,7 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from finsight_release.errors import ArtifactError, DigestMismatchError, PlatformTreeError, UnknownReleaseError
+from finsight_release.errors import (
+    ArtifactError,
+    DigestMismatchError,
+    PlatformTreeError,
+    UnknownReleaseError,
+)
 from finsight_release.release.artifact import ArtifactKind
 from finsight_release.release.changeset import ChangeClass
 from finsight_release.release.repository import ReleaseRepository, blob_key
@@ -26,7 +31,9 @@ def test_every_kind_is_discovered(tmp_path: Path, repo: ReleaseRepository) -> No
     assert image and image.metadata["image_digest"] == "sha256:" + "b" * 64
 
 
-def test_same_tree_same_release_and_nothing_written(tmp_path: Path, repo: ReleaseRepository) -> None:
+def test_same_tree_same_release_and_nothing_written(
+    tmp_path: Path, repo: ReleaseRepository
+) -> None:
     platform = make_platform(tmp_path / "p")
     first, _ = repo.build(platform, "alice")
     keys_before = repo.store.list("")
@@ -42,7 +49,9 @@ def test_same_tree_same_release_and_nothing_written(tmp_path: Path, repo: Releas
 
 def test_dag_only_change_is_fast_path(tmp_path: Path, repo: ReleaseRepository) -> None:
     v1, _ = repo.build(make_platform(tmp_path / "p1"), "alice")
-    platform2 = make_platform(tmp_path / "p2", {"release_assets/airflow/dags/ingest_core.py": "# changed\n"})
+    platform2 = make_platform(
+        tmp_path / "p2", {"release_assets/airflow/dags/ingest_core.py": "# changed\n"}
+    )
     v2, _ = repo.build(platform2, "alice", base=v1)
     assert v2.release_id != v1.release_id
     assert v2.change_set and v2.change_set.is_dag_only and not v2.change_set.is_slow_path
@@ -52,7 +61,9 @@ def test_dag_only_change_is_fast_path(tmp_path: Path, repo: ReleaseRepository) -
 
 def test_requirements_change_is_slow_path(tmp_path: Path, repo: ReleaseRepository) -> None:
     v1, _ = repo.build(make_platform(tmp_path / "p1"), "alice")
-    p2 = make_platform(tmp_path / "p2", {"release_assets/airflow/requirements.txt": "pandas==2.2.3\n"})
+    p2 = make_platform(
+        tmp_path / "p2", {"release_assets/airflow/requirements.txt": "pandas==2.2.3\n"}
+    )
     v2, _ = repo.build(p2, "alice", base=v1)
     assert v2.change_set and v2.change_set.is_slow_path
     assert ChangeClass.REQUIREMENTS in v2.change_set.classes
@@ -84,7 +95,8 @@ def test_unknown_release_and_bad_tree(tmp_path: Path, repo: ReleaseRepository) -
 
 def test_mutable_image_tag_is_refused(tmp_path: Path, repo: ReleaseRepository) -> None:
     platform = make_platform(
-        tmp_path / "p", {"release_assets/images/airflow/image.yaml": "repository: x/finsight\ndigest: latest\n"}
+        tmp_path / "p",
+        {"release_assets/images/airflow/image.yaml": "repository: x/finsight\ndigest: latest\n"},
     )
     with pytest.raises(ArtifactError, match="immutable digest"):
         repo.build(platform, "alice")

@@ -95,7 +95,9 @@ def test_unreachable_s3_is_a_clear_error() -> None:
         store.get("envs/prod/pointer.json")
 
 
-def test_local_crash_leaves_no_partial_object(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_crash_leaves_no_partial_object(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = LocalObjectStore(tmp_path)
     store.put("k", b"old")
     monkeypatch.setattr("os.replace", lambda *a: (_ for _ in ()).throw(OSError("disk gone")))
@@ -109,7 +111,10 @@ def test_put_file_streams_create_only_or_replacing(store: ObjectStore, tmp_path:
     first, second = tmp_path / "first.bin", tmp_path / "second.bin"
     first.write_bytes(b"a" * 3_000_000)  # several chunks
     second.write_bytes(b"second")
-    first_digest, second_digest = hashlib.sha256(first.read_bytes()).hexdigest(), sha256_hex(b"second")
+    first_digest, second_digest = (
+        hashlib.sha256(first.read_bytes()).hexdigest(),
+        sha256_hex(b"second"),
+    )
     assert store.sha256_of("blobs/x") is None
     assert store.put_file("blobs/x", first, first_digest)
     assert store.sha256_of("blobs/x") == first_digest

@@ -21,7 +21,9 @@ def test_switch_is_atomic_symlink_and_rollback_reuses_version(tmp_path: Path) ->
     repo = ReleaseRepository(LocalObjectStore(tmp_path / "store"))
     target = FolderTarget(tmp_path / "t", frozenset({ArtifactKind.AIRFLOW_DAGS}))
     v1, _ = repo.build(make_platform(tmp_path / "p1"), "a")
-    v2, _ = repo.build(make_platform(tmp_path / "p2", {"release_assets/airflow/dags/new_dag.py": "x = 1\n"}), "a")
+    v2, _ = repo.build(
+        make_platform(tmp_path / "p2", {"release_assets/airflow/dags/new_dag.py": "x = 1\n"}), "a"
+    )
     d1, d2 = v1.artifact("airflow/dags"), v2.artifact("airflow/dags")
     assert d1 and d2
     target.apply(DEV, v1, [d1], repo)
@@ -52,8 +54,12 @@ def test_verify_detects_tampering(tmp_path: Path) -> None:
 
 def test_published_folders_are_readable_by_other_users_whatever_the_umask(tmp_path: Path) -> None:
     repo = ReleaseRepository(LocalObjectStore(tmp_path / "store"))
-    target = FolderTarget(tmp_path / "t", frozenset({ArtifactKind.AIRFLOW_DAGS, ArtifactKind.SPARK_JOB}))
-    v1, _ = repo.build(make_platform(tmp_path / "p1", {"release_assets/airflow/dags/sub/x.py": "x = 1\n"}), "a")
+    target = FolderTarget(
+        tmp_path / "t", frozenset({ArtifactKind.AIRFLOW_DAGS, ArtifactKind.SPARK_JOB})
+    )
+    v1, _ = repo.build(
+        make_platform(tmp_path / "p1", {"release_assets/airflow/dags/sub/x.py": "x = 1\n"}), "a"
+    )
     artifacts = [a for a in v1.artifacts if a.kind in target.kinds]
     old = os.umask(0o077)  # a deployer whose umask would make everything private
     try:
@@ -66,7 +72,9 @@ def test_published_folders_are_readable_by_other_users_whatever_the_umask(tmp_pa
             modes[path.relative_to(tmp_path).as_posix()] = stat.S_IMODE(path.stat().st_mode)
     assert modes["t/dev/versions/airflow/dags"] == 0o755 and modes["t/dev/current"] == 0o755
     assert any(p.endswith("/sub/x.py") for p in modes) and any(p.endswith("/sub") for p in modes)
-    wrong = {p: oct(m) for p, m in modes.items() if m != (0o644 if (tmp_path / p).is_file() else 0o755)}
+    wrong = {
+        p: oct(m) for p, m in modes.items() if m != (0o644 if (tmp_path / p).is_file() else 0o755)
+    }
     assert not wrong
     dags = target.live_path(DEV, "airflow/dags")
     assert stat.S_IMODE((dags / "sub" / "x.py").stat().st_mode) == 0o644

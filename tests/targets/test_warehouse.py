@@ -23,7 +23,9 @@ time.sleep(float(sys.argv[2]))
 
 def hold_lock(db: Path, seconds: float) -> subprocess.Popen[str]:
     """Another process with a read-write connection to ``db`` for ``seconds``."""
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(db), str(seconds)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
     return proc
 
@@ -45,7 +47,9 @@ def test_lock_wait_is_bounded_with_one_clear_error(tmp_path: Path) -> None:
     holder = hold_lock(db, 10)
     try:
         target = DuckDbWarehouseTarget(tmp_path, tmp_path / "p", lock_timeout_s=0.5)
-        with pytest.raises(WarehouseDeployError, match="stayed locked by another process for 0.5 s") as info:
+        with pytest.raises(
+            WarehouseDeployError, match="stayed locked by another process for 0.5 s"
+        ) as info:
             target.connect(db, read_only=True)
         assert "\n" not in str(info.value) and str(db) in str(info.value)
     finally:

@@ -70,7 +70,12 @@ def test_no_check_crashes_on_junk(report_and_artifacts) -> None:  # noqa: ANN001
 def test_every_junk_artifact_gets_a_blocking_finding(report_and_artifacts) -> None:  # noqa: ANN001
     report, artifacts = report_and_artifacts
     blocked = {f.artifact for f in report.findings if f.severity.is_blocking}
-    junk_artifacts = {a.name for a in artifacts for rel in JUNK_FILES if rel.startswith(a.source.rstrip("/") + "/")}
+    junk_artifacts = {
+        a.name
+        for a in artifacts
+        for rel in JUNK_FILES
+        if rel.startswith(a.source.rstrip("/") + "/")
+    }
     assert junk_artifacts - blocked == set()
 
 
@@ -79,12 +84,17 @@ def test_messages_are_one_line_and_name_the_problem(report_and_artifacts) -> Non
     for finding in report.findings:
         assert "\n" not in finding.message and "Traceback" not in finding.message, finding
     by_file = {f.file: f for f in report.findings if f.file}
-    assert "symlink escapes the platform tree" in by_file["release_assets/airflow/dags/escape.py"].message
+    assert (
+        "symlink escapes the platform tree"
+        in by_file["release_assets/airflow/dags/escape.py"].message
+    )
     huge = by_file["release_assets/streaming/payments.events/history/huge.avsc"]
     assert "too large" in huge.message
 
 
-def test_cli_exits_non_zero_and_writes_nothing_to_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_exits_non_zero_and_writes_nothing_to_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path / "home"
     monkeypatch.setenv("FINSIGHT_HOME", str(home))
     platform = junk_platform(tmp_path / "platform")
@@ -92,6 +102,8 @@ def test_cli_exits_non_zero_and_writes_nothing_to_the_store(tmp_path: Path, monk
         main, ["validate", "--platform", str(platform), "--all", "--env", "dev", "--format", "json"]
     )
     assert result.exit_code == 1, result.output
-    payload = json.loads(result.stdout)  # the verdict line goes to stderr: stdout stays machine-readable
+    payload = json.loads(
+        result.stdout
+    )  # the verdict line goes to stderr: stdout stays machine-readable
     assert payload["passed"] is False and payload["counts"]["error"] > 0
     assert not (home / "store" / "envs").exists()

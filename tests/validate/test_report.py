@@ -69,7 +69,9 @@ def report() -> ValidationReport:
                     )
                 ],
             ),
-            CheckResult(check_id="streaming.compatibility", status=CheckStatus.SKIPPED, artifacts=[]),
+            CheckResult(
+                check_id="streaming.compatibility", status=CheckStatus.SKIPPED, artifacts=[]
+            ),
         ],
     )
 
@@ -122,7 +124,9 @@ def test_markdown_is_a_github_summary(report: ValidationReport) -> None:
 
 
 def test_a_clean_report_passes() -> None:
-    clean = ValidationReport(results=[CheckResult(check_id="secrets.scan", status=CheckStatus.CACHED, artifacts=["a"])])
+    clean = ValidationReport(
+        results=[CheckResult(check_id="secrets.scan", status=CheckStatus.CACHED, artifacts=["a"])]
+    )
     assert clean.passed
     assert render_markdown(clean).startswith("## :white_check_mark: validation PASSED")
     assert ET.fromstring(render_junit(clean)).get("failures") == "0"

@@ -14,14 +14,21 @@ from finsight_release.release.layout import discover
 from finsight_release.validate.cache import ResultCache
 from finsight_release.validate.check import CheckDefaults, ValidationContext
 from finsight_release.validate.finding import Finding, Severity
-from finsight_release.validate.runner import CheckProgress, CheckStatus, ValidationReport, run_validation
+from finsight_release.validate.runner import (
+    CheckProgress,
+    CheckStatus,
+    ValidationReport,
+    run_validation,
+)
 from tests.mini_platform import make_platform
 
 
 class RecordingCheck(CheckDefaults):
     """Reports one finding per artifact and records which artifacts it was asked about."""
 
-    def __init__(self, check_id: str, kinds: set[ArtifactKind], severity: Severity = Severity.WARNING) -> None:
+    def __init__(
+        self, check_id: str, kinds: set[ArtifactKind], severity: Severity = Severity.WARNING
+    ) -> None:
         self.id = check_id
         self.kinds = frozenset(kinds)
         self.severity = severity
@@ -30,7 +37,12 @@ class RecordingCheck(CheckDefaults):
     def run(self, ctx: ValidationContext, artifacts: Sequence[Artifact]) -> list[Finding]:
         self.calls.append([a.name for a in artifacts])
         return [
-            Finding(check_id=self.id, severity=self.severity, artifact=a.name, message=f"saw {a.short_digest}")
+            Finding(
+                check_id=self.id,
+                severity=self.severity,
+                artifact=a.name,
+                message=f"saw {a.short_digest}",
+            )
             for a in artifacts
         ]
 
@@ -54,7 +66,9 @@ class SlowCheck(RecordingCheck):
 
 
 def _artifacts(platform: Path) -> list[Artifact]:
-    return [build_artifact(s.kind, s.name, s.root, platform, s.metadata) for s in discover(platform)]
+    return [
+        build_artifact(s.kind, s.name, s.root, platform, s.metadata) for s in discover(platform)
+    ]
 
 
 @pytest.fixture
@@ -92,7 +106,9 @@ def test_results_are_cached_by_digest_and_env(platform: Path, tmp_path: Path) ->
     assert third.results[0].cached_artifacts == ["config/dev"]
     assert len(third.findings) == 2
     # Another environment is another key.
-    run_validation(ValidationContext(platform=platform, env="prod"), _artifacts(platform), [check], cache=cache)
+    run_validation(
+        ValidationContext(platform=platform, env="prod"), _artifacts(platform), [check], cache=cache
+    )
     assert check.calls[-1] == ["config/dev", "config/prod"]
 
 
@@ -121,16 +137,24 @@ def test_a_crashing_check_is_one_error_and_others_still_run(platform: Path, tmp_
     cache = ResultCache(tmp_path / "c")
     other = RecordingCheck("demo.config", {ArtifactKind.ENV_CONFIG}, Severity.INFO)
     report = run_validation(
-        ValidationContext(platform=platform), _artifacts(platform), [CrashingCheck(), other], cache=cache
+        ValidationContext(platform=platform),
+        _artifacts(platform),
+        [CrashingCheck(), other],
+        cache=cache,
     )
     crash = [f for f in report.findings if f.check_id == "internal.demo.crash"]
     assert len(crash) == 1 and crash[0].severity is Severity.ERROR
-    assert crash[0].message == "check demo.crash crashed: ValueError: boom second line of a long explanation"
+    assert (
+        crash[0].message
+        == "check demo.crash crashed: ValueError: boom second line of a long explanation"
+    )
     assert "\n" not in crash[0].message and "Traceback" not in crash[0].message
     assert other.calls and not report.passed
     assert report.results[0].status is CheckStatus.CRASHED
     # A crash is never cached: the next run tries again.
-    again = run_validation(ValidationContext(platform=platform), _artifacts(platform), [CrashingCheck()], cache=cache)
+    again = run_validation(
+        ValidationContext(platform=platform), _artifacts(platform), [CrashingCheck()], cache=cache
+    )
     assert again.results[0].status is CheckStatus.CRASHED
 
 
@@ -139,7 +163,10 @@ def test_independent_checks_run_in_parallel_and_timings_are_recorded(platform: P
     checks = [SlowCheck("demo.a", barrier), SlowCheck("demo.b", barrier)]
     events: list[CheckProgress] = []
     report = run_validation(
-        ValidationContext(platform=platform, workers=2), _artifacts(platform), checks, progress=events.append
+        ValidationContext(platform=platform, workers=2),
+        _artifacts(platform),
+        checks,
+        progress=events.append,
     )
     assert all(c.calls for c in checks)
     assert [t.check_id for t in report.timings] == ["demo.a", "demo.b"]
@@ -170,7 +197,9 @@ def test_parallel_unsafe_checks_run_alone(platform: Path) -> None:
 
 def test_report_round_trips_through_json(platform: Path) -> None:
     check = RecordingCheck("demo.config", {ArtifactKind.ENV_CONFIG}, Severity.ERROR)
-    report = run_validation(ValidationContext(platform=platform, env="dev"), _artifacts(platform), [check])
+    report = run_validation(
+        ValidationContext(platform=platform, env="dev"), _artifacts(platform), [check]
+    )
     data = report.model_dump(mode="json")
     assert data["passed"] is False and data["counts"]["error"] == 2 and len(data["findings"]) == 2
     assert ValidationReport.model_validate_json(report.model_dump_json()) == report

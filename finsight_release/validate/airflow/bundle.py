@@ -46,7 +46,12 @@ class DagBundle:
         """Every ``.py`` file under ``root`` that is not a symlink (a live dags folder; a release's bundle
         is built from its artifact's file list instead)."""
         return cls(
-            root, (p.relative_to(root).as_posix() for p in root.rglob("*.py") if p.is_file() and not p.is_symlink())
+            root,
+            (
+                p.relative_to(root).as_posix()
+                for p in root.rglob("*.py")
+                if p.is_file() and not p.is_symlink()
+            ),
         )
 
     def _source(self, rel: str) -> bytes:
@@ -59,7 +64,11 @@ class DagBundle:
     def dag_files(self) -> list[str]:
         """The files Airflow's DAG processor would parse, in path order."""
         ignore = ignored_by(self.root)
-        return [f for f in self.files if not any(p.search(f) for p in ignore) and might_contain_dag(self._source(f))]
+        return [
+            f
+            for f in self.files
+            if not any(p.search(f) for p in ignore) and might_contain_dag(self._source(f))
+        ]
 
     @cached_property
     def _modules(self) -> dict[str, str]:
@@ -93,7 +102,11 @@ class DagBundle:
             elif isinstance(node, ast.ImportFrom):
                 base = node.module or ""
                 if node.level:
-                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1] if package else []
+                    anchor = (
+                        package.split(".")[: len(package.split(".")) - node.level + 1]
+                        if package
+                        else []
+                    )
                     base = ".".join([*anchor, base] if base else anchor)
                 names.add(base)
                 names.update(f"{base}.{alias.name}" if base else alias.name for alias in node.names)

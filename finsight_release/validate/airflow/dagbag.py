@@ -78,7 +78,13 @@ class DagBagReport:
     def add(self, record: dict[str, Any]) -> None:
         """Add one file's record from a probe; a DAG id already seen from another file is a duplicate."""
         path = record["file"]
-        self.stats.append({"file": path, "seconds": record.get("seconds", 0.0), "dag_ids": record.get("dag_ids", [])})
+        self.stats.append(
+            {
+                "file": path,
+                "seconds": record.get("seconds", 0.0),
+                "dag_ids": record.get("dag_ids", []),
+            }
+        )
         if record.get("error"):
             self.import_errors[path] = record["error"]
         if record.get("output"):
@@ -98,7 +104,9 @@ class DagBagReport:
         return True
 
 
-def airflow_env(home: str, dags: Path, plugins: Path | None, limits: DagBagLimits = DagBagLimits()) -> dict[str, str]:
+def airflow_env(
+    home: str, dags: Path, plugins: Path | None, limits: DagBagLimits = DagBagLimits()
+) -> dict[str, str]:
     """The environment of an Airflow process that parses ``dags`` with a throwaway metadata DB."""
     return {
         **os.environ,
@@ -149,9 +157,15 @@ def run_dagbag(
         return report
     with tempfile.TemporaryDirectory(prefix="finsight-airflow-") as tmp:
         shards = shard(files, dags, workers)
-        runs = [ShardRun(python, dags, plugins, Path(tmp) / f"shard{i}", limits) for i in range(len(shards))]
+        runs = [
+            ShardRun(python, dags, plugins, Path(tmp) / f"shard{i}", limits)
+            for i in range(len(shards))
+        ]
         with ThreadPoolExecutor(max_workers=len(runs)) as pool:
-            jobs = [pool.submit(run.run, [str(dags / f) for f in part]) for run, part in zip(runs, shards, strict=True)]
+            jobs = [
+                pool.submit(run.run, [str(dags / f) for f in part])
+                for run, part in zip(runs, shards, strict=True)
+            ]
             parts = [job.result() for job in jobs]
     for part in parts:
         for record in part:
@@ -240,7 +254,13 @@ class ProbeOutcome:
         """The begun file's record: an import error whose traceback is what faulthandler saw."""
         frames = "".join(f"\n  {frame}" for frame in self.trace)
         message = f"DAG file took the parser down: {self.died}"
-        return {"file": self.begun, "seconds": 0.0, "dag_ids": [], "dags": {}, "error": f"Crash:{frames}\n{message}"}
+        return {
+            "file": self.begun,
+            "seconds": 0.0,
+            "dag_ids": [],
+            "dags": {},
+            "error": f"Crash:{frames}\n{message}",
+        }
 
 
 def _wait(proc: subprocess.Popen[bytes], report: Path, stall_s: float) -> bool:
@@ -312,7 +332,9 @@ def signal_name(number: int) -> str:
         sig = signal.Signals(number)
     except ValueError:
         return f"signal {number}"
-    return f"{sig.name} ({signal.strsignal(sig) or sig.name})".lower().replace(sig.name.lower(), sig.name)
+    return f"{sig.name} ({signal.strsignal(sig) or sig.name})".lower().replace(
+        sig.name.lower(), sig.name
+    )
 
 
 def _tail(path: Path) -> str:
@@ -320,7 +342,11 @@ def _tail(path: Path) -> str:
     try:
         with path.open("rb") as fh:
             fh.seek(max(0, path.stat().st_size - 4096))
-            lines = [line.strip() for line in fh.read().decode("utf-8", "replace").splitlines() if line.strip()]
+            lines = [
+                line.strip()
+                for line in fh.read().decode("utf-8", "replace").splitlines()
+                if line.strip()
+            ]
     except OSError:
         return ""
     return lines[-1] if lines else ""
@@ -343,7 +369,9 @@ def summarize(error: str) -> str:
     return (body[0] if body else lines[-1]).strip()
 
 
-def airflow_missing(check_id: str, artifact: Artifact, python: Path | None, skipped: str) -> Finding:
+def airflow_missing(
+    check_id: str, artifact: Artifact, python: Path | None, skipped: str
+) -> Finding:
     """The warning for a check that needs the Airflow virtualenv when it is not there."""
     return Finding(
         check_id=check_id,
@@ -380,7 +408,9 @@ def dagbag_limits(ctx: ValidationContext) -> DagBagLimits:
     ``dagbag_import_timeout_s`` / ``dagbag_memory_mb``; defaults without either."""
     config = env_platform_config(ctx)
     base = config.validation.dagbag if config else None
-    timeout = ctx.options.get("dagbag_import_timeout_s") or (base.import_timeout_s if base else IMPORT_TIMEOUT_S)
+    timeout = ctx.options.get("dagbag_import_timeout_s") or (
+        base.import_timeout_s if base else IMPORT_TIMEOUT_S
+    )
     memory = ctx.options.get("dagbag_memory_mb") or (base.memory_mb if base else MEMORY_MB)
     return DagBagLimits(import_timeout_s=float(timeout), memory_mb=int(memory))
 
@@ -432,10 +462,14 @@ class AirflowDagsCheck(CheckDefaults):
             findings += self._check_bundle(ctx, artifact, python)
         return findings
 
-    def _check_bundle(self, ctx: ValidationContext, artifact: Artifact, python: Path) -> list[Finding]:
+    def _check_bundle(
+        self, ctx: ValidationContext, artifact: Artifact, python: Path
+    ) -> list[Finding]:
         dags = ctx.platform / artifact.source
         plugins = ctx.platform / "release_assets" / "airflow" / "plugins"
-        bundle = DagBundle(dags, (f.path for f in artifact.files))  # what ships: no symlinks, no caches
+        bundle = DagBundle(
+            dags, (f.path for f in artifact.files)
+        )  # what ships: no symlinks, no caches
         index = DagIdIndex(ctx.cache_dir / "dag-ids" if ctx.cache_dir else None)
         changed = [f for f in ctx.options.get("changed_files", "").splitlines() if f]
         fingerprints = {f: bundle.fingerprint(f) for f in bundle.dag_files}
@@ -449,10 +483,14 @@ class AirflowDagsCheck(CheckDefaults):
         too_large = [f for f in to_parse if _size(dags / f) > MAX_DAG_FILE_BYTES]
         to_parse = [f for f in to_parse if f not in too_large]
         limits = dagbag_limits(ctx)
-        report = run_dagbag(python, dags, plugins if plugins.is_dir() else None, to_parse, ctx.workers, limits)
+        report = run_dagbag(
+            python, dags, plugins if plugins.is_dir() else None, to_parse, ctx.workers, limits
+        )
         for stat in report.stats:
             rel = os.path.relpath(stat["file"], dags)
-            if rel in fingerprints:  # a file that fails to import defines no DAGs, as in the scheduler
+            if (
+                rel in fingerprints
+            ):  # a file that fails to import defines no DAGs, as in the scheduler
                 index.put(fingerprints[rel], stat["dag_ids"])
         for rel, ids in known.items():
             for dag_id in ids or []:
@@ -464,12 +502,18 @@ class AirflowDagsCheck(CheckDefaults):
         findings += self._parse_times(artifact, report, ctx.platform)
         findings += self._config_references(artifact, report, ctx, bundle, to_parse)
         if not report.dags and not report.import_errors and not changed:
-            findings.append(self._finding(artifact, Severity.ERROR, "the DAG bundle defines no DAGs"))
+            findings.append(
+                self._finding(artifact, Severity.ERROR, "the DAG bundle defines no DAGs")
+            )
         return findings
 
     def _finding(self, artifact: Artifact, severity: Severity, message: str, **kw: Any) -> Finding:
         return Finding(
-            check_id=kw.pop("check_id", self.id), severity=severity, artifact=artifact.name, message=message, **kw
+            check_id=kw.pop("check_id", self.id),
+            severity=severity,
+            artifact=artifact.name,
+            message=message,
+            **kw,
         )
 
     def _import_errors(self, artifact: Artifact, report: DagBagReport, root: Path) -> list[Finding]:
@@ -527,7 +571,9 @@ class AirflowDagsCheck(CheckDefaults):
         ]
         return out
 
-    def _output_and_warnings(self, artifact: Artifact, report: DagBagReport, root: Path) -> list[Finding]:
+    def _output_and_warnings(
+        self, artifact: Artifact, report: DagBagReport, root: Path
+    ) -> list[Finding]:
         """Output written and warnings raised while a DAG file was imported (the scheduler's logs, every parse)."""
         out = []
         for path, where in sorted(report.output.items()):
@@ -579,7 +625,9 @@ class AirflowDagsCheck(CheckDefaults):
         out = []
         for stat in report.stats:
             if stat["seconds"] > SLOW_PARSE_S:
-                severity = Severity.ERROR if stat["seconds"] >= IMPORT_TIMEOUT_S else Severity.WARNING
+                severity = (
+                    Severity.ERROR if stat["seconds"] >= IMPORT_TIMEOUT_S else Severity.WARNING
+                )
                 out.append(
                     self._finding(
                         artifact,
@@ -593,7 +641,12 @@ class AirflowDagsCheck(CheckDefaults):
         return out
 
     def _config_references(
-        self, artifact: Artifact, report: DagBagReport, ctx: ValidationContext, bundle: DagBundle, parsed: list[str]
+        self,
+        artifact: Artifact,
+        report: DagBagReport,
+        ctx: ValidationContext,
+        bundle: DagBundle,
+        parsed: list[str],
     ) -> list[Finding]:
         """Connections and Variables the parsed DAGs use that the target environment's config lacks."""
         config_path = ctx.platform / "release_assets" / "config" / f"{ctx.env}.yaml"

@@ -18,7 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from finsight_release.release.artifact import Artifact, ArtifactKind
-from finsight_release.validate.airflow.dagbag import airflow_env, airflow_missing, probe_failed, relative
+from finsight_release.validate.airflow.dagbag import (
+    airflow_env,
+    airflow_missing,
+    probe_failed,
+    relative,
+)
 from finsight_release.validate.check import CheckDefaults, ValidationContext
 from finsight_release.validate.finding import Finding, Severity
 

@@ -24,7 +24,15 @@ MWAA_PYTHON = "3.11.9"
 
 def resolve(requirements: Path, constraints: Path) -> tuple[bool, str]:
     """(resolves, resolver explanation) for ``requirements`` under ``constraints``."""
-    args = ["pip", "compile", "--python-version", MWAA_PYTHON, "-c", str(constraints), str(requirements)]
+    args = [
+        "pip",
+        "compile",
+        "--python-version",
+        MWAA_PYTHON,
+        "-c",
+        str(constraints),
+        str(requirements),
+    ]
     proc = run_uv([*args, "--no-header", "-q"])
     return proc.returncode == 0, uv_explanation(proc.stderr)
 

@@ -37,7 +37,9 @@ TOP_LEVEL_CALLS = {
 DYNAMIC_DATES = {"now", "utcnow", "today", "days_ago"}
 FREQUENT = re.compile(r"^@(hourly|continuous)$|^\*/?\d*\s|^\d+\s\*\s|^[\d,*/-]+\s[\d,*/-]*\*")
 INSERT = re.compile(r"\binsert\s+(into|overwrite)\b", re.IGNORECASE)
-IDEMPOTENT = re.compile(r"\b(merge\s+into|copy\s+into|delete\s+from|insert\s+overwrite)\b", re.IGNORECASE)
+IDEMPOTENT = re.compile(
+    r"\b(merge\s+into|copy\s+into|delete\s+from|insert\s+overwrite)\b", re.IGNORECASE
+)
 
 
 def dotted(node: ast.AST) -> str:
@@ -75,12 +77,16 @@ def required_variables(tree: ast.Module) -> Iterator[tuple[int, str]]:
     constants = {
         target.id: node.value.value
         for node in tree.body
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
         for target in node.targets
         if isinstance(target, ast.Name)
     }
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and dotted(node.func).endswith("Variable.get") and node.args):
+        if not (
+            isinstance(node, ast.Call) and dotted(node.func).endswith("Variable.get") and node.args
+        ):
             continue
         if keyword(node, "default_var") is not None or len(node.args) > 1:
             continue
@@ -155,7 +161,11 @@ def rule_findings(source: str, rel: str, artifact: str) -> list[Finding]:
                         f"default_args lack {', '.join(sorted(missing))}",
                         "every FinSight DAG names an owner and retries",
                     )
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and INSERT.search(node.value):
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and INSERT.search(node.value)
+        ):
             if not IDEMPOTENT.search(node.value):
                 add(
                     "non_idempotent_load",

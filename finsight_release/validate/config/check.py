@@ -80,10 +80,14 @@ class SecretRefCheck(CheckDefaults):
             env = config_env(artifact)
             if ctx.env is not None and env != ctx.env:
                 continue
-            findings.extend(self.check_config(ctx.platform / artifact.source, artifact, env, ctx.mode))
+            findings.extend(
+                self.check_config(ctx.platform / artifact.source, artifact, env, ctx.mode)
+            )
         return findings
 
-    def check_config(self, path: Path, artifact: Artifact, env: str, mode: Mode = Mode.LOCAL) -> list[Finding]:
+    def check_config(
+        self, path: Path, artifact: Artifact, env: str, mode: Mode = Mode.LOCAL
+    ) -> list[Finding]:
         """Findings for one config file; an invalid config is left to ``config.schema``.
 
         In local mode an unset ``env:`` reference is the local default (one INFO finding lists them);

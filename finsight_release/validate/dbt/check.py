@@ -54,7 +54,9 @@ def downstream(manifest: dict[str, Any], unique_id: str) -> list[str]:
 def breaking_changes(base: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
     """(model, what broke, affected downstream) for every breaking change from ``base`` to ``new``."""
     changes = []
-    new_models = {n["name"]: (uid, n) for uid, n in new["nodes"].items() if n["resource_type"] == "model"}
+    new_models = {
+        n["name"]: (uid, n) for uid, n in new["nodes"].items() if n["resource_type"] == "model"
+    }
     for uid, node in base["nodes"].items():
         if node["resource_type"] != "model":
             continue
@@ -101,7 +103,11 @@ class DbtCheck(CheckDefaults):
         try:
             new = parse_manifest(project, tmp / "new")
         except DbtRunError as exc:
-            return [self._finding(artifact, "dbt.parse", str(exc), "run `dbt parse` locally and fix the error")]
+            return [
+                self._finding(
+                    artifact, "dbt.parse", str(exc), "run `dbt parse` locally and fix the error"
+                )
+            ]
         findings: list[Finding] = []
         base_dir = ctx.base_dir(artifact.name)
         state: list[str] = []
@@ -130,7 +136,13 @@ class DbtCheck(CheckDefaults):
         if not database.exists():
             generate_warehouse(database)
         try:
-            run_dbt(["build", *state], project, database, f"ci_{artifact.digest[:12]}", target_path=tmp / "build")
+            run_dbt(
+                ["build", *state],
+                project,
+                database,
+                f"ci_{artifact.digest[:12]}",
+                target_path=tmp / "build",
+            )
         except DbtRunError as exc:
             check_id = "dbt.contract" if "contract" in str(exc).lower() else "dbt.build"
             return [

@@ -76,7 +76,9 @@ def _project_vars(project_dir: Path) -> dict[str, Any]:
 class _Renderer:
     """Renders one source property the way dbt would for ``target``."""
 
-    def __init__(self, target: DbtTarget, env_vars: Mapping[str, str], project_vars: Mapping[str, Any]) -> None:
+    def __init__(
+        self, target: DbtTarget, env_vars: Mapping[str, str], project_vars: Mapping[str, Any]
+    ) -> None:
         self.env = SandboxedEnvironment(undefined=StrictUndefined)
         self.context = {
             "target": {"type": target.type, "database": target.database, "schema": target.schema},
@@ -109,7 +111,9 @@ class _Renderer:
             raise SourceReadError(f"cannot render {text!r}: {exc}") from exc
 
 
-def source_tables(project_dir: Path, target: DbtTarget, env_vars: Mapping[str, str] | None = None) -> list[SourceTable]:
+def source_tables(
+    project_dir: Path, target: DbtTarget, env_vars: Mapping[str, str] | None = None
+) -> list[SourceTable]:
     """Every enabled source table declared under ``project_dir/models``, resolved for ``target``.
 
     Defaults follow dbt: ``schema`` is the source name, ``database`` the target's, ``identifier`` the

@@ -62,7 +62,11 @@ class ImageSpecCheck(CheckDefaults):
                 )
             dockerfile = root / "Dockerfile"
             try:
-                text = dockerfile.read_text(encoding="utf-8", errors="replace") if dockerfile.is_file() else ""
+                text = (
+                    dockerfile.read_text(encoding="utf-8", errors="replace")
+                    if dockerfile.is_file()
+                    else ""
+                )
             except OSError:
                 continue  # secrets.scan reports unreadable files
             findings += [

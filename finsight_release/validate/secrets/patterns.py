@@ -19,7 +19,10 @@ from dataclasses import dataclass
 
 # rule name -> (description, regex with a group named "value" holding the secret part).
 RULES: dict[str, tuple[str, str]] = {
-    "aws_access_key_id": ("AWS access key id", r"\b(?P<aws_access_key_id>(?:AKIA|ASIA)[0-9A-Z]{16})\b"),
+    "aws_access_key_id": (
+        "AWS access key id",
+        r"\b(?P<aws_access_key_id>(?:AKIA|ASIA)[0-9A-Z]{16})\b",
+    ),
     "aws_secret_access_key": (
         "AWS secret access key",
         r"(?i:aws_?secret_?(?:access_?)?key)[\"']?\s*[:=]\s*[\"']?(?P<aws_secret_access_key>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])",
@@ -69,8 +72,31 @@ NON_VALUE_KEYS = re.compile(r"(?i)(name|_id|arn|path|file|ref|type|length|env|va
 # Rules whose hit alone is not proof: the value must pass the filters below.
 FILTERED_RULES = frozenset({"assigned_secret", "url_password"})
 # A value starting with these is a reference or template, never the secret itself.
-REFERENCE_MARKERS = ("${", "{{", "{%", "$(", "%(", "<", "aws-sm:", "env:", "os.environ", "var.", "local.", "data.")
-PLACEHOLDER_WORDS = ("changeme", "change_me", "example", "placeholder", "dummy", "redacted", "your_", "xxxx", "****")
+REFERENCE_MARKERS = (
+    "${",
+    "{{",
+    "{%",
+    "$(",
+    "%(",
+    "<",
+    "aws-sm:",
+    "env:",
+    "os.environ",
+    "var.",
+    "local.",
+    "data.",
+)
+PLACEHOLDER_WORDS = (
+    "changeme",
+    "change_me",
+    "example",
+    "placeholder",
+    "dummy",
+    "redacted",
+    "your_",
+    "xxxx",
+    "****",
+)
 MIN_ENTROPY = 3.0
 ALLOW_MARKERS = ("finsight: allow-secret", "pragma: allowlist secret")
 
@@ -103,13 +129,21 @@ def looks_like_secret_value(value: str) -> bool:
         return False
     if re.match(r"[A-Za-z_][\w.]*\(", value):  # a call: Variable.get(...), os.getenv(...)
         return False
-    classes = sum(bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]"))
+    classes = sum(
+        bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]")
+    )
     return len(value) >= 8 and classes >= 2 and shannon_entropy(value) >= MIN_ENTROPY
 
 
 def mask(rule: str, value: str) -> str:
     """A masked rendering that proves nothing about the value: a public prefix at most, and its length."""
-    public_prefix = {"aws_access_key_id": 4, "github_token": 4, "slack_token": 4, "jwt": 3, "private_key": 0}
+    public_prefix = {
+        "aws_access_key_id": 4,
+        "github_token": 4,
+        "slack_token": 4,
+        "jwt": 3,
+        "private_key": 0,
+    }
     keep = public_prefix.get(rule, 0)
     if rule == "private_key":
         return "-----BEGIN ... PRIVATE KEY-----"
@@ -157,7 +191,12 @@ def find_secrets(text: str) -> Iterator[SecretHit]:
         if any(marker in line for marker in ALLOW_MARKERS):
             continue
         for start, end, rule in _line_hits(line):
-            yield SecretHit(rule=rule, description=RULES[rule][0], line=number, masked=mask(rule, line[start:end]))
+            yield SecretHit(
+                rule=rule,
+                description=RULES[rule][0],
+                line=number,
+                masked=mask(rule, line[start:end]),
+            )
 
 
 def redact(text: str) -> str:

@@ -44,15 +44,22 @@ def secrets_manager_client(region: str | None = None) -> Any:
     return boto3.client(
         "secretsmanager",
         endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
-        region_name=region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
-        config=Config(connect_timeout=5, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"}),
+        region_name=region
+        or env.get("AWS_REGION")
+        or env.get("AWS_DEFAULT_REGION")
+        or DEFAULT_REGION,
+        config=Config(
+            connect_timeout=5, read_timeout=10, retries={"max_attempts": 2, "mode": "standard"}
+        ),
     )
 
 
 class SecretResolver:
     """Resolves references for one environment; the AWS client is created on first ``aws-sm:`` use."""
 
-    def __init__(self, region: str | None = None, client: Any = None, local_defaults: bool = False) -> None:
+    def __init__(
+        self, region: str | None = None, client: Any = None, local_defaults: bool = False
+    ) -> None:
         self.region = region
         self._client = client
         self.local_defaults = local_defaults
@@ -67,7 +74,9 @@ class SecretResolver:
             return Resolution(False, "not set")
         if ref.startswith(AWS_SM_PREFIX):
             return self._call(ref.removeprefix(AWS_SM_PREFIX), fetch=False)
-        return Resolution(False, f"unknown scheme (expected {AWS_SM_PREFIX}<name> or {ENV_PREFIX}<VAR>)")
+        return Resolution(
+            False, f"unknown scheme (expected {AWS_SM_PREFIX}<name> or {ENV_PREFIX}<VAR>)"
+        )
 
     def read(self, ref: str) -> Resolution:
         """Resolve one reference and fetch its value (``resolution.value``); never log or report it."""
@@ -97,7 +106,9 @@ class SecretResolver:
             if code == "ResourceNotFoundException":
                 return Resolution(False, "not found in Secrets Manager")
             return Resolution(
-                False, f"Secrets Manager refused: {code or exc}", reachable=code != "AccessDeniedException"
+                False,
+                f"Secrets Manager refused: {code or exc}",
+                reachable=code != "AccessDeniedException",
             )
         except BotoCoreError as exc:  # no credentials, endpoint down, timeout
             return Resolution(False, f"Secrets Manager unreachable: {exc}", reachable=False)

@@ -88,14 +88,18 @@ class SecretsScanCheck(CheckDefaults):
         root = artifact_root(ctx, artifact)
         prefix = "" if root.is_file() else f"{artifact.source}/"
         if not root.exists() and not root.is_symlink():
-            return [self._finding(artifact, Severity.ERROR, artifact.source, "artifact path is missing")]
+            return [
+                self._finding(artifact, Severity.ERROR, artifact.source, "artifact path is missing")
+            ]
         findings: list[Finding] = []
         for relative, path in walk_artifact(root):
             display = f"{prefix}{relative}" if prefix else artifact.source
             findings.extend(self.scan_file(ctx, artifact, path, display))
         return findings
 
-    def scan_file(self, ctx: ValidationContext, artifact: Artifact, path: Path, display: str) -> list[Finding]:
+    def scan_file(
+        self, ctx: ValidationContext, artifact: Artifact, path: Path, display: str
+    ) -> list[Finding]:
         """Findings for one file (``display`` is its path relative to the platform tree)."""
         if path.is_symlink():
             if escapes_tree(path, ctx.platform):
@@ -124,9 +128,17 @@ class SecretsScanCheck(CheckDefaults):
             data = path.read_bytes()
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
-            return [self._finding(artifact, Severity.ERROR, display, f"unreadable file {display}: {reason}")]
+            return [
+                self._finding(
+                    artifact, Severity.ERROR, display, f"unreadable file {display}: {reason}"
+                )
+            ]
         if is_binary(data[:BINARY_SNIFF_BYTES]):
-            return [self._finding(artifact, Severity.INFO, display, "binary file not scanned for secrets")]
+            return [
+                self._finding(
+                    artifact, Severity.INFO, display, "binary file not scanned for secrets"
+                )
+            ]
         if not PREFILTER_BYTES.search(data.lower()):
             return []
         return [
@@ -150,4 +162,6 @@ class SecretsScanCheck(CheckDefaults):
         hint: str | None = None,
         line: int | None = None,
     ) -> Finding:
-        return Finding.on(artifact, CHECK_ID, message, severity=severity, file=file, line=line, hint=hint)
+        return Finding.on(
+            artifact, CHECK_ID, message, severity=severity, file=file, line=line, hint=hint
+        )

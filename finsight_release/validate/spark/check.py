@@ -81,7 +81,9 @@ class SparkJobsCheck(CheckDefaults):
         """The runtime (interpreter, package versions), Java's presence and the probes' code decide results too."""
         runtime = self.runtime(ctx.spark_python)
         probes = hashlib.sha256(BUILD_PROBE.read_bytes() + SMOKE_PROBE.read_bytes()).hexdigest()
-        return "|".join([runtime.fingerprint() if runtime else "no-runtime", str(toolchain.java()), probes])
+        return "|".join(
+            [runtime.fingerprint() if runtime else "no-runtime", str(toolchain.java()), probes]
+        )
 
     def run(self, ctx: ValidationContext, artifacts: Sequence[Artifact]) -> list[Finding]:
         """Findings for ``artifacts``; jobs whose spec cannot be read are reported and left out of the rest."""
@@ -91,7 +93,9 @@ class SparkJobsCheck(CheckDefaults):
             try:
                 spec = read_job_spec(ctx.platform, artifact)
             except JobSpecError as exc:
-                findings.append(self._finding(artifact, exc.check_id, exc.message, exc.file, exc.line, exc.hint))
+                findings.append(
+                    self._finding(artifact, exc.check_id, exc.message, exc.file, exc.line, exc.hint)
+                )
                 continue
             specs[Path(artifact.source).name] = (artifact, spec)
             if spec.sample_problem:
@@ -141,7 +145,9 @@ class SparkJobsCheck(CheckDefaults):
                 )
             )
         smoke = java is not None and samples
-        with SmokeRunner(runtime.python, work, smoke, runtime.class_archive) as runner:  # the JVM boots meanwhile
+        with SmokeRunner(
+            runtime.python, work, smoke, runtime.class_archive
+        ) as runner:  # the JVM boots meanwhile
             wheels = self._build(ctx, specs, work, runtime, findings)
             overlays = self._install(specs, wheels, work, runtime, findings, ctx.workers)
             jobs = [
@@ -161,7 +167,9 @@ class SparkJobsCheck(CheckDefaults):
             report = runner.run(jobs)
         if report.failure and jobs and all(report.jobs[job.name].imported is None for job in jobs):
             # Not one job reached: the runtime itself is broken, which is this check failing, not the release.
-            raise SparkProbeError(f"Spark smoke probe failed before the first job: {report.failure}")
+            raise SparkProbeError(
+                f"Spark smoke probe failed before the first job: {report.failure}"
+            )
         findings += self._smoke_findings(specs, jobs, report, smoke)
         return findings
 
@@ -192,7 +200,9 @@ class SparkJobsCheck(CheckDefaults):
                 wheels[key] = outcome.wheel
                 continue
             get_logger(__name__).debug("spark_build_failed", job=artifact.name, log=outcome.log)
-            key_named = _PYPROJECT_KEY.search(outcome.error or "")  # setuptools: "`project.version` must be ..."
+            key_named = _PYPROJECT_KEY.search(
+                outcome.error or ""
+            )  # setuptools: "`project.version` must be ..."
             findings.append(
                 self._finding(
                     artifact,
@@ -268,7 +278,9 @@ class SparkJobsCheck(CheckDefaults):
                 name = Requirement(text).name
             except InvalidRequirement:
                 continue
-            found = re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", explanation, re.IGNORECASE)
+            found = re.search(
+                rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", explanation, re.IGNORECASE
+            )
             if found:
                 named.append((found.start(), name))
         for _position, name in sorted(named):
@@ -361,7 +373,9 @@ class SparkJobsCheck(CheckDefaults):
             hint="fix the job whose smoke run did not finish, then validate again",
         )
 
-    def _import_finding(self, artifact: Artifact, spec: SparkJobSpec, overlay: Path, outcome: JobOutcome) -> Finding:
+    def _import_finding(
+        self, artifact: Artifact, spec: SparkJobSpec, overlay: Path, outcome: JobOutcome
+    ) -> Finding:
         error = outcome.import_error
         file, line = self._location(artifact, overlay, outcome.import_where)
         missing = _MISSING_MODULE.search(error or "")
@@ -389,13 +403,17 @@ class SparkJobsCheck(CheckDefaults):
         )
 
     @staticmethod
-    def _location(artifact: Artifact, overlay: Path, where: tuple[str, int] | None) -> tuple[str | None, int | None]:
+    def _location(
+        artifact: Artifact, overlay: Path, where: tuple[str, int] | None
+    ) -> tuple[str | None, int | None]:
         """The artifact file and line an installed file's line came from (``<overlay>/pkg/main.py`` ->
         ``<source>/src/pkg/main.py``); (None, None) when it is not one of the job's own files."""
         if where is None or not Path(where[0]).is_relative_to(overlay):
             return None, None
         installed = Path(where[0]).relative_to(overlay).as_posix()
-        matches = sorted((f.path for f in artifact.files if f"/{f.path}".endswith(f"/{installed}")), key=len)
+        matches = sorted(
+            (f.path for f in artifact.files if f"/{f.path}".endswith(f"/{installed}")), key=len
+        )
         return (f"{artifact.source}/{matches[0]}", where[1]) if matches else (None, None)
 
     def _finding(
@@ -408,8 +426,12 @@ class SparkJobsCheck(CheckDefaults):
         hint: str | None = None,
         severity: Severity = Severity.ERROR,
     ) -> Finding:
-        return Finding.on(artifact, check_id, message, severity=severity, file=file, line=line, hint=hint)
+        return Finding.on(
+            artifact, check_id, message, severity=severity, file=file, line=line, hint=hint
+        )
 
     @staticmethod
     def _run_finding(severity: Severity, check_id: str, message: str, hint: str) -> Finding:
-        return Finding(check_id=check_id, severity=severity, artifact=ALL_JOBS, message=message, hint=hint)
+        return Finding(
+            check_id=check_id, severity=severity, artifact=ALL_JOBS, message=message, hint=hint
+        )

@@ -68,7 +68,14 @@ class SparkJobSpec:
     def pyproject_line(self, key: str) -> int | None:
         """Line of the first ``key = ...`` in pyproject.toml."""
         pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
-        return next((n for n, line in enumerate(self.pyproject_text.splitlines(), 1) if pattern.match(line)), None)
+        return next(
+            (
+                n
+                for n, line in enumerate(self.pyproject_text.splitlines(), 1)
+                if pattern.match(line)
+            ),
+            None,
+        )
 
     def dependency_line(self, name: str) -> int | None:
         """Line of the pyproject entry naming ``name`` (a quoted requirement starting with it)."""
@@ -90,7 +97,9 @@ def key_line(text: str, key: str) -> int | None:
 
 def _read_text(path: Path, file: str, check_id: str) -> str:
     if not path.is_file():
-        raise JobSpecError(check_id, f"{path.name} missing", file, hint=f"every Spark job ships a {path.name}")
+        raise JobSpecError(
+            check_id, f"{path.name} missing", file, hint=f"every Spark job ships a {path.name}"
+        )
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -154,7 +163,9 @@ def read_job_spec(platform: Path, artifact: Artifact) -> SparkJobSpec:
     try:
         build_system = BuildSystem.from_pyproject(pyproject)
     except ValueError as exc:
-        raise JobSpecError("spark.build", str(exc), pyproject_file, key_line(pyproject_text, "[build-system]")) from exc
+        raise JobSpecError(
+            "spark.build", str(exc), pyproject_file, key_line(pyproject_text, "[build-system]")
+        ) from exc
     scripts = _scripts(pyproject.get("project", {}))
     entry_point = job.get("entry_point")
     if entry_point is None and len(scripts) == 1:
@@ -181,10 +192,14 @@ def read_job_spec(platform: Path, artifact: Artifact) -> SparkJobSpec:
                 hint=f'declare {program} = "{entry_point}" under [project.scripts]',
             )
     else:
-        program = next((name for name, target in scripts.items() if target == entry_point), root.name)
+        program = next(
+            (name for name, target in scripts.items() if target == entry_point), root.name
+        )
     sample, sample_problem = _sample(root, job.get("sample"))
     output = job.get("output")
-    output_format = str(output.get("format") or "parquet") if isinstance(output, dict) else "parquet"
+    output_format = (
+        str(output.get("format") or "parquet") if isinstance(output, dict) else "parquet"
+    )
     conf = job.get("spark_conf")
     return SparkJobSpec(
         root=root,

@@ -98,7 +98,9 @@ def discover_runtime(python: Path | None) -> SparkRuntime | None:
 def wheel_requirements(wheel: Path) -> list[str]:
     """The Requires-Dist entries of a built wheel's METADATA."""
     with zipfile.ZipFile(wheel) as archive:
-        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA") and n.count("/") == 1)
+        name = next(
+            n for n in archive.namelist() if n.endswith(".dist-info/METADATA") and n.count("/") == 1
+        )
         metadata = Parser().parsestr(archive.read(name).decode("utf-8", errors="replace"))
     return [str(value) for value in metadata.get_all("Requires-Dist") or []]
 
@@ -116,7 +118,9 @@ def _applies(requirement: Requirement, python_version: str) -> bool:
     """Whether the requirement's marker holds for the runtime (outside any extra of the job's own)."""
     if requirement.marker is None:
         return True
-    return requirement.marker.evaluate({"python_version": ".".join(python_version.split(".")[:2]), "extra": ""})
+    return requirement.marker.evaluate(
+        {"python_version": ".".join(python_version.split(".")[:2]), "extra": ""}
+    )
 
 
 def runtime_conflicts(requirements: list[str], runtime: SparkRuntime) -> list[RuntimeConflict]:
@@ -145,7 +149,11 @@ def extra_requirements(requirements: list[str], runtime: SparkRuntime) -> list[s
         except InvalidRequirement:
             continue
         provided = runtime.packages.get(normalize(requirement.name))
-        if provided is None or not requirement.extras or not _applies(requirement, runtime.python_version):
+        if (
+            provided is None
+            or not requirement.extras
+            or not _applies(requirement, runtime.python_version)
+        ):
             continue
         for dependency_text in provided.requires:
             try:

@@ -149,7 +149,9 @@ class SmokeRunner:
     hands it the jobs and waits, leaving kills it (and its JVM) if it is still running.
     """
 
-    def __init__(self, python: Path, work: Path, smoke: bool, class_archive: Path | None = None) -> None:
+    def __init__(
+        self, python: Path, work: Path, smoke: bool, class_archive: Path | None = None
+    ) -> None:
         self.python, self.work, self.smoke, self.class_archive = python, work, smoke, class_archive
         self.report_path, self.log_path = work / "smoke-report.jsonl", work / "smoke.log"
         self.proc: subprocess.Popen[str] | None = None
@@ -160,14 +162,20 @@ class SmokeRunner:
             {
                 "PYSPARK_PYTHON": str(self.python),
                 "SPARK_LOCAL_IP": "127.0.0.1",
-                "SPARK_LOCAL_DIRS": str(self.work / "spark-local"),  # shuffle and block files: scratch
+                "SPARK_LOCAL_DIRS": str(
+                    self.work / "spark-local"
+                ),  # shuffle and block files: scratch
                 "PYTHONDONTWRITEBYTECODE": "1",
             }
         )
         java = toolchain.java(env)
-        if java is not None and not env.get("JAVA_HOME"):  # found outside PATH: tell pyspark where it is
+        if java is not None and not env.get(
+            "JAVA_HOME"
+        ):  # found outside PATH: tell pyspark where it is
             env["JAVA_HOME"] = str(java.resolve().parent.parent)
-        with self.log_path.open("w") as log:  # the JVM logs a lot: a file never blocks it, a pipe can
+        with self.log_path.open(
+            "w"
+        ) as log:  # the JVM logs a lot: a file never blocks it, a pipe can
             # -I: no PYTHONPATH, no user site, not the probe's folder on sys.path: jobs see the runtime only.
             # Its own session, so a timeout ends the JVM too.
             self.proc = subprocess.Popen(
@@ -180,7 +188,11 @@ class SmokeRunner:
                 cwd=self.work,
                 start_new_session=True,
             )
-        settings = {"smoke": self.smoke, "job_timeout_s": JOB_TIMEOUT_S, "session_conf": self.session_conf()}
+        settings = {
+            "smoke": self.smoke,
+            "job_timeout_s": JOB_TIMEOUT_S,
+            "session_conf": self.session_conf(),
+        }
         self._send(settings)
         return self
 

@@ -77,19 +77,27 @@ def read_mode(topic_dir: Path) -> CompatibilityMode:
         data = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise SchemaParseError(f"cannot read {TOPIC_FILE}: {exc}") from exc
-    raw = data.get("compatibility", DEFAULT_MODE.value) if isinstance(data, dict) else DEFAULT_MODE.value
+    raw = (
+        data.get("compatibility", DEFAULT_MODE.value)
+        if isinstance(data, dict)
+        else DEFAULT_MODE.value
+    )
     try:
         return CompatibilityMode(str(raw).upper())
     except ValueError as exc:
         allowed = ", ".join(m.value for m in CompatibilityMode)
-        raise SchemaParseError(f"{TOPIC_FILE}: unknown compatibility {raw!r} (expected one of {allowed})") from exc
+        raise SchemaParseError(
+            f"{TOPIC_FILE}: unknown compatibility {raw!r} (expected one of {allowed})"
+        ) from exc
 
 
 def canonical(schema: Schema) -> str:
     return json.dumps(schema.to_json(), sort_keys=True)
 
 
-def previous_versions(topic_dir: Path, source: str, new: Schema, base_dir: Path | None) -> list[tuple[str, Schema]]:
+def previous_versions(
+    topic_dir: Path, source: str, new: Schema, base_dir: Path | None
+) -> list[tuple[str, Schema]]:
     """Previous schemas, oldest first, labelled by file stem (or 'the base release')."""
     history = sorted((topic_dir / HISTORY_DIR).glob("*.avsc"), key=natural_key)
     versions = [(p.stem, read_schema(p, f"{source}/{HISTORY_DIR}/{p.name}")) for p in history]
@@ -142,14 +150,25 @@ class AvroCompatibilityCheck(CheckDefaults):
         try:
             mode = read_mode(topic_dir)
         except SchemaParseError as exc:
-            return [self._finding(artifact, "streaming.topic_config", f"{artifact.source}/{TOPIC_FILE}", str(exc))]
+            return [
+                self._finding(
+                    artifact, "streaming.topic_config", f"{artifact.source}/{TOPIC_FILE}", str(exc)
+                )
+            ]
         try:
             text = (topic_dir / SCHEMA_FILE).read_text(encoding="utf-8")
             new = parse_schema_text(text, schema_file)
-            previous = previous_versions(topic_dir, artifact.source, new, ctx.base_dir(artifact.name))
+            previous = previous_versions(
+                topic_dir, artifact.source, new, ctx.base_dir(artifact.name)
+            )
         except (OSError, UnicodeDecodeError) as exc:
             return [
-                self._finding(artifact, "streaming.schema_invalid", schema_file, f"cannot read {schema_file}: {exc}")
+                self._finding(
+                    artifact,
+                    "streaming.schema_invalid",
+                    schema_file,
+                    f"cannot read {schema_file}: {exc}",
+                )
             ]
         except SchemaParseError as exc:
             return [self._finding(artifact, "streaming.schema_invalid", schema_file, str(exc))]
@@ -167,6 +186,11 @@ class AvroCompatibilityCheck(CheckDefaults):
 
     @staticmethod
     def _finding(
-        artifact: Artifact, check_id: str, file: str, message: str, line: int | None = None, hint: str | None = None
+        artifact: Artifact,
+        check_id: str,
+        file: str,
+        message: str,
+        line: int | None = None,
+        hint: str | None = None,
     ) -> Finding:
         return Finding.on(artifact, check_id, message, file=file, line=line, hint=hint)

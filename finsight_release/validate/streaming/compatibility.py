@@ -83,11 +83,18 @@ class Incompatibility:
     message: str
 
 
-def _is_compatible(checker: ReaderWriterCompatibilityChecker, reader: Schema, writer: Schema) -> bool:
-    return checker.get_compatibility(reader, writer).compatibility is not SchemaCompatibilityType.incompatible
+def _is_compatible(
+    checker: ReaderWriterCompatibilityChecker, reader: Schema, writer: Schema
+) -> bool:
+    return (
+        checker.get_compatibility(reader, writer).compatibility
+        is not SchemaCompatibilityType.incompatible
+    )
 
 
-def _leaf(checker: ReaderWriterCompatibilityChecker, reader: Schema, writer: Schema, path: tuple[str, ...]) -> Problem:
+def _leaf(
+    checker: ReaderWriterCompatibilityChecker, reader: Schema, writer: Schema, path: tuple[str, ...]
+) -> Problem:
     result = checker.get_compatibility(reader, writer)
     rules = tuple(sorted({i.value for i in result.incompatibilities}))
     return Problem(path, rules, tuple(sorted(result.messages)), reader, writer)
@@ -103,7 +110,11 @@ def explain(
     checker = checker or ReaderWriterCompatibilityChecker()
     if _is_compatible(checker, reader, writer):
         return []
-    if isinstance(reader, RecordSchema) and isinstance(writer, RecordSchema) and schema_name_equals(reader, writer):
+    if (
+        isinstance(reader, RecordSchema)
+        and isinstance(writer, RecordSchema)
+        and schema_name_equals(reader, writer)
+    ):
         problems: list[Problem] = []
         for field in reader.fields:
             writer_field = lookup_writer_field(writer_schema=writer, reader_field=field)
@@ -112,19 +123,29 @@ def explain(
             elif not field.has_default and not _is_compatible_missing(checker, field, writer):
                 problems.append(
                     Problem(
-                        (*path, field.name), ("reader_field_missing_default_value",), (field.name,), field.type, writer
+                        (*path, field.name),
+                        ("reader_field_missing_default_value",),
+                        (field.name,),
+                        field.type,
+                        writer,
                     )
                 )
         if problems:
             return problems
     if isinstance(reader, ArraySchema) and isinstance(writer, ArraySchema):
-        return explain(reader.items, writer.items, (*path, "[]"), checker) or [_leaf(checker, reader, writer, path)]
+        return explain(reader.items, writer.items, (*path, "[]"), checker) or [
+            _leaf(checker, reader, writer, path)
+        ]
     if isinstance(reader, MapSchema) and isinstance(writer, MapSchema):
-        return explain(reader.values, writer.values, (*path, "{}"), checker) or [_leaf(checker, reader, writer, path)]
+        return explain(reader.values, writer.values, (*path, "{}"), checker) or [
+            _leaf(checker, reader, writer, path)
+        ]
     return [_leaf(checker, reader, writer, path)]
 
 
-def _is_compatible_missing(checker: ReaderWriterCompatibilityChecker, field: object, writer: Schema) -> bool:
+def _is_compatible_missing(
+    checker: ReaderWriterCompatibilityChecker, field: object, writer: Schema
+) -> bool:
     # avro accepts a missing reader field whose enum type has a default when that enum reads the writer.
     field_type = getattr(field, "type", None)
     if field_type is None or field_type.type != "enum" or not field_type.props.get("default"):
@@ -137,19 +158,27 @@ def _type_name(schema: Schema) -> str:
 
 
 def _union_types(messages: Sequence[str]) -> str:
-    found = sorted({m.group(1).lower() for text in messages if (m := re.search(r"writer type:? (\w+)", text))})
+    found = sorted(
+        {m.group(1).lower() for text in messages if (m := re.search(r"writer type:? (\w+)", text))}
+    )
     return ", ".join(found) or "?"
 
 
 def describe(problem: Problem, direction: Direction) -> str:
     """One plain sentence for a problem, in terms of old and new schema (not reader and writer)."""
-    old, new = (problem.writer, problem.reader) if direction is Direction.BACKWARD else (problem.reader, problem.writer)
+    old, new = (
+        (problem.writer, problem.reader)
+        if direction is Direction.BACKWARD
+        else (problem.reader, problem.writer)
+    )
     where = f"field '{'.'.join(problem.path)}'" if problem.path else "the schema"
     rule = problem.rules[0] if len(problem.rules) == 1 else ""
     backward = direction is Direction.BACKWARD
     if rule == "reader_field_missing_default_value":
         return (
-            f"{where} added without a default" if backward else f"{where} removed but has no default in the old schema"
+            f"{where} added without a default"
+            if backward
+            else f"{where} removed but has no default in the old schema"
         )
     if rule == "type_mismatch":
         return f"{where} type changed {_type_name(old)} -> {_type_name(new)}"
@@ -187,7 +216,9 @@ def check_compatibility(
     targets = list(previous) if mode.is_transitive else [previous[-1]]
     found: list[Incompatibility] = []
     for label, old in targets:
-        directions = [Direction.BACKWARD] * mode.checks_backward + [Direction.FORWARD] * mode.checks_forward
+        directions = [Direction.BACKWARD] * mode.checks_backward + [
+            Direction.FORWARD
+        ] * mode.checks_forward
         for direction in directions:
             reader, writer = (new, old) if direction is Direction.BACKWARD else (old, new)
             for problem in explain(reader, writer):

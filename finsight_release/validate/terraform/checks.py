@@ -92,7 +92,9 @@ def summary_message(plan: Plan) -> str:
     return f"plan (format {version}): {', '.join(parts)}, {len(plan.drift)} drifted"
 
 
-def policy_findings(plan: Plan, artifact: str, file: str | None, approvals: Iterable[str] = ()) -> list[Finding]:
+def policy_findings(
+    plan: Plan, artifact: str, file: str | None, approvals: Iterable[str] = ()
+) -> list[Finding]:
     """Policy findings for a parsed plan."""
     approved = set(approvals)
     used: set[str] = set()
@@ -106,7 +108,13 @@ def policy_findings(plan: Plan, artifact: str, file: str | None, approvals: Iter
         )
     ]
     findings += [
-        Finding(check_id="terraform.plan_invalid", severity=Severity.WARNING, artifact=artifact, file=file, message=w)
+        Finding(
+            check_id="terraform.plan_invalid",
+            severity=Severity.WARNING,
+            artifact=artifact,
+            file=file,
+            message=w,
+        )
         for w in plan.warnings
     ]
     for change in plan.changes:
@@ -126,7 +134,11 @@ def policy_findings(plan: Plan, artifact: str, file: str | None, approvals: Iter
                 )
                 continue
             severity = Severity.ERROR if violation.introduced else Severity.WARNING
-            message = violation.message if violation.introduced else f"{violation.message} (already deployed)"
+            message = (
+                violation.message
+                if violation.introduced
+                else f"{violation.message} (already deployed)"
+            )
             findings.append(
                 Finding(
                     check_id=violation.rule,
@@ -162,7 +174,9 @@ def invalid_plan_finding(artifact: str, file: str | None, error: InvalidPlanErro
     )
 
 
-def check_plan_file(path: Path, artifact: str | None = None, approvals: Iterable[str] = ()) -> list[Finding]:
+def check_plan_file(
+    path: Path, artifact: str | None = None, approvals: Iterable[str] = ()
+) -> list[Finding]:
     """Policy findings for any plan file (``artifact`` defaults to the file name); never raises."""
     label = artifact or Path(path).name
     try:

@@ -17,7 +17,13 @@ from typing import Any
 
 from finsight_release.errors import InvalidPlanError
 
-PLAN_KEYS = ("resource_changes", "planned_values", "prior_state", "resource_drift", "output_changes")
+PLAN_KEYS = (
+    "resource_changes",
+    "planned_values",
+    "prior_state",
+    "resource_drift",
+    "output_changes",
+)
 KNOWN_MAJOR_VERSIONS = ("0", "1")
 
 
@@ -67,8 +73,14 @@ class DriftEntry:
     changed_attributes: tuple[str, ...]
 
     def describe(self) -> str:
-        what = "deleted outside Terraform" if "delete" in self.actions else "changed outside Terraform"
-        attrs = f" (attributes: {', '.join(self.changed_attributes[:8])})" if self.changed_attributes else ""
+        what = (
+            "deleted outside Terraform" if "delete" in self.actions else "changed outside Terraform"
+        )
+        attrs = (
+            f" (attributes: {', '.join(self.changed_attributes[:8])})"
+            if self.changed_attributes
+            else ""
+        )
         return f"{self.address} was {what}{attrs}"
 
 
@@ -109,7 +121,9 @@ def _change(entry: Any) -> ResourceChange | None:
         actions=tuple(str(a) for a in actions),
         before=change.get("before"),
         after=change.get("after"),
-        action_reason=entry.get("action_reason") if isinstance(entry.get("action_reason"), str) else None,
+        action_reason=entry.get("action_reason")
+        if isinstance(entry.get("action_reason"), str)
+        else None,
     )
 
 
@@ -129,20 +143,28 @@ def parse_plan(text: str) -> Plan:
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise InvalidPlanError(f"not valid JSON ({exc}); expected `terraform show -json <planfile>` output") from exc
+        raise InvalidPlanError(
+            f"not valid JSON ({exc}); expected `terraform show -json <planfile>` output"
+        ) from exc
     if not isinstance(data, dict):
-        raise InvalidPlanError(f"not a Terraform plan: the JSON top level is a {type(data).__name__}, not an object")
+        raise InvalidPlanError(
+            f"not a Terraform plan: the JSON top level is a {type(data).__name__}, not an object"
+        )
     if not any(key in data for key in PLAN_KEYS):
         if "values" in data:
             raise InvalidPlanError(
                 "this is a Terraform state (`terraform show -json` without a plan file), not a plan: "
                 "run `terraform plan -out=tfplan && terraform show -json tfplan`"
             )
-        raise InvalidPlanError(f"not a Terraform plan: none of the keys {', '.join(PLAN_KEYS)} is present")
+        raise InvalidPlanError(
+            f"not a Terraform plan: none of the keys {', '.join(PLAN_KEYS)} is present"
+        )
     format_version = data.get("format_version")
     warnings = []
     if isinstance(format_version, str) and format_version.split(".")[0] not in KNOWN_MAJOR_VERSIONS:
-        warnings.append(f"unknown plan format_version {format_version}; checked on a best-effort basis")
+        warnings.append(
+            f"unknown plan format_version {format_version}; checked on a best-effort basis"
+        )
     return Plan(
         format_version=str(format_version) if format_version is not None else None,
         terraform_version=str(data["terraform_version"]) if data.get("terraform_version") else None,

@@ -66,8 +66,13 @@ IAM_POLICY_TYPES = frozenset(
 )
 BUCKET_POLICY_TYPES = frozenset({"aws_s3_bucket_policy", "aws_s3_bucket"})
 PUBLIC_ACLS = frozenset({"public-read", "public-read-write", "authenticated-read"})
-PUBLIC_GRANTEE_URIS = ("acs.amazonaws.com/groups/global/AllUsers", "acs.amazonaws.com/groups/global/AuthenticatedUsers")
-PUBLIC_ACCESS_BLOCK_TYPES = frozenset({"aws_s3_bucket_public_access_block", "aws_s3_account_public_access_block"})
+PUBLIC_GRANTEE_URIS = (
+    "acs.amazonaws.com/groups/global/AllUsers",
+    "acs.amazonaws.com/groups/global/AuthenticatedUsers",
+)
+PUBLIC_ACCESS_BLOCK_TYPES = frozenset(
+    {"aws_s3_bucket_public_access_block", "aws_s3_account_public_access_block"}
+)
 PUBLIC_ACCESS_BLOCK_FLAGS = (
     "block_public_acls",
     "block_public_policy",
@@ -135,7 +140,9 @@ def iam_wildcards(change: ResourceChange) -> Iterator[Violation]:
         return
     for document in policy_documents(change):
         for statement in statements(document):
-            if statement.get("Effect", "Allow") != "Allow" or "*" not in _as_list(statement.get("Resource")):
+            if statement.get("Effect", "Allow") != "Allow" or "*" not in _as_list(
+                statement.get("Resource")
+            ):
                 continue
             wild = sorted({a for a in _as_list(statement.get("Action")) if is_wildcard_action(a)})
             if wild:
@@ -162,7 +169,12 @@ def public_s3(change: ResourceChange) -> Iterator[Violation]:
         return
     introduced = not change.is_noop
     if change.type in {"aws_s3_bucket", "aws_s3_bucket_acl"} and after.get("acl") in PUBLIC_ACLS:
-        yield Violation("terraform.public_s3", change.address, f"{change.address} sets acl {after['acl']}", introduced)
+        yield Violation(
+            "terraform.public_s3",
+            change.address,
+            f"{change.address} sets acl {after['acl']}",
+            introduced,
+        )
     if change.type in {"aws_s3_bucket", "aws_s3_bucket_acl"} and any(
         uri in json.dumps(after) for uri in PUBLIC_GRANTEE_URIS
     ):

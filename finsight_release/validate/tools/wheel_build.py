@@ -47,11 +47,15 @@ class BuildSystem:
             raise ValueError("[build-system] must be a table")
         requires = table.get("requires")
         if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
-            raise ValueError("[build-system] requires must be a list of requirement strings (PEP 518)")
+            raise ValueError(
+                "[build-system] requires must be a list of requirement strings (PEP 518)"
+            )
         backend = table.get("build-backend", LEGACY_SETUPTOOLS.backend)
         backend_path = table.get("backend-path", [])
         if not isinstance(backend, str) or not isinstance(backend_path, list):
-            raise ValueError("[build-system] build-backend must be a string and backend-path a list")
+            raise ValueError(
+                "[build-system] build-backend must be a string and backend-path a list"
+            )
         return cls(tuple(requires), backend, tuple(str(p) for p in backend_path))
 
 
@@ -89,16 +93,25 @@ def build_wheels(
         env = work / f"build-env-{index}"
         problem = _create_env(env, python, list(system.requires))
         if problem is not None:
-            outcomes.update({n: BuildOutcome(error=f"build requirements did not install: {problem}") for n in names})
+            outcomes.update(
+                {
+                    n: BuildOutcome(error=f"build requirements did not install: {problem}")
+                    for n in names
+                }
+            )
             continue
         jobs = {n: projects[n][0] for n in names}
         report = _run_probe(env, system, jobs, work, workers)
         needs = sorted({r for n in names for r in report[n].get("needs", [])})
-        if needs:  # requirements the backend asked for at build time: install them, build those again
+        if (
+            needs
+        ):  # requirements the backend asked for at build time: install them, build those again
             retry = {n: jobs[n] for n in names if "needs" in report[n]}
             problem = _install(env, needs)
             if problem is not None:
-                report.update({n: {"error": f"build requirements did not install: {problem}"} for n in retry})
+                report.update(
+                    {n: {"error": f"build requirements did not install: {problem}"} for n in retry}
+                )
             else:
                 report.update(_run_probe(env, system, retry, work, workers))
         for name in names:
@@ -111,7 +124,9 @@ def _outcome(result: Mapping[str, Any]) -> BuildOutcome:
         return BuildOutcome(wheel=Path(result["wheel"]))
     if "needs" in result:
         return BuildOutcome(error=f"the build backend still needs {', '.join(result['needs'])}")
-    return BuildOutcome(error=str(result.get("error") or "build failed"), log=str(result.get("log") or ""))
+    return BuildOutcome(
+        error=str(result.get("error") or "build failed"), log=str(result.get("log") or "")
+    )
 
 
 def _env_python(env: Path) -> Path:
@@ -142,14 +157,23 @@ def _run_probe(
         "backend_path": list(system.backend_path),
         "workers": workers,
         "jobs": [
-            {"name": n, "source": str(src), "out": str(work / "wheels" / n), "log": str(work / f"build-{n}.log")}
+            {
+                "name": n,
+                "source": str(src),
+                "out": str(work / "wheels" / n),
+                "log": str(work / f"build-{n}.log"),
+            }
             for n, src in jobs.items()
         ],
     }
     request_path.write_text(json.dumps(request))
     # The build environment must see only itself: no PYTHONPATH from the caller's environment. Bytecode
     # stays on: the first builds cache the backend's modules as .pyc for the later ones (2x faster).
-    env_vars = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONDONTWRITEBYTECODE")}
+    env_vars = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONDONTWRITEBYTECODE")
+    }
     timeout = PROBE_START_S + PROBE_PER_PROJECT_S * len(jobs)
     try:
         proc = subprocess.run(
@@ -161,7 +185,11 @@ def _run_probe(
             cwd=work,
             check=False,
         )
-        failure = None if proc.returncode == 0 else (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        failure = (
+            None
+            if proc.returncode == 0
+            else (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        )
     except subprocess.TimeoutExpired:
         failure = f"the builds did not finish within {timeout:.0f}s"
     report: dict[str, dict[str, Any]] = {}

@@ -21,7 +21,12 @@ from finsight_release.settings import Mode
 from finsight_release.targets.warehouse import duckdb_file
 from finsight_release.validate.check import CheckDefaults, ValidationContext
 from finsight_release.validate.config.check import config_env
-from finsight_release.validate.dbt.sources import DbtTarget, SourceReadError, SourceTable, source_tables
+from finsight_release.validate.dbt.sources import (
+    DbtTarget,
+    SourceReadError,
+    SourceTable,
+    source_tables,
+)
 from finsight_release.validate.finding import Finding, Severity
 from finsight_release.validate.secrets.refs import SecretResolver
 from finsight_release.validate.warehouse import problem as codes
@@ -47,9 +52,13 @@ class WarehousePreflightCheck(CheckDefaults):
 
     id = "warehouse.preflight"
     kinds = frozenset({ArtifactKind.DBT_PROJECT, ArtifactKind.ENV_CONFIG})
-    cacheable = False  # warehouse state, grants and credentials change without any artifact changing
+    cacheable = (
+        False  # warehouse state, grants and credentials change without any artifact changing
+    )
 
-    def __init__(self, connect: Connect | None = None, resolver: SecretResolver | None = None) -> None:
+    def __init__(
+        self, connect: Connect | None = None, resolver: SecretResolver | None = None
+    ) -> None:
         """``connect`` replaces ``snowflake.connector.connect`` and ``resolver`` the secret resolver (tests)."""
         self.connect = connect
         self.resolver = resolver
@@ -61,11 +70,14 @@ class WarehousePreflightCheck(CheckDefaults):
         relevant = [
             a
             for a in artifacts
-            if a.kind is ArtifactKind.DBT_PROJECT or (a.kind is ArtifactKind.ENV_CONFIG and config_env(a) == env)
+            if a.kind is ArtifactKind.DBT_PROJECT
+            or (a.kind is ArtifactKind.ENV_CONFIG and config_env(a) == env)
         ]
         if not relevant:
             return []
-        dbt_source = next((a.source for a in artifacts if a.kind is ArtifactKind.DBT_PROJECT), DBT_DIR)
+        dbt_source = next(
+            (a.source for a in artifacts if a.kind is ArtifactKind.DBT_PROJECT), DBT_DIR
+        )
         config_source = f"{CONFIG_DIR}/{env}.yaml"
         if ctx.mode is Mode.AWS:
             try:
@@ -109,10 +121,14 @@ class WarehousePreflightCheck(CheckDefaults):
 
     def _snowflake(self, project: Path, config: PlatformConfig) -> list[WarehouseProblem]:
         settings = config.warehouse
-        absent = [name for name in ("account", "user", "role", "warehouse") if not getattr(settings, name)]
+        absent = [
+            name for name in ("account", "user", "role", "warehouse") if not getattr(settings, name)
+        ]
         ref = settings.private_key_secret or settings.password_secret
         if absent or ref is None:
-            fields = [f"warehouse.{name}" for name in absent] + ([] if ref else ["warehouse.private_key_secret"])
+            fields = [f"warehouse.{name}" for name in absent] + (
+                [] if ref else ["warehouse.private_key_secret"]
+            )
             return [
                 WarehouseProblem(
                     codes.CONFIG,
@@ -160,14 +176,22 @@ class WarehousePreflightCheck(CheckDefaults):
         # The env config's variables describe the deploy's environment (finsight_raw_database is what
         # the sources read as env_var('FINSIGHT_RAW_DATABASE')).
         env_vars = {name.upper(): value for name, value in config.variables.items()}
-        tables, problems = self._tables(project, DbtTarget("snowflake", settings.database), env_vars)
+        tables, problems = self._tables(
+            project, DbtTarget("snowflake", settings.database), env_vars
+        )
         return problems + snowflake_preflight(identity, tables, connect=self.connect)
 
-    def _finding(self, problem: WarehouseProblem, env: str, config_file: str | None, dbt_source: str) -> Finding:
+    def _finding(
+        self, problem: WarehouseProblem, env: str, config_file: str | None, dbt_source: str
+    ) -> Finding:
         """Source problems point at the source's YAML; the rest at the environment's config."""
         file: str | None
         if problem.table is not None:
-            artifact, file, line = DBT_ARTIFACT, f"{dbt_source}/{problem.table.file}", problem.table.line
+            artifact, file, line = (
+                DBT_ARTIFACT,
+                f"{dbt_source}/{problem.table.file}",
+                problem.table.line,
+            )
         else:
             artifact, file, line = f"config/{env}", config_file, None
         return Finding(

@@ -83,7 +83,11 @@ def open_problem(path: Path, error: str) -> WarehouseProblem:
             f"warehouse file {path} is in use by another process, a deploy could not write it: {error}",
             "stop the process holding it (dagster dev, a notebook, a running deploy) or retry when it is done",
         )
-    if "permission denied" in lowered or "operation not permitted" in lowered or "read-only" in lowered:
+    if (
+        "permission denied" in lowered
+        or "operation not permitted" in lowered
+        or "read-only" in lowered
+    ):
         return WarehouseProblem(
             codes.CONNECT,
             Severity.ERROR,
@@ -130,16 +134,25 @@ def duckdb_preflight(
     try:
         # The file's own catalog only: dbt-duckdb resolves sources there.
         here = "where database_name = current_database()"
-        schemas = {s.lower() for (s,) in con.execute(f"select schema_name from duckdb_schemas() {here}").fetchall()}
+        schemas = {
+            s.lower()
+            for (s,) in con.execute(f"select schema_name from duckdb_schemas() {here}").fetchall()
+        }
         relations = {
             (s.lower(), t.lower())
-            for s, t in con.execute(f"select schema_name, table_name from duckdb_tables() {here}").fetchall()
-            + con.execute(f"select schema_name, view_name from duckdb_views() {here} and not internal").fetchall()
+            for s, t in con.execute(
+                f"select schema_name, table_name from duckdb_tables() {here}"
+            ).fetchall()
+            + con.execute(
+                f"select schema_name, view_name from duckdb_views() {here} and not internal"
+            ).fetchall()
         }
         present = [t for t in tables if (t.schema.lower(), t.identifier.lower()) in relations]
         con.execute("begin transaction")
         try:
-            view_over = f"{quote(present[0].schema)}.{quote(present[0].identifier)}" if present else None
+            view_over = (
+                f"{quote(present[0].schema)}.{quote(present[0].identifier)}" if present else None
+            )
             if (error := try_ddl(con, view_over)) is not None:
                 problems.append(
                     WarehouseProblem(
@@ -196,12 +209,16 @@ def _missing_sources(
     return problems
 
 
-def _unreadable_sources(con: duckdb.DuckDBPyConnection, present: Sequence[SourceTable]) -> list[WarehouseProblem]:
+def _unreadable_sources(
+    con: duckdb.DuckDBPyConnection, present: Sequence[SourceTable]
+) -> list[WarehouseProblem]:
     """Each present source table answers a query (a view over a dropped table would not)."""
     problems: list[WarehouseProblem] = []
     for table in present:
         try:
-            con.execute(f"select * from {quote(table.schema)}.{quote(table.identifier)} limit 0").fetchall()
+            con.execute(
+                f"select * from {quote(table.schema)}.{quote(table.identifier)} limit 0"
+            ).fetchall()
         except duckdb.Error as exc:
             problems.append(
                 WarehouseProblem(

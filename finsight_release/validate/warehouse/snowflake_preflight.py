@@ -133,11 +133,18 @@ def grant_needs(identity: SnowflakeIdentity, tables: Sequence[SourceTable]) -> l
         GrantNeed("CREATE SCHEMA", "DATABASE", object_name(identity.database)),
     ]
     for table in tables:
-        database, schema = object_name(table.database), object_name(f"{table.database}.{table.schema}")
+        database, schema = (
+            object_name(table.database),
+            object_name(f"{table.database}.{table.schema}"),
+        )
         needs += [
             GrantNeed("USAGE", "DATABASE", database),
             GrantNeed("USAGE", "SCHEMA", schema),
-            GrantNeed("SELECT", "TABLE", object_name(f"{table.database}.{table.schema}.{table.identifier}")),
+            GrantNeed(
+                "SELECT",
+                "TABLE",
+                object_name(f"{table.database}.{table.schema}.{table.identifier}"),
+            ),
         ]
     return list(dict.fromkeys(needs))  # each once, in order
 
@@ -220,7 +227,9 @@ class _Session:
         self.identity = identity
         self.problems: list[WarehouseProblem] = []
 
-    def add(self, code: str, severity: Severity, message: str, hint: str | None = None, **kw: Any) -> None:
+    def add(
+        self, code: str, severity: Severity, message: str, hint: str | None = None, **kw: Any
+    ) -> None:
         self.problems.append(WarehouseProblem(code, severity, message, hint, **kw))
 
     def unverified(self, what: str, error: _StepError) -> None:
@@ -249,7 +258,9 @@ class _Session:
                 )
             elif error.errno != DOES_NOT_EXIST:  # a missing warehouse is reported by USE below
                 self.add(
-                    codes.CONNECT, Severity.ERROR, f"cannot resume warehouse {self.identity.warehouse}: {error.detail}"
+                    codes.CONNECT,
+                    Severity.ERROR,
+                    f"cannot resume warehouse {self.identity.warehouse}: {error.detail}",
                 )
         try:
             _rows(self.cursor, f"USE WAREHOUSE {wh}")
@@ -265,7 +276,9 @@ class _Session:
                 )
             else:
                 self.add(
-                    codes.CONNECT, Severity.ERROR, f"cannot use warehouse {self.identity.warehouse}: {error.detail}"
+                    codes.CONNECT,
+                    Severity.ERROR,
+                    f"cannot use warehouse {self.identity.warehouse}: {error.detail}",
                 )
             return False
         return True
@@ -376,7 +389,10 @@ class _Session:
                     table=group[0],
                 )
                 continue
-            visible = {(object_name(str(r["table_schema"])), object_name(str(r["table_name"]))) for r in rows}
+            visible = {
+                (object_name(str(r["table_schema"])), object_name(str(r["table_name"])))
+                for r in rows
+            }
             for table in group:
                 if (object_name(table.schema), object_name(table.identifier)) in visible:
                     continue
@@ -405,7 +421,9 @@ def snowflake_preflight(
         connect = snowflake.connector.connect
     try:
         con = connect(**identity.connect_args())
-    except Exception as exc:  # wrong credentials, unreachable account, DNS: a finding, never a crash
+    except (
+        Exception
+    ) as exc:  # wrong credentials, unreachable account, DNS: a finding, never a crash
         return [connect_problem(exc, identity)]
     try:
         session = _Session(con.cursor(), identity)

@@ -40,7 +40,11 @@ def test_dag_files_honour_airflowignore_the_heuristic_and_skip_symlinks(bundle: 
 
 
 def test_imports_resolve_absolute_relative_and_package_imports(bundle: DagBundle) -> None:
-    assert bundle.imports("lib/factory.py") == {"lib/__init__.py", "lib/specs.py", "lib/defaults.py"}
+    assert bundle.imports("lib/factory.py") == {
+        "lib/__init__.py",
+        "lib/specs.py",
+        "lib/defaults.py",
+    }
     assert bundle.closure("ingest.py") == {
         "ingest.py",
         "lib/__init__.py",
@@ -51,14 +55,18 @@ def test_imports_resolve_absolute_relative_and_package_imports(bundle: DagBundle
     assert bundle.imports("plain.py") == set()
 
 
-def test_a_changed_module_affects_every_dag_file_importing_it_transitively(bundle: DagBundle) -> None:
+def test_a_changed_module_affects_every_dag_file_importing_it_transitively(
+    bundle: DagBundle,
+) -> None:
     assert bundle.affected_dag_files(["lib/specs.py"]) == ["ingest.py"]
     assert bundle.affected_dag_files(["lib/defaults.py"]) == ["export.py", "ingest.py"]
     assert bundle.affected_dag_files(["plain.py"]) == ["plain.py"]
     assert bundle.affected_dag_files(["notes.py"]) == []
 
 
-def test_fingerprint_changes_with_an_imported_module_only(bundle: DagBundle, tmp_path: Path) -> None:
+def test_fingerprint_changes_with_an_imported_module_only(
+    bundle: DagBundle, tmp_path: Path
+) -> None:
     before = {f: bundle.fingerprint(f) for f in bundle.dag_files}
     (tmp_path / "lib/specs.py").write_text("SPECS = [1]\n")
     after = {f: DagBundle.scan(tmp_path).fingerprint(f) for f in bundle.dag_files}

@@ -16,7 +16,9 @@ from finsight_release.validate.check import ValidationContext
 from tests.mini_platform import make_platform
 
 PYTHON = load_settings().airflow_python
-pytestmark = pytest.mark.skipif(not PYTHON.exists(), reason="Airflow venv missing: run scripts/setup.sh")
+pytestmark = pytest.mark.skipif(
+    not PYTHON.exists(), reason="Airflow venv missing: run scripts/setup.sh"
+)
 
 GOOD = """
 import pendulum
@@ -39,10 +41,18 @@ ENV_CONFIG = "connections:\n  snowflake_default: {}\nvariables:\n  defined_varia
 
 
 def findings_for(
-    tmp_path: Path, files: dict[str, str | bytes], env: str | None = None, workers: int = 2, **options: str
+    tmp_path: Path,
+    files: dict[str, str | bytes],
+    env: str | None = None,
+    workers: int = 2,
+    **options: str,
 ) -> list:
     """The DagBag check's findings on a small platform whose DAG folder holds ``files`` (text or raw bytes)."""
-    overrides = {f"release_assets/airflow/dags/{name}": text for name, text in files.items() if isinstance(text, str)}
+    overrides = {
+        f"release_assets/airflow/dags/{name}": text
+        for name, text in files.items()
+        if isinstance(text, str)
+    }
     platform = make_platform(tmp_path / "p", overrides)
     for name, data in files.items():
         if isinstance(data, bytes):
@@ -54,7 +64,12 @@ def findings_for(
     artifacts = ReleaseRepository(LocalObjectStore(tmp_path / "s")).scan(platform)
     dags = [a for a in artifacts if a.name == "airflow/dags"]
     ctx = ValidationContext(
-        platform=platform, env=env, airflow_python=PYTHON, options=options, workers=workers, cache_dir=tmp_path / "c"
+        platform=platform,
+        env=env,
+        airflow_python=PYTHON,
+        options=options,
+        workers=workers,
+        cache_dir=tmp_path / "c",
     )
     return AirflowDagsCheck().run(ctx, dags)
 
@@ -95,8 +110,12 @@ BAD_SCHEDULE = GOOD.replace('schedule="@daily"', 'schedule="61 25 * * *"')
 
 
 def test_cycles_and_invalid_schedules_are_import_errors(tmp_path: Path) -> None:
-    found = findings_for(tmp_path, {"cycle.py": CYCLE, "schedule.py": BAD_SCHEDULE.format(dag_id="bad_cron")})
-    errors = {f.file.rsplit("/", 1)[-1]: f.message for f in found if f.check_id == "airflow.import_error"}
+    found = findings_for(
+        tmp_path, {"cycle.py": CYCLE, "schedule.py": BAD_SCHEDULE.format(dag_id="bad_cron")}
+    )
+    errors = {
+        f.file.rsplit("/", 1)[-1]: f.message for f in found if f.check_id == "airflow.import_error"
+    }
     assert set(errors) == {"cycle.py", "schedule.py"}
     assert "cycle" in errors["cycle.py"].lower()
     assert "61 25 * * *" in errors["schedule.py"]
@@ -104,18 +123,28 @@ def test_cycles_and_invalid_schedules_are_import_errors(tmp_path: Path) -> None:
 
 def test_duplicate_dag_id_across_shards_names_both_files(tmp_path: Path) -> None:
     # Two files only, two workers: each lands in its own DagBag, so only the merge can see the clash.
-    found = findings_for(tmp_path, {"a.py": GOOD.format(dag_id="same"), "b.py": GOOD.format(dag_id="same")})
+    found = findings_for(
+        tmp_path, {"a.py": GOOD.format(dag_id="same"), "b.py": GOOD.format(dag_id="same")}
+    )
     (dup,) = [f for f in found if f.check_id == "airflow.duplicate_dag_id"]
     assert "'same'" in dup.message and "dags/a.py" in dup.message and "dags/b.py" in dup.message
 
 
 def test_one_and_two_workers_find_the_same(tmp_path: Path) -> None:
-    files = {f"d{i}.py": GOOD.format(dag_id=f"d{i}") for i in range(4)} | {"bad.py": "from airflow import DAG\nx = (\n"}
+    files = {f"d{i}.py": GOOD.format(dag_id=f"d{i}") for i in range(4)} | {
+        "bad.py": "from airflow import DAG\nx = (\n"
+    }
     one = findings_for(tmp_path / "one", files, workers=1)
     two = findings_for(tmp_path / "two", files, workers=2)
     # Errors only: under load a parse can pass the 2 s slow-parse warning in one run and not the other.
-    errors = [[(f.check_id, f.file, f.line) for f in run if f.severity == "error"] for run in (one, two)]
-    assert errors[0] == errors[1] == [("airflow.import_error", "release_assets/airflow/dags/bad.py", 2)]
+    errors = [
+        [(f.check_id, f.file, f.line) for f in run if f.severity == "error"] for run in (one, two)
+    ]
+    assert (
+        errors[0]
+        == errors[1]
+        == [("airflow.import_error", "release_assets/airflow/dags/bad.py", 2)]
+    )
 
 
 def test_slow_parse_and_missing_connection(tmp_path: Path) -> None:
@@ -144,7 +173,9 @@ with DAG("uses_vars", start_date=pendulum.datetime(2024, 1, 1), schedule="@daily
 
 def test_missing_variables_from_templates_and_variable_get(tmp_path: Path) -> None:
     found = findings_for(tmp_path, {"vars.py": VARIABLES}, env="dev")
-    missing = {f.message.split("'")[1]: f for f in found if f.check_id == "airflow.variable_missing"}
+    missing = {
+        f.message.split("'")[1]: f for f in found if f.check_id == "airflow.variable_missing"
+    }
     assert set(missing) == {"template_variable_missing", "topic_variable_missing"}
     assert "uses_vars" in missing["template_variable_missing"].message
     assert "vars.py:9" in missing["topic_variable_missing"].message
@@ -169,7 +200,9 @@ def test_changed_helper_module_reparses_the_dags_that_import_it(tmp_path: Path) 
     ]
 
 
-def test_changed_file_duplicating_an_unchanged_dag_id_is_caught_through_the_index(tmp_path: Path) -> None:
+def test_changed_file_duplicating_an_unchanged_dag_id_is_caught_through_the_index(
+    tmp_path: Path,
+) -> None:
     files = {"a.py": GOOD.format(dag_id="a"), "b.py": GOOD.format(dag_id="b")}
     assert findings_for(tmp_path, files) == []  # full run: index filled
     files["b.py"] = GOOD.format(dag_id="a")
@@ -187,7 +220,9 @@ def test_reference_dags_and_requirements_pass(tmp_path: Path) -> None:
 
 
 def test_conflicting_requirement_names_the_packages(tmp_path: Path) -> None:
-    platform = make_platform(tmp_path / "p", {"release_assets/airflow/requirements.txt": "sqlalchemy>=2.0\n"})
+    platform = make_platform(
+        tmp_path / "p", {"release_assets/airflow/requirements.txt": "sqlalchemy>=2.0\n"}
+    )
     shutil.copy(
         REPO_ROOT / "release_assets/airflow/constraints-2.10.5.txt",
         platform / "release_assets/airflow/constraints-2.10.5.txt",
@@ -199,5 +234,8 @@ def test_conflicting_requirement_names_the_packages(tmp_path: Path) -> None:
     (base / "requirements.txt").write_text("pandas==2.2.3\n")
     ctx = ValidationContext(platform=platform, base_dir=lambda name: base)
     found = {f.check_id: f for f in DependencyCheck().run(ctx, reqs)}
-    assert "sqlalchemy" in found["deps.conflict"].message.lower() and "1.4.54" in found["deps.conflict"].message
+    assert (
+        "sqlalchemy" in found["deps.conflict"].message.lower()
+        and "1.4.54" in found["deps.conflict"].message
+    )
     assert found["deps.mwaa_slow_path"].severity == "warning"

@@ -14,7 +14,9 @@ import pytest
 from finsight_release.validate.finding import Finding, Severity
 from tests.validate.airflow.test_dagbag_and_requirements import GOOD, PYTHON, findings_for
 
-pytestmark = pytest.mark.skipif(not PYTHON.exists(), reason="Airflow venv missing: run scripts/setup.sh")
+pytestmark = pytest.mark.skipif(
+    not PYTHON.exists(), reason="Airflow venv missing: run scripts/setup.sh"
+)
 
 DAGS = "release_assets/airflow/dags"
 LIMITS = {"dagbag_import_timeout_s": "2", "dagbag_memory_mb": "512"}
@@ -39,16 +41,23 @@ HOSTILE: dict[str, tuple[str, int, str]] = {
 }
 ORDINARY = {
     "syntax.py": ("from airflow import DAG\nx = (\n", 2, "SyntaxError"),
-    "missing_module.py": ("from airflow import DAG\nimport pandas_gbq_not_installed\n", 2, "pandas_gbq_not_installed"),
+    "missing_module.py": (
+        "from airflow import DAG\nimport pandas_gbq_not_installed\n",
+        2,
+        "pandas_gbq_not_installed",
+    ),
 }
 LOUD = (
     "from airflow import DAG\nimport sys, warnings\nprint('hello from a DAG')\n"
-    "sys.stderr.write('and stderr')\nwarnings.warn('this DAG is deprecated')\n" + GOOD.format(dag_id="loud")
+    "sys.stderr.write('and stderr')\nwarnings.warn('this DAG is deprecated')\n"
+    + GOOD.format(dag_id="loud")
 )
 
 
 def by_file(findings: list[Finding], check_id: str = "airflow.import_error") -> dict[str, Finding]:
-    return {f.file.removeprefix(f"{DAGS}/"): f for f in findings if f.check_id == check_id and f.file}
+    return {
+        f.file.removeprefix(f"{DAGS}/"): f for f in findings if f.check_id == check_id and f.file
+    }
 
 
 def assert_reported(findings: list[Finding], cases: dict[str, tuple[str, int, str]]) -> None:
@@ -65,16 +74,25 @@ def assert_reported(findings: list[Finding], cases: dict[str, tuple[str, int, st
 def test_each_hostile_file_is_one_error_with_its_line_and_the_good_dag_still_loads(
     tmp_path: Path, name: str
 ) -> None:
-    files = {name: HOSTILE[name][0], "good.py": GOOD.format(dag_id="good"), "syntax.py": ORDINARY["syntax.py"][0]}
+    files = {
+        name: HOSTILE[name][0],
+        "good.py": GOOD.format(dag_id="good"),
+        "syntax.py": ORDINARY["syntax.py"][0],
+    }
     found = findings_for(tmp_path, files, workers=1, **LIMITS)
     assert_reported(found, {name: HOSTILE[name], "syntax.py": ORDINARY["syntax.py"]})
     assert "good.py" not in by_file(found)
-    assert not [f for f in found if f.check_id in {"airflow.not_checked", "internal.airflow.dagbag"}]
+    assert not [
+        f for f in found if f.check_id in {"airflow.not_checked", "internal.airflow.dagbag"}
+    ]
 
 
 def test_a_bundle_with_one_of_each_reports_every_file(tmp_path: Path) -> None:
     files = {name: source for name, (source, _line, _text) in {**HOSTILE, **ORDINARY}.items()}
-    files |= {"good.py": GOOD.format(dag_id="good"), "other_good.py": GOOD.format(dag_id="other_good")}
+    files |= {
+        "good.py": GOOD.format(dag_id="good"),
+        "other_good.py": GOOD.format(dag_id="other_good"),
+    }
     found = findings_for(tmp_path, files, workers=2, **LIMITS)
     assert_reported(found, {**HOSTILE, **ORDINARY})
     errors = by_file(found)
@@ -83,11 +101,21 @@ def test_a_bundle_with_one_of_each_reports_every_file(tmp_path: Path) -> None:
 
 
 def test_output_and_warnings_at_import_are_warnings_naming_the_line(tmp_path: Path) -> None:
-    found = findings_for(tmp_path, {"loud.py": LOUD, "good.py": GOOD.format(dag_id="good")}, **LIMITS)
+    found = findings_for(
+        tmp_path, {"loud.py": LOUD, "good.py": GOOD.format(dag_id="good")}, **LIMITS
+    )
     (output,) = by_file(found, "airflow.import_output").values()
-    assert output.severity is Severity.WARNING and output.line == 3 and output.file == f"{DAGS}/loud.py"
+    assert (
+        output.severity is Severity.WARNING
+        and output.line == 3
+        and output.file == f"{DAGS}/loud.py"
+    )
     (warned,) = by_file(found, "airflow.import_warning").values()
-    assert warned.severity is Severity.WARNING and warned.line == 5 and "this DAG is deprecated" in warned.message
+    assert (
+        warned.severity is Severity.WARNING
+        and warned.line == 5
+        and "this DAG is deprecated" in warned.message
+    )
     assert not by_file(found)  # it loads: no import error
 
 
@@ -102,19 +130,27 @@ def test_file_names_with_spaces_and_non_ascii_and_non_utf8_bytes(tmp_path: Path)
     assert "daily load.py" not in errors
     assert errors["überweisungen_é.py"].line == 2
     latin1 = errors["latin1.py"]
-    assert latin1.severity is Severity.ERROR and "can't decode" in latin1.message and latin1.line == 2, str(latin1)
+    assert (
+        latin1.severity is Severity.ERROR and "can't decode" in latin1.message and latin1.line == 2
+    ), str(latin1)
 
 
 def test_a_huge_file_is_refused_unparsed(tmp_path: Path) -> None:
-    big = "from airflow import DAG\n" + ("# padding line for a generated module\n" * 1_400_000)  # ~53 MB
-    found = findings_for(tmp_path, {"huge.py": big, "good.py": GOOD.format(dag_id="good")}, **LIMITS)
+    big = "from airflow import DAG\n" + (
+        "# padding line for a generated module\n" * 1_400_000
+    )  # ~53 MB
+    found = findings_for(
+        tmp_path, {"huge.py": big, "good.py": GOOD.format(dag_id="good")}, **LIMITS
+    )
     (refused,) = by_file(found, "airflow.file_too_large").values()
     assert refused.severity is Severity.ERROR and "MB" in refused.message
     assert not by_file(found)
 
 
 def test_ten_thousand_dag_files_are_all_parsed(tmp_path: Path) -> None:
-    files = {f"generated/dag_{i:05d}.py": GOOD.format(dag_id=f"generated_{i}") for i in range(10_000)}
+    files = {
+        f"generated/dag_{i:05d}.py": GOOD.format(dag_id=f"generated_{i}") for i in range(10_000)
+    }
     files["generated/broken.py"] = "from airflow import DAG\nimport sys\nsys.exit(1)\n"
     found = findings_for(tmp_path, files, workers=2)
     assert [(f.check_id, f.file) for f in found if f.severity is Severity.ERROR] == [

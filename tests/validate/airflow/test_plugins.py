@@ -18,7 +18,9 @@ PLUGIN = "from airflow.plugins_manager import AirflowPlugin\n"
 def plugin_findings(platform: Path, tmp_path: Path) -> list:
     artifacts = ReleaseRepository(LocalObjectStore(tmp_path / "s")).scan(platform)
     plugins = [a for a in artifacts if a.name == "airflow/plugins"]
-    return AirflowPluginsCheck().run(ValidationContext(platform=platform, airflow_python=PYTHON), plugins)
+    return AirflowPluginsCheck().run(
+        ValidationContext(platform=platform, airflow_python=PYTHON), plugins
+    )
 
 
 def test_reference_plugin_loads_with_its_macros(tmp_path: Path) -> None:
@@ -33,7 +35,8 @@ def test_broken_plugins_are_errors_with_file_and_line(tmp_path: Path) -> None:
     platform = make_platform(
         tmp_path / "p",
         {
-            "release_assets/airflow/plugins/missing.py": PLUGIN + "\nimport not_installed_anywhere\n",
+            "release_assets/airflow/plugins/missing.py": PLUGIN
+            + "\nimport not_installed_anywhere\n",
             "release_assets/airflow/plugins/syntax.py": PLUGIN + "def broken(:\n",
         },
     )
@@ -42,7 +45,10 @@ def test_broken_plugins_are_errors_with_file_and_line(tmp_path: Path) -> None:
     assert missing.check_id == "airflow.plugin_import_error" and missing.severity == "error"
     assert "not_installed_anywhere" in missing.message and missing.line == 3
     assert found["release_assets/airflow/plugins/syntax.py"].line == 2
-    assert set(found) == {"release_assets/airflow/plugins/missing.py", "release_assets/airflow/plugins/syntax.py"}
+    assert set(found) == {
+        "release_assets/airflow/plugins/missing.py",
+        "release_assets/airflow/plugins/syntax.py",
+    }
 
 
 def test_missing_interpreter_is_a_warning(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from finsight_release.validate.airflow.rules import rule_findings
 
-GOOD = '''
+GOOD = """
 import pendulum
 from airflow import DAG
 from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
@@ -14,22 +14,25 @@ with DAG("good", start_date=pendulum.datetime(2024, 1, 1), schedule="@hourly", c
          default_args={"owner": "data", "retries": 2}):
     SQLExecuteQueryOperator(task_id="m", conn_id="snowflake_default",
                             sql="MERGE INTO raw.t USING stage s ON t.id = s.id WHEN MATCHED THEN UPDATE SET x = s.x")
-'''
+"""
 
 BAD = {
     "top_level_call": 'from airflow.models import Variable\nBUCKET = Variable.get("bucket")\n',
-    "dynamic_start_date": 'from datetime import datetime\nfrom airflow import DAG\n'
+    "dynamic_start_date": "from datetime import datetime\nfrom airflow import DAG\n"
     'DAG("d", start_date=datetime.now(), schedule="@daily", default_args={"owner": "a", "retries": 1})\n',
     "catchup_frequent": 'import pendulum\nfrom airflow import DAG\nDAG("d", start_date=pendulum.datetime(2024, 1, 1), '
     'schedule="*/15 * * * *", catchup=True, default_args={"owner": "a", "retries": 1})\n',
-    "missing_owner_retries": 'import pendulum\nfrom airflow import DAG\n'
+    "missing_owner_retries": "import pendulum\nfrom airflow import DAG\n"
     'DAG("d", start_date=pendulum.datetime(2024, 1, 1), schedule="@daily", default_args={"owner": "a"})\n',
     "non_idempotent_load": 'SQL = "INSERT INTO raw.payments SELECT * FROM stage.payments"\n',
 }
 
 
 def rules(source: str) -> set[str]:
-    return {f.check_id.removeprefix("airflow.rule.") for f in rule_findings(source, "dags/x.py", "airflow/dags")}
+    return {
+        f.check_id.removeprefix("airflow.rule.")
+        for f in rule_findings(source, "dags/x.py", "airflow/dags")
+    }
 
 
 def test_convention_passes() -> None:

@@ -33,7 +33,9 @@ def test_the_repo_config_is_valid(tmp_path: Path) -> None:
     assert ConfigSchemaCheck().run(ValidationContext(platform=tmp_path), [artifact]) == []
 
 
-@pytest.mark.parametrize("text", ["{{{ not yaml", "- just\n- a list\n", "environment: 42\nunknown_key: true\n"])
+@pytest.mark.parametrize(
+    "text", ["{{{ not yaml", "- just\n- a list\n", "environment: 42\nunknown_key: true\n"]
+)
 def test_invalid_config_is_one_error_naming_the_file(tmp_path: Path, text: str) -> None:
     artifact = _config_artifact(tmp_path, "dev", text)
     findings = ConfigSchemaCheck().run(ValidationContext(platform=tmp_path), [artifact])
@@ -64,7 +66,10 @@ def test_every_secret_ref_must_resolve_in_the_target_env(
     local = SecretRefCheck().run(ValidationContext(platform=tmp_path, env="dev"), [artifact])
     env_refs = [r for r in refs if r.startswith("env:")]
     (info,) = [f for f in local if f.severity is Severity.INFO]
-    assert f"{len(env_refs)} env: references of dev are unset" in info.message and "local mode" in info.message
+    assert (
+        f"{len(env_refs)} env: references of dev are unset" in info.message
+        and "local mode" in info.message
+    )
     assert len([f for f in local if f.severity is Severity.ERROR]) == len(refs) - len(env_refs)
     client = boto3.client("secretsmanager")
     for ref in refs:

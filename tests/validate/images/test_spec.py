@@ -36,14 +36,25 @@ def test_mutable_tag_and_unpinned_base_are_errors(tmp_path: Path) -> None:
         },
     )
     found = {
-        f.check_id: f for f in ImageSpecCheck().run(ValidationContext(platform=platform), images(platform, tmp_path))
+        f.check_id: f
+        for f in ImageSpecCheck().run(
+            ValidationContext(platform=platform), images(platform, tmp_path)
+        )
     }
-    assert "immutable digest" in found["images.spec"].message and str(platform) not in found["images.spec"].message
-    assert found["images.unpinned_base"].line == 1 and "python:3.11" in found["images.unpinned_base"].message
+    assert (
+        "immutable digest" in found["images.spec"].message
+        and str(platform) not in found["images.spec"].message
+    )
+    assert (
+        found["images.unpinned_base"].line == 1
+        and "python:3.11" in found["images.unpinned_base"].message
+    )
 
 
 def test_build_still_refuses_a_bad_image_spec(tmp_path: Path) -> None:
-    platform = make_platform(tmp_path / "p", {"release_assets/images/airflow/image.yaml": "digest: [\n"})
+    platform = make_platform(
+        tmp_path / "p", {"release_assets/images/airflow/image.yaml": "digest: [\n"}
+    )
     with pytest.raises(ArtifactError, match="cannot read") as info:
         ReleaseRepository(LocalObjectStore(tmp_path / "s")).build(platform, "alice")
     assert "\n" not in str(info.value)

@@ -8,7 +8,9 @@ import pytest
 from finsight_release.validate.secrets.refs import SecretResolver
 
 
-def test_aws_sm_refs_resolve_against_secrets_manager(moto_server: str, request: pytest.FixtureRequest) -> None:
+def test_aws_sm_refs_resolve_against_secrets_manager(
+    moto_server: str, request: pytest.FixtureRequest
+) -> None:
     name = f"finsight/dev/{request.node.name}"
     client = boto3.client("secretsmanager")  # endpoint and fake credentials come from the fixture
     client.create_secret(Name=name, SecretString="not-read-by-the-check")
@@ -18,7 +20,9 @@ def test_aws_sm_refs_resolve_against_secrets_manager(moto_server: str, request: 
     assert not missing.ok and missing.reachable and missing.detail == "not found in Secrets Manager"
 
 
-def test_secret_scheduled_for_deletion_does_not_resolve(moto_server: str, request: pytest.FixtureRequest) -> None:
+def test_secret_scheduled_for_deletion_does_not_resolve(
+    moto_server: str, request: pytest.FixtureRequest
+) -> None:
     name = f"finsight/dev/{request.node.name}"
     client = boto3.client("secretsmanager")
     client.create_secret(Name=name, SecretString="x")

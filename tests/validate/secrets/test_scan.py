@@ -20,8 +20,14 @@ from finsight_release.validate.secrets.scan import SecretsScanCheck
 AWS_KEY_ID = "AKIA" + "QX7TZ3MBN4KD2WPL"
 AWS_SECRET = "wJalrXUtnF" + "EMI/K7MDENG/bPxRfiCY" + "Q9ZXk2mLp8"
 GITHUB_TOKEN = "ghp_" + "aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5"
-SLACK_HOOK = "https://hooks.slack.com/services/" + "T0ABC1234/B0DEF5678/" + "aZ9yX8wV7uT6sR5qP4oN3mL2"
-JWT = "eyJhbGciOiJIUzI1NiJ9" + ".eyJzdWIiOiIxMjM0NTY3ODkwIn0" + ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+SLACK_HOOK = (
+    "https://hooks.slack.com/services/" + "T0ABC1234/B0DEF5678/" + "aZ9yX8wV7uT6sR5qP4oN3mL2"
+)
+JWT = (
+    "eyJhbGciOiJIUzI1NiJ9"
+    + ".eyJzdWIiOiIxMjM0NTY3ODkwIn0"
+    + ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+)
 PASSWORD = "Xk9#mP2vL7" + "qR4tW8zB"
 PEM = "-----BEGIN RSA " + "PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----\n"
 
@@ -122,7 +128,10 @@ def test_binary_large_and_unreadable_files(tmp_path: Path, monkeypatch: pytest.M
     big = findings["release_assets/airflow/dags/big.csv"]
     assert big.severity is Severity.WARNING and "too large to scan" in big.message
     bad = findings["release_assets/airflow/dags/locked.py"]
-    assert bad.severity is Severity.ERROR and "unreadable file release_assets/airflow/dags/locked.py" in bad.message
+    assert (
+        bad.severity is Severity.ERROR
+        and "unreadable file release_assets/airflow/dags/locked.py" in bad.message
+    )
 
 
 def test_symlinks_escaping_the_tree_are_errors(tmp_path: Path) -> None:
@@ -138,8 +147,16 @@ def test_symlinks_escaping_the_tree_are_errors(tmp_path: Path) -> None:
     os.symlink(dags / "ok.py", dags / "alias.py")  # inside the tree: fine
     findings = SecretsScanCheck().run(ctx, artifacts)
     assert sorted((f.file, f.severity, f.message) for f in findings) == [
-        ("release_assets/airflow/dags/key.pem", Severity.ERROR, "symlink escapes the platform tree"),
-        ("release_assets/airflow/dags/linked_dir", Severity.ERROR, "symlink escapes the platform tree"),
+        (
+            "release_assets/airflow/dags/key.pem",
+            Severity.ERROR,
+            "symlink escapes the platform tree",
+        ),
+        (
+            "release_assets/airflow/dags/linked_dir",
+            Severity.ERROR,
+            "symlink escapes the platform tree",
+        ),
     ]
 
 
@@ -156,7 +173,9 @@ def test_redact_masks_values_in_free_text() -> None:
     for value in (AWS_KEY_ID, PASSWORD, SLACK_HOOK):
         assert value not in masked
     assert masked.startswith("failed to connect with AKIA")
-    assert redact("nothing to see: password=conn.password") == "nothing to see: password=conn.password"
+    assert (
+        redact("nothing to see: password=conn.password") == "nothing to see: password=conn.password"
+    )
 
 
 def test_entropy_separates_random_from_words() -> None:
@@ -171,7 +190,9 @@ def test_scanning_thousands_of_files_is_fast(tmp_path: Path) -> None:
         "    password = conn.password  # read from the connection, token handled by the hook\n"
         "    sql = 'select * from raw.table_{i} where updated_at > {{{{ ds }}}}'\n"
     ) * 20
-    files: dict[str, str | bytes] = {f"group_{i % 40}/dag_{i}.py": body.format(i=i) for i in range(3000)}
+    files: dict[str, str | bytes] = {
+        f"group_{i % 40}/dag_{i}.py": body.format(i=i) for i in range(3000)
+    }
     ctx, artifacts = _platform_with(tmp_path, files)
     start = time.perf_counter()
     findings = SecretsScanCheck().run(ctx, artifacts)

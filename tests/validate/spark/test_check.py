@@ -24,7 +24,11 @@ MAIN = f"src/{BASE_JOB}/main.py"
 
 
 def spark_artifacts(platform: Path, store: Path) -> list[Artifact]:
-    return [a for a in ReleaseRepository(LocalObjectStore(store)).scan(platform) if a.kind is ArtifactKind.SPARK_JOB]
+    return [
+        a
+        for a in ReleaseRepository(LocalObjectStore(store)).scan(platform)
+        if a.kind is ArtifactKind.SPARK_JOB
+    ]
 
 
 def run_check(platform: Path, store: Path, python: Path | None = SPARK_PYTHON) -> list[Finding]:
@@ -45,7 +49,9 @@ def edit(path: Path, old: str, new: str) -> str:
 
 def add_job(platform: Path, name: str, base: str = BASE_JOB) -> Path:
     job = platform / "release_assets" / "spark" / name
-    shutil.copytree(REFERENCE / base, job, ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
+    shutil.copytree(
+        REFERENCE / base, job, ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info")
+    )
     return job
 
 
@@ -58,7 +64,11 @@ def broken_platform(root: Path) -> tuple[Path, dict[str, int]]:
     lines: dict[str, int] = {}
     add_job(root, "a_declares_yaml", "aml_transaction_screening")
     job = add_job(root, "b_undeclared_import")
-    text = edit(job / MAIN, "import argparse\n", "import argparse\n\nimport yaml  # not declared in pyproject.toml\n")
+    text = edit(
+        job / MAIN,
+        "import argparse\n",
+        "import argparse\n\nimport yaml  # not declared in pyproject.toml\n",
+    )
     lines["b_undeclared_import"] = line_of(text, "import yaml")
     job = add_job(root, "c_syntax_error")
     text = edit(job / MAIN, "def transform(", "def broken(:\n    pass\n\n\ndef transform(")
@@ -92,7 +102,9 @@ def broken_platform(root: Path) -> tuple[Path, dict[str, int]]:
 
 
 @pytest.fixture(scope="module")
-def reference_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Finding], dict[str, str], dict[str, str]]:
+def reference_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[list[Finding], dict[str, str], dict[str, str]]:
     store = tmp_path_factory.mktemp("store")
     before = {a.name: a.digest for a in spark_artifacts(REPO_ROOT, store)}
     findings = run_check(REPO_ROOT, store)
@@ -101,7 +113,9 @@ def reference_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Findin
 
 
 @pytest.fixture(scope="module")
-def broken_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[Finding]], dict[str, int]]:
+def broken_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[dict[str, list[Finding]], dict[str, int]]:
     tmp = tmp_path_factory.mktemp("broken")
     platform, lines = broken_platform(tmp / "platform")
     by_job: dict[str, list[Finding]] = {}
@@ -147,7 +161,10 @@ def test_syntax_error_is_located(broken_run) -> None:  # noqa: ANN001
     by_job, lines = broken_run
     finding = only(by_job["c_syntax_error"], "spark.entry_point")
     assert "SyntaxError" in finding.message
-    assert (finding.file, finding.line) == (f"release_assets/spark/c_syntax_error/{MAIN}", lines["c_syntax_error"])
+    assert (finding.file, finding.line) == (
+        f"release_assets/spark/c_syntax_error/{MAIN}",
+        lines["c_syntax_error"],
+    )
 
 
 def test_dependency_that_does_not_resolve(broken_run) -> None:  # noqa: ANN001
@@ -176,7 +193,9 @@ def test_transform_failing_at_run_time_names_the_exception_and_the_line(broken_r
 
 def test_missing_sample(broken_run) -> None:  # noqa: ANN001
     by_job, lines = broken_run
-    finding = only(by_job["g_missing_sample"], "spark.sample_missing")  # still built and imported: nothing else
+    finding = only(
+        by_job["g_missing_sample"], "spark.sample_missing"
+    )  # still built and imported: nothing else
     assert finding.file == "release_assets/spark/g_missing_sample/job.yaml"
     assert finding.line == lines["g_missing_sample"]
 
@@ -212,7 +231,9 @@ def test_without_java_the_smoke_run_is_skipped_with_one_warning(
     edit(job / MAIN, "def transform(", "def broken(:\n    pass\n\n\ndef transform(")
     job = add_job(platform, "raises_at_run_time")
     edit(job / MAIN, 'F.avg((~F.col("card_present"))', 'F.avg((~F.col("card_present_flag"))')
-    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-jdk"))  # a JAVA_HOME without java: no Java, as for Spark
+    monkeypatch.setenv(
+        "JAVA_HOME", str(tmp_path / "no-jdk")
+    )  # a JAVA_HOME without java: no Java, as for Spark
     findings = run_check(platform, tmp_path / "store")
     by_id = {f.check_id: f for f in findings}
     assert sorted(by_id) == ["spark.entry_point", "spark.java_missing"], [str(f) for f in findings]
@@ -222,12 +243,16 @@ def test_without_java_the_smoke_run_is_skipped_with_one_warning(
     assert by_id["spark.entry_point"].artifact == "spark/syntax_error"  # imports are still checked
 
 
-def test_without_the_spark_runtime_builds_still_run_and_one_warning_says_run_setup(tmp_path: Path) -> None:
+def test_without_the_spark_runtime_builds_still_run_and_one_warning_says_run_setup(
+    tmp_path: Path,
+) -> None:
     platform = tmp_path / "platform"
     add_job(platform, "good")
     job = add_job(platform, "does_not_build")
     edit(job / "pyproject.toml", 'version = "1.6.0"', 'version = "one point six"')
-    findings = run_check(platform, tmp_path / "store", python=tmp_path / "no-such-venv" / "bin" / "python")
+    findings = run_check(
+        platform, tmp_path / "store", python=tmp_path / "no-such-venv" / "bin" / "python"
+    )
     assert sorted((f.check_id, f.artifact) for f in findings) == [
         ("spark.build", "spark/does_not_build"),
         ("spark.runtime_missing", ALL_JOBS),

@@ -12,7 +12,11 @@ from finsight_release.release.artifact import ArtifactKind, build_artifact
 from finsight_release.validate.check import ValidationContext
 from finsight_release.validate.finding import Finding, Severity
 from finsight_release.validate.streaming.check import AvroCompatibilityCheck, parse_schema_text
-from finsight_release.validate.streaming.compatibility import CompatibilityMode, check_compatibility, explain
+from finsight_release.validate.streaming.compatibility import (
+    CompatibilityMode,
+    check_compatibility,
+    explain,
+)
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "avro_compat"
 
@@ -66,7 +70,9 @@ ID = {"name": "id", "type": "string"}
 
 def test_message_names_field_rule_and_version() -> None:
     found = check_compatibility(
-        _schema(_record(ID, AMOUNT_STRING)), [("v2", _schema(_record(ID, AMOUNT_LONG)))], CompatibilityMode.BACKWARD
+        _schema(_record(ID, AMOUNT_STRING)),
+        [("v2", _schema(_record(ID, AMOUNT_LONG)))],
+        CompatibilityMode.BACKWARD,
     )
     assert [i.message for i in found] == [
         "field 'amount' type changed long -> string breaks BACKWARD: new readers cannot read v2 data"
@@ -84,8 +90,12 @@ def test_forward_names_removed_field_without_default() -> None:
 
 
 def test_nested_field_path_is_dotted() -> None:
-    old = _record(ID, {"name": "meta", "type": {"type": "record", "name": "Meta", "fields": [AMOUNT_LONG]}})
-    new = _record(ID, {"name": "meta", "type": {"type": "record", "name": "Meta", "fields": [AMOUNT_STRING]}})
+    old = _record(
+        ID, {"name": "meta", "type": {"type": "record", "name": "Meta", "fields": [AMOUNT_LONG]}}
+    )
+    new = _record(
+        ID, {"name": "meta", "type": {"type": "record", "name": "Meta", "fields": [AMOUNT_STRING]}}
+    )
     found = check_compatibility(_schema(new), [("v1", _schema(old))], CompatibilityMode.FULL)
     assert {i.field for i in found} == {"meta.amount"}
     assert {i.direction.value for i in found} == {"BACKWARD", "FORWARD"}
@@ -96,12 +106,16 @@ def test_non_transitive_checks_only_the_latest_version() -> None:
     v2 = _schema(_record(ID, AMOUNT_LONG))
     new = _schema(_record(ID, AMOUNT_LONG, {"name": "note", "type": "string", "default": ""}))
     assert check_compatibility(new, [("v1", v1), ("v2", v2)], CompatibilityMode.BACKWARD) == []
-    transitive = check_compatibility(new, [("v1", v1), ("v2", v2)], CompatibilityMode.BACKWARD_TRANSITIVE)
+    transitive = check_compatibility(
+        new, [("v1", v1), ("v2", v2)], CompatibilityMode.BACKWARD_TRANSITIVE
+    )
     assert [i.against for i in transitive] == ["v1"]
     assert check_compatibility(new, [("v1", v1)], CompatibilityMode.NONE) == []
 
 
-def _topic(platform: Path, schema: dict[str, Any], history: list[dict[str, Any]], topic_yaml: str | None) -> Path:
+def _topic(
+    platform: Path, schema: dict[str, Any], history: list[dict[str, Any]], topic_yaml: str | None
+) -> Path:
     topic = platform / "release_assets" / "streaming" / "payments.events"
     (topic / "history").mkdir(parents=True)
     (topic / "schema.avsc").write_text(json.dumps(schema, indent=2))
@@ -114,19 +128,29 @@ def _topic(platform: Path, schema: dict[str, Any], history: list[dict[str, Any]]
 
 def _check(platform: Path, base_dir: Path | None = None) -> list[Finding]:
     topic = platform / "release_assets" / "streaming" / "payments.events"
-    artifact = build_artifact(ArtifactKind.STREAM_SCHEMA, "streaming/payments.events", topic, platform)
+    artifact = build_artifact(
+        ArtifactKind.STREAM_SCHEMA, "streaming/payments.events", topic, platform
+    )
     ctx = ValidationContext(platform=platform, base_dir=lambda _name: base_dir)
     return AvroCompatibilityCheck().run(ctx, [artifact])
 
 
 def test_topic_check_reports_file_and_line(tmp_path: Path) -> None:
-    _topic(tmp_path, _record(ID, AMOUNT_STRING), [_record(ID), _record(ID, AMOUNT_LONG)], "compatibility: BACKWARD\n")
+    _topic(
+        tmp_path,
+        _record(ID, AMOUNT_STRING),
+        [_record(ID), _record(ID, AMOUNT_LONG)],
+        "compatibility: BACKWARD\n",
+    )
     findings = _check(tmp_path)
     assert len(findings) == 1
     finding = findings[0]
     assert finding.severity is Severity.ERROR and finding.check_id == "streaming.compatibility"
     assert finding.file == "release_assets/streaming/payments.events/schema.avsc"
-    assert "field 'amount' type changed long -> string" in finding.message and "v2 data" in finding.message
+    assert (
+        "field 'amount' type changed long -> string" in finding.message
+        and "v2 data" in finding.message
+    )
     lines = (tmp_path / finding.file).read_text().splitlines()
     assert finding.line is not None and '"amount"' in lines[finding.line - 1]
 
@@ -169,10 +193,17 @@ def test_missing_topic_yaml_defaults_to_backward(tmp_path: Path) -> None:
             "not a valid Avro schema",
         ),
         ("{not json", "", "streaming.schema_invalid", "not a valid Avro schema"),
-        ('"string"', "compatibility: SIDEWAYS\n", "streaming.topic_config", "unknown compatibility 'SIDEWAYS'"),
+        (
+            '"string"',
+            "compatibility: SIDEWAYS\n",
+            "streaming.topic_config",
+            "unknown compatibility 'SIDEWAYS'",
+        ),
     ],
 )
-def test_bad_input_is_a_finding(tmp_path: Path, schema_text: str, topic_yaml: str, check_id: str, text: str) -> None:
+def test_bad_input_is_a_finding(
+    tmp_path: Path, schema_text: str, topic_yaml: str, check_id: str, text: str
+) -> None:
     topic = _topic(tmp_path, {"type": "string"}, [], topic_yaml)
     (topic / "schema.avsc").write_text(schema_text)
     findings = _check(tmp_path)

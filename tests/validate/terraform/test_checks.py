@@ -50,12 +50,24 @@ EXPECTED_POLICY: dict[str, set[tuple[str, Severity, str]]] = {
         ),
     },
     "snyk-policy-engine__resource_changes_aws_delete_drift.json": {
-        ("terraform.stateful_replace", Severity.ERROR, "aws_s3_bucket.delete_bucket (aws_s3_bucket) would be deleted"),
+        (
+            "terraform.stateful_replace",
+            Severity.ERROR,
+            "aws_s3_bucket.delete_bucket (aws_s3_bucket) would be deleted",
+        ),
         ("terraform.public_s3", Severity.ERROR, "aws_s3_bucket.update_bucket sets acl public-read"),
     },
     "terraform-compliance__issue_249_aws_alb_asg_update.json": {
-        ("terraform.iam_wildcard", Severity.WARNING, "aws_iam_role_policy.lambda_role_policy allows cloudwatch:*"),
-        ("terraform.iam_wildcard", Severity.WARNING, "aws_iam_role_policy.myapp_instance_role_policy allows"),
+        (
+            "terraform.iam_wildcard",
+            Severity.WARNING,
+            "aws_iam_role_policy.lambda_role_policy allows cloudwatch:*",
+        ),
+        (
+            "terraform.iam_wildcard",
+            Severity.WARNING,
+            "aws_iam_role_policy.myapp_instance_role_policy allows",
+        ),
     },
     # Plans that replace or delete only non-stateful resources, or only create/update: clean.
     "checkov__github_oidc_trust_policy_tf1_5.json": set(),
@@ -86,7 +98,10 @@ EXPECTED_DRIFT: dict[str, list[str]] = {
     "hashicorp-terraform__equiv_drift_refresh_only.json": ["tfcoremock_simple_resource.drift"],
     "hashicorp-terraform__equiv_moved_with_drift.json": ["tfcoremock_simple_resource.base_after"],
     "hashicorp-terraform__show-json_drift.json": ["test_instance.should_refresh"],
-    "infracost__instance_with_attachment_after_deploy.json": ["aws_default_subnet.default", "aws_instance.ec2"],
+    "infracost__instance_with_attachment_after_deploy.json": [
+        "aws_default_subnet.default",
+        "aws_instance.ec2",
+    ],
     "infracost__plan_with_target.json": ["aws_instance.web_app_1"],
     "regula__issue355_aws_drift.json": [
         "aws_cloudtrail.cloudtrail",
@@ -101,7 +116,10 @@ EXPECTED_DRIFT: dict[str, list[str]] = {
         'module.github["terraform-plan-summary"].github_repository.repository',
     ],
 }
-INVALID = {"checkov__corrupted_tfplan_STATE_NOT_PLAN.json", "hashicorp-terraform-json__invalid_MALFORMED.json"}
+INVALID = {
+    "checkov__corrupted_tfplan_STATE_NOT_PLAN.json",
+    "hashicorp-terraform-json__invalid_MALFORMED.json",
+}
 
 
 def test_every_fixture_has_an_expectation() -> None:
@@ -120,9 +138,10 @@ def test_policy_findings_per_fixture(name: str) -> None:
     expected = EXPECTED_POLICY[name]
     assert len(significant) == len(expected), [str(f) for f in significant]
     for check_id, severity, text in expected:
-        assert any(f.check_id == check_id and f.severity is severity and text in f.message for f in significant), (
-            f"missing {check_id} {severity} {text!r} in {[str(f) for f in significant]}"
-        )
+        assert any(
+            f.check_id == check_id and f.severity is severity and text in f.message
+            for f in significant
+        ), f"missing {check_id} {severity} {text!r} in {[str(f) for f in significant]}"
     if name not in INVALID:
         summaries = [f for f in findings if f.check_id == "terraform.summary"]
         assert len(summaries) == 1 and summaries[0].message.startswith("plan (format ")
@@ -141,7 +160,9 @@ def test_drift_entries_per_fixture(name: str) -> None:
 
 def test_summary_counts_replacements_in_both_orders() -> None:
     create_first = check_plan_file(FIXTURES / "checkov__plan_with_deleted_resources.json")
-    delete_first = check_plan_file(FIXTURES / "hashicorp-terraform__show-json_requires-replace.json")
+    delete_first = check_plan_file(
+        FIXTURES / "hashicorp-terraform__show-json_requires-replace.json"
+    )
     for findings in (create_first, delete_first):
         summary = next(f for f in findings if f.check_id == "terraform.summary")
         assert "1 replace" in summary.message
@@ -168,7 +189,9 @@ def test_non_plans_are_rejected_with_a_clear_message(text: str, expected: str) -
 
 
 def test_unknown_major_format_is_checked_best_effort() -> None:
-    plan = parse_plan('{"format_version": "2.0", "resource_changes": [{"type": "aws_s3_bucket"}, 5, {}]}')
+    plan = parse_plan(
+        '{"format_version": "2.0", "resource_changes": [{"type": "aws_s3_bucket"}, 5, {}]}'
+    )
     assert plan.warnings and "2.0" in plan.warnings[0]
     assert len(plan.changes) == 2  # the non-object entry is skipped, missing keys tolerated
 
@@ -183,7 +206,9 @@ def _stack(platform: Path, fixture: str, approvals: str | None = None) -> Path:
     return stack
 
 
-def _run(check: TerraformPolicyCheck | TerraformDriftCheck, platform: Path, **options: str) -> list[Finding]:
+def _run(
+    check: TerraformPolicyCheck | TerraformDriftCheck, platform: Path, **options: str
+) -> list[Finding]:
     stack = platform / "release_assets" / "terraform" / "data_lake"
     artifact = build_artifact(ArtifactKind.TERRAFORM_STACK, "terraform/data_lake", stack, platform)
     return check.run(ValidationContext(platform=platform, options=options), [artifact])
@@ -211,21 +236,29 @@ def test_approval_file_allows_a_listed_replacement(tmp_path: Path) -> None:
     assert any("approved: stateful resource aws_s3_bucket.delete_bucket" in m for m in approved)
     assert any("aws_s3_bucket.gone_long_ago is not used" in m for m in approved)
     # Approval covers stateful deletes only, never public buckets.
-    assert any(f.check_id == "terraform.public_s3" and f.severity is Severity.ERROR for f in findings)
+    assert any(
+        f.check_id == "terraform.public_s3" and f.severity is Severity.ERROR for f in findings
+    )
 
 
 def test_approval_through_options(tmp_path: Path) -> None:
     _stack(tmp_path, "checkov__plan_with_deleted_resources.json")
     blocked = _run(TerraformPolicyCheck(), tmp_path)
     allowed = _run(
-        TerraformPolicyCheck(), tmp_path, **{"terraform.approved_replacements": "aws_secretsmanager_secret.default"}
+        TerraformPolicyCheck(),
+        tmp_path,
+        **{"terraform.approved_replacements": "aws_secretsmanager_secret.default"},
     )
     assert any(f.severity is Severity.ERROR for f in blocked)
     assert not any(f.severity is Severity.ERROR for f in allowed)
 
 
 def test_malformed_approvals_file_is_an_error_not_a_crash(tmp_path: Path) -> None:
-    _stack(tmp_path, "checkov__plan_with_deleted_resources.json", "approved_replacements: {not: a list}\n")
+    _stack(
+        tmp_path,
+        "checkov__plan_with_deleted_resources.json",
+        "approved_replacements: {not: a list}\n",
+    )
     findings = _run(TerraformPolicyCheck(), tmp_path)
     assert [f.check_id for f in findings] == ["terraform.plan_invalid"]
     assert "must be a list" in findings[0].message
@@ -235,14 +268,18 @@ def test_stack_without_plan_is_a_warning(tmp_path: Path) -> None:
     stack = _stack(tmp_path, "checkov__plan_change_keys.json")
     (stack / "plan.json").unlink()
     findings = _run(TerraformPolicyCheck(), tmp_path)
-    assert [(f.check_id, f.severity) for f in findings] == [("terraform.plan_missing", Severity.WARNING)]
+    assert [(f.check_id, f.severity) for f in findings] == [
+        ("terraform.plan_missing", Severity.WARNING)
+    ]
     assert _run(TerraformDriftCheck(), tmp_path) == []
 
 
 def test_state_file_as_plan_is_one_error_and_no_drift_crash(tmp_path: Path) -> None:
     _stack(tmp_path, "checkov__corrupted_tfplan_STATE_NOT_PLAN.json")
     findings = _run(TerraformPolicyCheck(), tmp_path)
-    assert [(f.check_id, f.severity) for f in findings] == [("terraform.plan_invalid", Severity.ERROR)]
+    assert [(f.check_id, f.severity) for f in findings] == [
+        ("terraform.plan_invalid", Severity.ERROR)
+    ]
     assert _run(TerraformDriftCheck(), tmp_path) == []
 
 
@@ -251,7 +288,10 @@ def test_drift_check_reports_warnings_with_lines(tmp_path: Path) -> None:
     findings = _run(TerraformDriftCheck(), tmp_path)
     assert len(findings) == 4
     assert all(f.check_id == "terraform.drift" and f.severity is Severity.WARNING for f in findings)
-    assert any("aws_s3_bucket_policy.cloudtrail was changed outside Terraform" in f.message for f in findings)
+    assert any(
+        "aws_s3_bucket_policy.cloudtrail was changed outside Terraform" in f.message
+        for f in findings
+    )
     assert all(f.line for f in findings)
 
 
@@ -272,7 +312,13 @@ def test_iam_wildcard_in_a_new_policy_is_an_error() -> None:
                     "actions": ["update"],
                     "after": {
                         "policy": json.dumps(
-                            {"Statement": {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject"}}
+                            {
+                                "Statement": {
+                                    "Effect": "Allow",
+                                    "Principal": {"AWS": "*"},
+                                    "Action": "s3:GetObject",
+                                }
+                            }
                         )
                     },
                 },

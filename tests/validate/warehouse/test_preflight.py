@@ -30,7 +30,10 @@ from finsight_release.validate.finding import Finding, Severity
 from finsight_release.validate.registry import default_checks
 from finsight_release.validate.runner import CheckStatus, run_validation
 from finsight_release.validate.warehouse.check import WarehousePreflightCheck
-from finsight_release.validate.warehouse.duckdb_preflight import open_read_only_error, rolled_back_ddl_error
+from finsight_release.validate.warehouse.duckdb_preflight import (
+    open_read_only_error,
+    rolled_back_ddl_error,
+)
 from finsight_release.validate.warehouse.snowflake_preflight import Grant, GrantNeed, missing_grants
 
 SOURCES_YML = "dbt_project/models/staging/_sources.yml"
@@ -77,7 +80,9 @@ def warehouse(tmp_path: Path, seeded: Path) -> Path:
     return path
 
 
-def run_local(warehouse_dir: Path, env: str = "dev", artifacts: tuple[Artifact, ...] = (DBT,)) -> list[Finding]:
+def run_local(
+    warehouse_dir: Path, env: str = "dev", artifacts: tuple[Artifact, ...] = (DBT,)
+) -> list[Finding]:
     ctx = ValidationContext(platform=REPO_ROOT, env=env, warehouse_dir=warehouse_dir)
     return WarehousePreflightCheck().run(ctx, list(artifacts))
 
@@ -86,7 +91,9 @@ def catalog(path: Path) -> tuple[list[tuple[Any, ...]], ...]:
     with duckdb.connect(str(path), read_only=True) as con:
         return (
             con.execute("select schema_name from duckdb_schemas() order by 1").fetchall(),
-            con.execute("select schema_name, table_name, sql from duckdb_tables() order by 1, 2").fetchall(),
+            con.execute(
+                "select schema_name, table_name, sql from duckdb_tables() order by 1, 2"
+            ).fetchall(),
             con.execute(
                 "select schema_name, view_name, sql from duckdb_views() where not internal order by 1, 2"
             ).fetchall(),
@@ -102,7 +109,9 @@ def test_preflight_changes_nothing_in_the_file(warehouse: Path) -> None:
     assert run_local(warehouse.parent) == []
     assert catalog(warehouse) == before  # the probe schema, table and view were rolled back
     assert hashlib.sha256(warehouse.read_bytes()).hexdigest() == digest
-    assert sorted(p.name for p in warehouse.parent.iterdir()) == ["dev.duckdb"]  # no WAL left behind
+    assert sorted(p.name for p in warehouse.parent.iterdir()) == [
+        "dev.duckdb"
+    ]  # no WAL left behind
 
 
 def test_never_deployed_environment_is_info_and_creates_no_file(tmp_path: Path) -> None:
@@ -126,7 +135,10 @@ def test_missing_raw_table_is_an_error_naming_it(warehouse: Path) -> None:
     findings = run_local(warehouse.parent)
     assert ids(findings) == [("warehouse.source_missing", "error")]
     finding = findings[0]
-    assert "raw.payments__refunds" in finding.message and "source('payments', 'refunds')" in finding.message
+    assert (
+        "raw.payments__refunds" in finding.message
+        and "source('payments', 'refunds')" in finding.message
+    )
     assert finding.artifact == "dbt/project" and finding.file == SOURCES_YML
     lines = (REPO_ROOT / SOURCES_YML).read_text().splitlines()
     assert finding.line is not None and lines[finding.line - 1].strip() == "- name: refunds"
@@ -159,8 +171,13 @@ def read_only(path: Path) -> Iterator[None]:
         finally:
             path.chmod(0o644)
         return
-    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
-        pytest.skip("running as root where chattr +i is not permitted: cannot make a file read-only")
+    if (
+        shutil.which("chattr") is None
+        or subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode
+    ):
+        pytest.skip(
+            "running as root where chattr +i is not permitted: cannot make a file read-only"
+        )
     try:
         yield
     finally:
@@ -170,7 +187,9 @@ def read_only(path: Path) -> Iterator[None]:
 def test_read_only_file_is_an_error(warehouse: Path) -> None:
     with read_only(warehouse):
         findings = run_local(warehouse.parent)
-        assert open_read_only_error(warehouse) is None  # it still opens for reading: only writing fails
+        assert (
+            open_read_only_error(warehouse) is None
+        )  # it still opens for reading: only writing fails
     assert ids(findings) == [("warehouse.connect", "error")]
     assert "not writable" in findings[0].message
 
@@ -199,11 +218,17 @@ def test_file_locked_by_another_process_is_an_error(warehouse: Path) -> None:
 def test_runs_only_for_the_target_environment(warehouse: Path) -> None:
     warehouse.write_bytes(b"junk")  # any run on dev would report it
     assert (
-        WarehousePreflightCheck().run(ValidationContext(platform=REPO_ROOT, warehouse_dir=warehouse.parent), [DBT])
+        WarehousePreflightCheck().run(
+            ValidationContext(platform=REPO_ROOT, warehouse_dir=warehouse.parent), [DBT]
+        )
         == []
     )
-    assert run_local(warehouse.parent, artifacts=(config_artifact("prod"),)) == []  # another env's config
-    assert ids(run_local(warehouse.parent, artifacts=(config_artifact("dev"),))) == [("warehouse.connect", "error")]
+    assert (
+        run_local(warehouse.parent, artifacts=(config_artifact("prod"),)) == []
+    )  # another env's config
+    assert ids(run_local(warehouse.parent, artifacts=(config_artifact("dev"),))) == [
+        ("warehouse.connect", "error")
+    ]
 
 
 def test_registered_last_and_never_cached(warehouse: Path, tmp_path: Path) -> None:
@@ -231,7 +256,9 @@ def test_doctor_probe_functions_share_the_rolled_back_ddl(warehouse: Path) -> No
 # --- Snowflake (AWS mode) ---------------------------------------------------------------------------
 
 PROD_TABLES = source_tables(
-    REPO_ROOT / "dbt_project", DbtTarget("snowflake", "ANALYTICS_PROD"), {"FINSIGHT_RAW_DATABASE": "RAW"}
+    REPO_ROOT / "dbt_project",
+    DbtTarget("snowflake", "ANALYTICS_PROD"),
+    {"FINSIGHT_RAW_DATABASE": "RAW"},
 )
 GRANT_COLUMNS = (
     "created_on",
@@ -245,7 +272,9 @@ GRANT_COLUMNS = (
 )
 
 
-def snowflake_platform(root: Path, credential: str = f"password_secret: env:{PASSWORD_VAR}") -> Path:
+def snowflake_platform(
+    root: Path, credential: str = f"password_secret: env:{PASSWORD_VAR}"
+) -> Path:
     """A platform tree with the reference dbt sources and prod's real config, logging in with ``credential``."""
     (root / "dbt_project/models/staging").mkdir(parents=True)
     shutil.copy(REPO_ROOT / "dbt_project/dbt_project.yml", root / "dbt_project/dbt_project.yml")
@@ -284,7 +313,10 @@ class ScriptedCursor:
     statement starting with a key of ``fail`` raises that error (as real Snowflake would)."""
 
     def __init__(
-        self, real: Any, grants: dict[str, list[tuple[str, str, str]]] | None, fail: dict[str, Exception]
+        self,
+        real: Any,
+        grants: dict[str, list[tuple[str, str, str]]] | None,
+        fail: dict[str, Exception],
     ) -> None:
         self.real, self.grants, self.fail = real, grants, fail
         self.scripted: list[tuple[Any, ...]] | None = None
@@ -297,9 +329,12 @@ class ScriptedCursor:
         if self.grants is not None and statement.upper().startswith("SHOW GRANTS TO ROLE "):
             role = statement.split()[-1].strip('"').upper()
             if role not in self.grants:
-                raise ProgrammingError(msg=f"Role '{role}' does not exist or not authorized.", errno=2003)
+                raise ProgrammingError(
+                    msg=f"Role '{role}' does not exist or not authorized.", errno=2003
+                )
             self.scripted = [
-                (None, p, on, name, "ROLE", role, "false", "SYSADMIN") for p, on, name in self.grants[role]
+                (None, p, on, name, "ROLE", role, "false", "SYSADMIN")
+                for p, on, name in self.grants[role]
             ]
             return self
         self.real.execute(statement)
@@ -315,7 +350,10 @@ class ScriptedCursor:
 
 class ScriptedConnection:
     def __init__(
-        self, real: Any, grants: dict[str, list[tuple[str, str, str]]] | None, fail: dict[str, Exception]
+        self,
+        real: Any,
+        grants: dict[str, list[tuple[str, str, str]]] | None,
+        fail: dict[str, Exception],
     ) -> None:
         self.real, self.grants, self.fail = real, grants, fail
 
@@ -327,7 +365,8 @@ class ScriptedConnection:
 
 
 def scripted(
-    grants: dict[str, list[tuple[str, str, str]]] | None = None, fail: dict[str, Exception] | None = None
+    grants: dict[str, list[tuple[str, str, str]]] | None = None,
+    fail: dict[str, Exception] | None = None,
 ) -> Any:
     """A connect function: fakesnow (patched in) behind the scripted statements."""
 
@@ -359,7 +398,9 @@ def sf_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def run_aws(platform: Path, connect: Any = None) -> list[Finding]:
-    ctx = ValidationContext(platform=platform, env="prod", mode=Mode.AWS, warehouse_dir=platform / "no-duckdb")
+    ctx = ValidationContext(
+        platform=platform, env="prod", mode=Mode.AWS, warehouse_dir=platform / "no-duckdb"
+    )
     return WarehousePreflightCheck(connect=connect).run(ctx, [DBT, config_artifact("prod")])
 
 
@@ -417,17 +458,26 @@ def test_snowflake_missing_grants_name_privilege_and_object(sf_platform: Path) -
     assert ids(findings) == [("warehouse.grants", "error")] * 2
     assert "lacks CREATE SCHEMA on database ANALYTICS_PROD" in findings[0].message
     assert findings[0].hint == "GRANT CREATE SCHEMA ON DATABASE ANALYTICS_PROD TO ROLE DEPLOYER"
-    assert "lacks SELECT on 1 raw table(s) in RAW.PAYMENTS: RAW.PAYMENTS.REFUNDS" in findings[1].message
-    assert "GRANT SELECT ON ALL TABLES IN SCHEMA RAW.PAYMENTS TO ROLE DEPLOYER" in (findings[1].hint or "")
+    assert (
+        "lacks SELECT on 1 raw table(s) in RAW.PAYMENTS: RAW.PAYMENTS.REFUNDS"
+        in findings[1].message
+    )
+    assert "GRANT SELECT ON ALL TABLES IN SCHEMA RAW.PAYMENTS TO ROLE DEPLOYER" in (
+        findings[1].hint or ""
+    )
 
 
 def test_snowflake_missing_warehouse_is_an_error(sf_platform: Path) -> None:
-    missing = ProgrammingError(msg="Warehouse 'TRANSFORM_PROD_WH' does not exist or not authorized.", errno=2003)
+    missing = ProgrammingError(
+        msg="Warehouse 'TRANSFORM_PROD_WH' does not exist or not authorized.", errno=2003
+    )
     fail = {"ALTER WAREHOUSE": missing, "USE WAREHOUSE": missing}
     with fakesnow.patch(create_database_on_connect=False):
         seed_snowflake()
         findings = run_aws(sf_platform, scripted(healthy_grants(), fail))
-    assert ids(findings) == [("warehouse.missing", "error")]  # reported once; source listing needs a warehouse
+    assert ids(findings) == [
+        ("warehouse.missing", "error")
+    ]  # reported once; source listing needs a warehouse
     assert "warehouse TRANSFORM_PROD_WH does not exist" in findings[0].message
 
 
@@ -442,7 +492,10 @@ def test_snowflake_bad_credentials_are_one_clear_error(sf_platform: Path) -> Non
 
     findings = run_aws(sf_platform, connect)
     assert ids(findings) == [("warehouse.connect", "error")]
-    assert "incorrect username or password" in findings[0].message and "SVC_FINSIGHT_DEPLOY_PROD" in findings[0].message
+    assert (
+        "incorrect username or password" in findings[0].message
+        and "SVC_FINSIGHT_DEPLOY_PROD" in findings[0].message
+    )
     assert f"env:{PASSWORD_VAR}" in (findings[0].hint or "")
 
 
@@ -469,12 +522,16 @@ def test_snowflake_unresolved_secret_is_an_error_without_connecting(
     assert f"env:{PASSWORD_VAR} does not resolve" in findings[0].message
 
 
-def test_snowflake_key_pair_is_passed_as_der(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_snowflake_key_pair_is_passed_as_der(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     monkeypatch.setenv(KEY_VAR, pem.decode())
     platform = snowflake_platform(tmp_path / "platform", f"private_key_secret: env:{KEY_VAR}")
     seen: dict[str, Any] = {}
@@ -485,11 +542,20 @@ def test_snowflake_key_pair_is_passed_as_der(tmp_path: Path, monkeypatch: pytest
 
     findings = run_aws(platform, connect)
     assert ids(findings) == [("warehouse.connect", "error")] and "key pair" in findings[0].message
-    assert "password" not in seen and seen["role"] == "DEPLOYER" and seen["warehouse"] == "TRANSFORM_PROD_WH"
-    assert serialization.load_der_private_key(seen["private_key"], None).private_numbers() == key.private_numbers()
+    assert (
+        "password" not in seen
+        and seen["role"] == "DEPLOYER"
+        and seen["warehouse"] == "TRANSFORM_PROD_WH"
+    )
+    assert (
+        serialization.load_der_private_key(seen["private_key"], None).private_numbers()
+        == key.private_numbers()
+    )
     assert pem.decode() not in " ".join(str(f) for f in findings)
 
-    monkeypatch.setenv(KEY_VAR, "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    monkeypatch.setenv(
+        KEY_VAR, "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n"
+    )
     findings = run_aws(platform, connect)
     assert (
         ids(findings) == [("warehouse.connect", "error")]
@@ -497,7 +563,9 @@ def test_snowflake_key_pair_is_passed_as_der(tmp_path: Path, monkeypatch: pytest
     )
 
 
-def test_local_mode_checks_duckdb_even_for_a_snowflake_config(sf_platform: Path, seeded: Path) -> None:
+def test_local_mode_checks_duckdb_even_for_a_snowflake_config(
+    sf_platform: Path, seeded: Path
+) -> None:
     warehouse_dir = sf_platform / "warehouse"
     warehouse_dir.mkdir()
     shutil.copy(seeded, warehouse_dir / "prod.duckdb")
@@ -510,10 +578,17 @@ def test_local_mode_checks_duckdb_even_for_a_snowflake_config(sf_platform: Path,
 
 
 def test_grant_comparison_follows_ownership_and_quoting() -> None:
-    needs = [GrantNeed("SELECT", "TABLE", "RAW.RISK.ALERTS"), GrantNeed("USAGE", "SCHEMA", "RAW.RISK")]
+    needs = [
+        GrantNeed("SELECT", "TABLE", "RAW.RISK.ALERTS"),
+        GrantNeed("USAGE", "SCHEMA", "RAW.RISK"),
+    ]
     assert (
         missing_grants(
-            needs, [Grant("OWNERSHIP", "VIEW", '"RAW"."RISK"."ALERTS"'), Grant("USAGE", "SCHEMA", "raw.risk")]
+            needs,
+            [
+                Grant("OWNERSHIP", "VIEW", '"RAW"."RISK"."ALERTS"'),
+                Grant("USAGE", "SCHEMA", "raw.risk"),
+            ],
         )
         == []
     )

@@ -163,7 +163,9 @@ def forget(bag: Any, path: str, failed: bool) -> None:
         gc.collect()
 
 
-def parse_one(bag: Any, path: str, folder: str, timeout: float, crash: TextIO) -> tuple[dict[str, Any], list[Any]]:
+def parse_one(
+    bag: Any, path: str, folder: str, timeout: float, crash: TextIO
+) -> tuple[dict[str, Any], list[Any]]:
     """Process one file; returns its report record and the DAGs it defined."""
     real_exit, real_out, real_err = os._exit, sys.stdout, sys.stderr
     recorder = OutputRecorder(folder)

@@ -34,7 +34,11 @@ def main(report_path: str) -> None:
     plugins_manager.ensure_plugins_loaded()
     plugins_manager.integrate_macros_plugins()
     plugins = [
-        {"name": p.name, "file": getattr(p, "source", None) and str(p.source), "macros": [m.__name__ for m in p.macros]}
+        {
+            "name": p.name,
+            "file": getattr(p, "source", None) and str(p.source),
+            "macros": [m.__name__ for m in p.macros],
+        }
         for p in plugins_manager.plugins or []
     ]
     errors = {

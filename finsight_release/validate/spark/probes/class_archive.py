@@ -31,12 +31,17 @@ def main(archive: str) -> None:
             .config("spark.ui.enabled", "false")
             .config("spark.sql.shuffle.partitions", "1")
             .config("spark.sql.warehouse.dir", os.path.join(work, "warehouse"))
-            .config("spark.driver.extraJavaOptions", f"-XX:+UseSerialGC -XX:ArchiveClassesAtExit={partial}")
+            .config(
+                "spark.driver.extraJavaOptions",
+                f"-XX:+UseSerialGC -XX:ArchiveClassesAtExit={partial}",
+            )
             .getOrCreate()
         )
         csv, jsonl = os.path.join(work, "in.csv"), os.path.join(work, "in.jsonl")
         with open(csv, "w") as fh:
-            fh.write("id,key,amount,ts\n1,a,1.50,2024-05-01T10:00:00\n2,b,2.25,2024-05-01T11:00:00\n")
+            fh.write(
+                "id,key,amount,ts\n1,a,1.50,2024-05-01T10:00:00\n2,b,2.25,2024-05-01T11:00:00\n"
+            )
         with open(jsonl, "w") as fh:
             fh.write('{"key": "a", "label": "x"}\n{"key": "b", "label": "y"}\n')
         schema = "id STRING, key STRING, amount DECIMAL(18,2), ts TIMESTAMP"
@@ -47,7 +52,11 @@ def main(archive: str) -> None:
             facts.join(F.broadcast(labels), "key", "left")
             .withColumn("rank", F.row_number().over(by_key))
             .groupBy("label", F.to_date("ts").alias("day"))
-            .agg(F.sum("amount").alias("amount"), F.count(F.lit(1)).alias("n"), F.collect_set("id").alias("ids"))
+            .agg(
+                F.sum("amount").alias("amount"),
+                F.count(F.lit(1)).alias("n"),
+                F.collect_set("id").alias("ids"),
+            )
         )
         out = os.path.join(work, "out")
         result.write.mode("overwrite").partitionBy("day").parquet(out)

@@ -107,7 +107,9 @@ class Session:
     def __init__(self, conf: dict[str, str]) -> None:
         self.conf = conf
         self.spark: Any = None
-        self.error: str | None = None  # set when the JVM did not start: no job is smoke-run after that
+        self.error: str | None = (
+            None  # set when the JVM did not start: no job is smoke-run after that
+        )
 
     def get(self) -> Any:
         if self.spark is None or self.spark.sparkContext._jsc is None:
@@ -161,7 +163,14 @@ def count_rows(spark: Any, output: str, fmt: str | None) -> int:
 def smoke(job: dict[str, Any], main: Any, session: Session, report: Report, timeout: float) -> None:
     overlay = job["overlay"]
     start = time.perf_counter()
-    record = {"event": "smoke", "name": job["name"], "ok": False, "error": None, "where": None, "rows": None}
+    record = {
+        "event": "smoke",
+        "name": job["name"],
+        "ok": False,
+        "error": None,
+        "where": None,
+        "rows": None,
+    }
     applied = []
     try:
         spark = session.get()  # a job that stopped the session gets a new one
@@ -180,12 +189,20 @@ def smoke(job: dict[str, Any], main: Any, session: Session, report: Report, time
     watchdog.daemon = True
     try:
         for key, value in (job.get("conf") or {}).items():
-            if key not in SMOKE_CONF_SKIPPED and key.startswith("spark.sql.") and spark.conf.isModifiable(key):
+            if (
+                key not in SMOKE_CONF_SKIPPED
+                and key.startswith("spark.sql.")
+                and spark.conf.isModifiable(key)
+            ):
                 applied.append((key, spark.conf.get(key, None)))
                 spark.conf.set(key, str(value))
-        spark.sparkContext.environment["PYTHONPATH"] = overlay  # Python workers (UDFs) import the job too
+        spark.sparkContext.environment["PYTHONPATH"] = (
+            overlay  # Python workers (UDFs) import the job too
+        )
         watchdog.start()
-        code = call_main(main, job["program"], ["--input", job["input"], "--output", job["output"]], spark)
+        code = call_main(
+            main, job["program"], ["--input", job["input"], "--output", job["output"]], spark
+        )
         watchdog.cancel()
         if code != 0:
             record["error"] = f"main returned exit code {code}"
@@ -195,7 +212,9 @@ def smoke(job: dict[str, Any], main: Any, session: Session, report: Report, time
     except Exception as exc:  # noqa: BLE001 - any failure of the job is the finding
         record["error"], record["where"] = describe(exc), where(exc, overlay)
         if timed_out.is_set():
-            record["error"] = f"did not finish within {timeout:.0f}s (its Spark jobs were cancelled): {record['error']}"
+            record["error"] = (
+                f"did not finish within {timeout:.0f}s (its Spark jobs were cancelled): {record['error']}"
+            )
     finally:
         watchdog.cancel()
         if session.spark is not None and session.spark.sparkContext._jsc is not None:
@@ -239,7 +258,9 @@ def main(report_path: str) -> None:
             )
             drop_overlay(overlay)
             continue
-        report.write(event="import", name=job["name"], ok=True, seconds=round(time.perf_counter() - start, 3))
+        report.write(
+            event="import", name=job["name"], ok=True, seconds=round(time.perf_counter() - start, 3)
+        )
         if smoke_enabled and job.get("input") and session.error is None:
             smoke(job, entry, session, report, float(settings.get("job_timeout_s", 120)))
         drop_overlay(overlay)
