@@ -123,3 +123,12 @@ class SourceReadError(FinsightError):
 
 class SparkProbeError(FinsightError):
     """The Spark smoke probe died before its first job (the runtime or its JVM cannot start)."""
+
+
+class EnvironmentBusyError(PromotionRefusedError):
+    """Another operation holds the environment; nothing was changed."""
+
+
+class TakenOverError(PromotionFailedError):
+    """This process's operation was taken over (``resolve``, ``rollback``) while it ran: it stops and
+    leaves the targets to the new owner."""

@@ -20,10 +20,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NoReturn, Protocol
 
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.faults import fault_point
+from finsight_release.envs.gates import Gate, first_refusal, order_refusal
 from finsight_release.envs.operation import (
     HealthRecord,
     OperationLedger,
@@ -34,13 +35,16 @@ from finsight_release.envs.operation import (
 )
 from finsight_release.envs.pointer import EnvPointer, PointerBoard
 from finsight_release.errors import (
+    EnvironmentBusyError,
     FinsightError,
     PromotionFailedError,
     PromotionRefusedError,
     StaleCasTokenError,
+    TakenOverError,
 )
 from finsight_release.observe.logging import get_logger, log_context
 from finsight_release.observe.metrics import MetricSink
+from finsight_release.one_line import exception_line
 from finsight_release.release.artifact import Artifact
 from finsight_release.release.changeset import ChangeSet, compute_change_set
 from finsight_release.release.manifest import ReleaseManifest
@@ -48,15 +52,6 @@ from finsight_release.release.repository import ReleaseRepository
 from finsight_release.targets.base import Target
 
 Decision = Literal["abort", "resume"]
-
-
-class EnvironmentBusyError(PromotionRefusedError):
-    """Another operation holds the environment; nothing was changed."""
-
-
-class TakenOverError(PromotionFailedError):
-    """This process's operation was taken over (``resolve``, ``rollback``) while it ran: it stops and
-    leaves the targets to the new owner."""
 
 
 class AuditSink(Protocol):
@@ -73,16 +68,6 @@ class AuditSink(Protocol):
         digests: dict[str, str] | None = None,
         details: dict[str, Any] | None = None,
     ) -> Any: ...
-
-
-class Gate(Protocol):
-    """A precondition of promotion; returns the refusal reason, or None to let it pass."""
-
-    name: str
-
-    def check(
-        self, env: Environment, manifest: ReleaseManifest, change_set: ChangeSet
-    ) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -294,7 +279,6 @@ class Deployer:
             return self.repo.get(release_id)
         except FinsightError as exc:
             self._refuse(env, release_id, kind, str(exc), exc)
-            raise  # unreachable: _refuse raises
 
     def _refuse(
         self,
@@ -303,7 +287,7 @@ class Deployer:
         kind: str,
         reason: str,
         exc: Exception | None = None,
-    ) -> None:
+    ) -> NoReturn:
         self.audit.append(
             actor=self.actor,
             action="refuse",
@@ -327,7 +311,7 @@ class Deployer:
         record: OperationRecord | None,
         kind: str,
         hint: str = "retry when it finishes",
-    ) -> None:
+    ) -> NoReturn:
         """Refuse because another operation holds ``env`` (audited); one line naming the holder."""
         if record is None:
             holder = f"operation {pointer.pending} (record missing)"
@@ -353,7 +337,7 @@ class Deployer:
         upstream = env.upstream
         if upstream is None:
             return
-        reason = self._order_refusal(upstream, manifest.release_id)
+        reason = order_refusal(self.board, self.ledger, upstream, manifest.release_id)
         if reason and not override_reason:
             self._refuse(
                 env,
@@ -370,29 +354,6 @@ class Deployer:
                 outcome="ok",
                 details={"skipped": reason, "reason": override_reason},
             )
-
-    def _gate_refusal(
-        self, env: Environment, manifest: ReleaseManifest, change_set: ChangeSet
-    ) -> str | None:
-        """The first gate's refusal, or None; a gate that crashes refuses (it could not vouch)."""
-        for gate in self.gates:
-            try:
-                refusal = gate.check(env, manifest, change_set)
-            except Exception as exc:  # noqa: BLE001 - a gate that cannot run must not let a release through
-                refusal = f"could not run: {_one_line(exc)}"
-            if refusal:
-                return f"gate {gate.name}: {refusal}"
-        return None
-
-    def _order_refusal(self, upstream: Environment, release_id: str) -> str | None:
-        pointer, _ = self.board.read(upstream)
-        if pointer.release_id != release_id:
-            return f"{release_id} is not live in {upstream} (it runs {pointer.release_id})"
-        health = self.ledger.health(upstream, release_id)
-        if health is None or not health.healthy:
-            why = health.reason if health else "no verification recorded"
-            return f"{release_id} is not healthy in {upstream}: {why}"
-        return None
 
     # -- claim, takeover -----------------------------------------------------------------------
 
@@ -562,7 +523,9 @@ class Deployer:
             except TakenOverError:
                 raise  # the new owner decides what the targets serve
             except Exception as exc:  # noqa: BLE001 - every failure restores the previous release
-                record = self._save(record.advance(OperationState.FAILED, error=_one_line(exc)))
+                record = self._save(
+                    record.advance(OperationState.FAILED, error=exception_line(exc))
+                )
             return self._restore(record)
 
     def _check_then_start(
@@ -571,7 +534,7 @@ class Deployer:
         """Run the gates while holding the claim; a refusal releases it (audited), else go to preparing."""
         env = record.environment
         refusal = (
-            self._gate_refusal(env, manifest, record.change_set)
+            first_refusal(self.gates, env, manifest, record.change_set)
             if record.kind == "promote"
             else None
         )
@@ -812,7 +775,7 @@ class Deployer:
         try:
             self._switch_back(record)
         except Exception as exc:  # noqa: BLE001 - any failure here leaves the claim for a takeover
-            problem = _one_line(exc)
+            problem = exception_line(exc)
             # Nobody runs it any more, even if this process lives on (a Dagster run worker): no owner
             # lets rollback or resolve take it over at once.
             self.ledger.save(record.model_copy(update={"owner": None}))
@@ -890,8 +853,3 @@ def _holder_status(
     if pointer.owner is None and "owner" not in pointer.model_fields_set and record is not None:
         return owner_status(record.owner)
     return owner_status(pointer.owner)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"

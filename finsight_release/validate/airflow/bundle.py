@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
 
+from finsight_release.validate.python_source import parse_python
+
 
 def ignored_by(root: Path) -> list[re.Pattern[str]]:
     """The bundle's ``.airflowignore`` patterns (Airflow 2's default regexp syntax)."""
@@ -91,7 +93,7 @@ class DagBundle:
         """The bundle files ``rel`` imports directly (absolute imports from the bundle root, and relative
         ones); a package import also counts its ``__init__``."""
         try:
-            tree = ast.parse(self._source(rel))
+            tree = parse_python(self._source(rel))
         except (SyntaxError, ValueError):
             return set()
         package = rel.rsplit("/", 1)[0].replace("/", ".") if "/" in rel else ""

@@ -17,7 +17,6 @@ parsed too, so the first run fills it.
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import hashlib
 import json
@@ -41,6 +40,7 @@ from finsight_release.validate.airflow.bundle import DagBundle
 from finsight_release.validate.airflow.rules import required_variables
 from finsight_release.validate.check import CheckDefaults, ValidationContext
 from finsight_release.validate.finding import Finding, Severity
+from finsight_release.validate.python_source import parse_python
 from finsight_release.validate.severity import env_platform_config
 
 PROBE = Path(__file__).parent / "probes" / "dagbag_probe.py"
@@ -697,7 +697,7 @@ class AirflowDagsCheck(CheckDefaults):
         found = []
         for rel in files:
             try:
-                tree = ast.parse((bundle.root / rel).read_bytes())
+                tree = parse_python((bundle.root / rel).read_bytes())
             except (OSError, SyntaxError, ValueError):
                 continue
             found += [(rel, line, name) for line, name in required_variables(tree)]

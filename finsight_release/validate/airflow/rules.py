@@ -24,6 +24,7 @@ from finsight_release.release.artifact import Artifact, ArtifactKind
 from finsight_release.validate.airflow.bundle import ignored_by
 from finsight_release.validate.check import CheckDefaults, ValidationContext
 from finsight_release.validate.finding import Finding, Severity
+from finsight_release.validate.python_source import parse_python
 
 TOP_LEVEL_CALLS = {
     ("Variable", "get"),
@@ -99,7 +100,7 @@ def required_variables(tree: ast.Module) -> Iterator[tuple[int, str]]:
 def rule_findings(source: str, rel: str, artifact: str) -> list[Finding]:
     """Every rule violation in one DAG file."""
     try:
-        tree = ast.parse(source)
+        tree = parse_python(source)
     except SyntaxError:
         return []  # the DagBag check reports it with the line
     found: list[Finding] = []
