@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.pointer import EnvPointer, PointerBoard
 from finsight_release.envs.promotion import Deployer
-from finsight_release.errors import FinsightError
-from finsight_release.observe.metrics import MetricSink
+from finsight_release.errors import FinsightError, UnknownReleaseError
+from finsight_release.observe.metrics import BLOCKING_CHECK_FAILED, MetricSink, event_record
 from finsight_release.release.artifact import ArtifactKind
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import Progress, ReleaseRepository
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from finsight_release.diagnose.classifier import Diagnosis
     from finsight_release.diagnose.doctor import DoctorReport
     from finsight_release.diagnose.layers import DoctorContext
+    from finsight_release.observe.trail import ReleaseTrail
     from finsight_release.validate.record import ValidationOutcome
     from finsight_release.validate.runner import CheckProgress
     from finsight_release.validate.terraform.plan import DriftEntry
@@ -138,6 +139,12 @@ class ReleaseSystem:
             )
         release_id = release_id_for(artifacts)
         verdict = record_verdict(self.repo.store, release_id, env, report)
+        if not report.passed:
+            self.metrics.emit(
+                event_record(
+                    BLOCKING_CHECK_FAILED, str(env), ReleaseId=release_id, Errors=report.counts
+                )
+            )
         self.audit.append(
             actor=self.settings.actor,
             action="validate",
@@ -189,6 +196,30 @@ class ReleaseSystem:
                 },
             )
         return manifest, created
+
+    @property
+    def log_file(self) -> Path:
+        """The local JSON-lines log the CLI writes (AWS mode logs to stderr, collected by CloudWatch)."""
+        return self.settings.home / "logs" / "finsight-release.jsonl"
+
+    def release_trail(self, release_id: str, airflow_logs: Path | None = None) -> ReleaseTrail:
+        """Everything recorded about ``release_id``: audit events, operations, Dagster runs, log lines,
+        metric records and the Airflow task logs naming it (under ``airflow_logs``, default the
+        ``logs`` folder of the local Airflow home). Unknown releases are an error, not an empty answer."""
+        from finsight_release.observe.trail import gather_trail
+
+        events = self.audit.events(release_id=release_id)
+        if not events and not self.repo.store.exists(f"releases/{release_id}.json"):
+            raise UnknownReleaseError(
+                f"unknown release {release_id!r}: no audit event and no manifest names it"
+            )
+        return gather_trail(
+            release_id,
+            events,
+            [self.log_file],
+            None if self.settings.is_aws else self.settings.metrics_path,
+            airflow_logs or self.settings.airflow_dags_dir / "logs",
+        )
 
     def status(self) -> dict[Environment, tuple[EnvPointer, list[EnvPointer]]]:
         """Each environment's pointer and its history."""

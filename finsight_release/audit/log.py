@@ -31,6 +31,7 @@ from sqlalchemy import Engine, create_engine, event, text
 
 from finsight_release.audit.event import GENESIS_HASH, canonical_json, event_hash
 from finsight_release.errors import AuditLogError, FinsightError, StaleCasTokenError
+from finsight_release.observe.correlation import audit_correlation
 from finsight_release.store.base import ObjectStore
 
 HEAD_ANCHOR_KEY = "audit/head.json"
@@ -158,7 +159,11 @@ class AuditLog:
         digests: dict[str, str] | None = None,
         details: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Append one event after the current head; returns the stored event (with seq and hash)."""
+        """Append one event after the current head; returns the stored event (with seq and hash).
+
+        The operation and Dagster run ids bound in the log context go into ``details`` too (unless the
+        caller set them), so every event of an operation can be found by either id.
+        """
         fields: dict[str, Any] = {
             "event_id": str(uuid.uuid4()),
             "ts": datetime.now(UTC).isoformat(timespec="microseconds"),
@@ -168,7 +173,7 @@ class AuditLog:
             "environment": environment,
             "digests": dict(digests or {}),
             "outcome": outcome,
-            "details": json.loads(canonical_json(details or {})),
+            "details": json.loads(canonical_json({**audit_correlation(), **(details or {})})),
         }
         try:
             with self.engine.begin() as conn:

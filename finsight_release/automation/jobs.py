@@ -18,6 +18,7 @@ from finsight_release.assets.releases import (
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.operation import OperationRecord, OperationState
+from finsight_release.observe.logging import log_context
 
 
 class BuildConfig(dg.Config):
@@ -81,11 +82,12 @@ def promote_op(
 ) -> Iterator[dg.AssetMaterialization | dg.Output]:
     """Promote a release through the core state machine."""
     system = release_system.system()
-    record = system.deployer.promote(
-        Environment.parse(config.env),
-        config.release_id,
-        override_reason=config.emergency_override or None,
-    )
+    with log_context(dagster_run_id=context.run_id):  # on every log line, metric and audit event
+        record = system.deployer.promote(
+            Environment.parse(config.env),
+            config.release_id,
+            override_reason=config.emergency_override or None,
+        )
     context.log.info(f"{record.environment}: {record.to_release} {record.state} ({record.id})")
     yield from _deployed(release_system, record)
     yield dg.Output(record.id, "operation_id")
@@ -97,7 +99,8 @@ def rollback_op(
 ) -> Iterator[dg.AssetMaterialization | dg.Output]:
     """Roll an environment back (pointer move plus re-applying what changed; no rebuild)."""
     system = release_system.system()
-    record = system.deployer.rollback(Environment.parse(config.env), config.to_release or None)
+    with log_context(dagster_run_id=context.run_id):
+        record = system.deployer.rollback(Environment.parse(config.env), config.to_release or None)
     context.log.info(f"{record.environment}: rolled back to {record.to_release} ({record.id})")
     yield from _deployed(release_system, record)
     yield dg.Output(record.id, "operation_id")

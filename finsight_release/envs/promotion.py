@@ -42,8 +42,9 @@ from finsight_release.errors import (
     StaleCasTokenError,
     TakenOverError,
 )
+from finsight_release.observe.correlation import current_correlation
 from finsight_release.observe.logging import get_logger, log_context
-from finsight_release.observe.metrics import MetricSink
+from finsight_release.observe.metrics import DEPLOY_FAILED, ROLLBACK, MetricSink, event_record
 from finsight_release.one_line import exception_line
 from finsight_release.release.artifact import Artifact
 from finsight_release.release.changeset import ChangeSet, compute_change_set
@@ -504,7 +505,9 @@ class Deployer:
 
     def _run(self, record: OperationRecord, manifest: ReleaseManifest) -> OperationRecord:
         env = record.environment
-        with log_context(release_id=record.to_release, environment=str(env), run_id=record.id):
+        with log_context(
+            release_id=record.to_release, environment=str(env), operation_id=record.id
+        ):
             if record.state is OperationState.PLANNED:
                 record = self._check_then_start(record, manifest)
             try:
@@ -629,7 +632,16 @@ class Deployer:
             fault_point("switch.done", name)
             record = self._save(record.with_switched(name))
             fault_point("switched", name)
+        self._mark_release(env, manifest)
         return record
+
+    def _mark_release(self, env: Environment, manifest: ReleaseManifest) -> None:
+        """Tell every target that publishes a release marker which release it now serves (whatever
+        the change set touched, so a dbt-only release still renames what the DAG bundle runs)."""
+        for target in self.targets:
+            mark = getattr(target, "mark_release", None)
+            if mark is not None and manifest.release_id:
+                mark(env, manifest, current_correlation())
 
     def _switch_back(self, record: OperationRecord) -> None:
         """Return every target the operation may have switched to ``from_release``, in reverse order.
@@ -657,6 +669,8 @@ class Deployer:
                 item.target.prepare(env, previous, item.artifacts, self.repo)
             with log_context(target=item.target.name):
                 item.target.switch(env, previous or _EMPTY, item.artifacts, item.retired)
+        if previous is not None:
+            self._mark_release(env, previous)
 
     def _verify(self, record: OperationRecord, manifest: ReleaseManifest) -> None:
         problems = []
@@ -703,6 +717,8 @@ class Deployer:
         except StaleCasTokenError as exc:
             raise TakenOverError(f"{record.id} lost {env} while going live: {exc}") from exc
         fault_point("pointer.swapped")
+        if record.kind == "rollback":
+            self.metrics.emit(event_record(ROLLBACK, str(env), Automatic=False))
         return self._mark_live(record)
 
     def _check_still_mine(self, record: OperationRecord) -> tuple[EnvPointer, str | None]:
@@ -750,9 +766,11 @@ class Deployer:
                 "switched": list(record.switched),
             },
         )
+        self.metrics.emit(event_record(DEPLOY_FAILED, str(env), Operation=record.kind))
         self._switch_back_or_give_up(
             record, f"{record.kind} of {record.to_release} to {env} failed ({record.error})"
         )
+        self.metrics.emit(event_record(ROLLBACK, str(env), Automatic=True))
         self.audit.append(
             actor=self.actor,
             action="rollback",
@@ -823,6 +841,7 @@ class Deployer:
             },
         )
         self._release_claim(env, record.id)
+        self.metrics.emit(event_record(ROLLBACK, str(env), Automatic=False, Aborted=record.kind))
         record = self._save(record.advance(OperationState.ROLLED_BACK, detail))
         self.log.info("aborted", environment=str(env), operation_id=record.id)
         return record

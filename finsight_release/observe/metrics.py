@@ -14,7 +14,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from finsight_release.observe.correlation import emf_properties
+
 NAMESPACE = "FinSight/Release"
+
+# Event counts the CloudWatch alarms watch (release_assets/terraform/observability); one record with
+# ``Count`` 1 per event, dimension Environment. Renaming one breaks its alarm: a test compares them.
+DEPLOY_FAILED = "DeployFailed"
+ROLLBACK = "Rollback"
+BLOCKING_CHECK_FAILED = "BlockingCheckFailed"
+ALARM_METRICS = (DEPLOY_FAILED, ROLLBACK, BLOCKING_CHECK_FAILED)
 
 
 def emf_record(
@@ -44,6 +53,26 @@ def emf_record(
     }
 
 
+def event_record(metric: str, environment: str | None, **properties: Any) -> dict[str, Any]:
+    """One EMF record counting an event (``metric`` 1) per environment, with extra ``properties``."""
+    dims = {"Environment": environment or "none"}
+    return {
+        "_aws": {
+            "Timestamp": int(time.time() * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [["Environment"]],
+                    "Metrics": [{"Name": metric, "Unit": "Count"}],
+                }
+            ],
+        },
+        **properties,
+        **dims,
+        metric: 1,
+    }
+
+
 class MetricSink:
     """Writes EMF records to a file (local), to stdout (AWS), or nowhere (neither given: tests, tools)."""
 
@@ -52,7 +81,8 @@ class MetricSink:
         self.to_stdout = to_stdout
 
     def emit(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, sort_keys=True)
+        """Write one record, with the correlation ids of the current operation as properties."""
+        line = json.dumps({**emf_properties(), **record}, sort_keys=True)
         if self.path is None:
             if self.to_stdout:
                 sys.stdout.write(line + "\n")  # CloudWatch reads EMF records from stdout

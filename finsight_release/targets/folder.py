@@ -12,6 +12,7 @@ the Airflow reading the dags folder usually runs as another user than the deploy
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -27,6 +28,10 @@ from finsight_release.targets.base import TargetError
 
 DIR_MODE = 0o755
 FILE_MODE = 0o644
+# Written in ``<root>/<env>/current/`` at every switch: the release the published folders belong to.
+# The Airflow plugin finds it two levels above the dags folder (``current/airflow/dags``) and writes
+# it into every task log, so a task run started after a deploy names the release it ran.
+RELEASE_MARKER = "finsight_release.json"
 
 
 def make_readable(root: Path) -> None:
@@ -130,6 +135,24 @@ class FolderTarget:
             self.link(env, artifact)
         for name in retired:
             self.live_path(env, name).unlink(missing_ok=True)
+
+    def mark_release(
+        self, env: Environment, manifest: ReleaseManifest, ids: dict[str, str]
+    ) -> None:
+        """Write ``current/finsight_release.json`` (release id, digests, correlation ``ids``) atomically."""
+        current = self.root / str(env) / "current"
+        self._make_dirs(current)
+        marker = current / RELEASE_MARKER
+        body: dict[str, object] = {
+            **ids,
+            "release_id": manifest.release_id,
+            "environment": str(env),
+        }
+        body["digests"] = {a.name: a.digest for a in manifest.artifacts}
+        tmp = marker.with_name(f".{RELEASE_MARKER}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(body, sort_keys=True))
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, marker)
 
     def apply(
         self,

@@ -34,7 +34,7 @@ def test_logs_and_metrics_of_a_promotion(tmp_path: Path) -> None:
     assert step_lines
     for entry in step_lines:
         assert entry["release_id"] == v1.release_id and entry["environment"] == "dev"
-        assert entry["run_id"] == record.id
+        assert entry["operation_id"] == record.id
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     steps = {r["Step"] for r in records}
     assert {
