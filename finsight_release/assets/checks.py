@@ -19,8 +19,8 @@ import dagster as dg
 from finsight_release.assets.releases import KIND_LABEL, release_key
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.envs.environment import Environment
+from finsight_release.validate.outcome_by_kind import outcomes_by_kind
 from finsight_release.validate.registry import default_checks
-from finsight_release.validate.runner import CheckStatus
 
 MAX_LISTED_FINDINGS = 50
 
@@ -64,36 +64,28 @@ def release_validation(
         tree = system.repo.materialize_tree(manifest, Path(tmp))
         report, verdict, _ = system.validate(env, tree)
     selected = {(key.asset_key, key.name) for key in context.selected_asset_check_keys}
-    kinds_of = {check.id: check.kinds for check in default_checks()}
-    release_names = {a.name for a in manifest.artifacts}
-    for result in report.results:
-        for kind in sorted(kinds_of.get(result.check_id, ()), key=lambda k: k.value):
-            if (release_key(kind), check_name(result.check_id)) not in selected:
-                continue
-            names = {a.name for a in manifest.of_kind(kind)}
-            # A crash, or a finding about the whole run ("spark/*": no JVM), counts on every kind covered.
-            crashed = result.status is CheckStatus.CRASHED
-            findings = [
-                f
-                for f in result.findings
-                if crashed or f.artifact in names or f.artifact not in release_names
-            ]
-            errors = [f for f in findings if f.severity.is_blocking]
-            yield dg.AssetCheckResult(
-                asset_key=release_key(kind),
-                check_name=check_name(result.check_id),
-                passed=not errors,
-                metadata={
-                    "environment": str(env),
-                    "release_id": manifest.release_id,
-                    "status": result.status.value,
-                    "seconds": result.seconds,
-                    "errors": len(errors),
-                    "warnings": sum(1 for f in findings if f.severity == "warning"),
-                    "findings": dg.MetadataValue.md(
-                        "\n".join(f"- {f}" for f in findings[:MAX_LISTED_FINDINGS]) or "none"
-                    ),
-                    "verdict": "passed" if verdict.passed else "failed",
-                },
-                description=f"{result.check_id} on {KIND_LABEL[kind]}: {len(errors)} blocking findings",
-            )
+    for outcome in outcomes_by_kind(report, manifest, default_checks()):
+        key = release_key(outcome.kind)
+        if (key, check_name(outcome.check_id)) not in selected:
+            continue
+        yield dg.AssetCheckResult(
+            asset_key=key,
+            check_name=check_name(outcome.check_id),
+            passed=outcome.passed,
+            metadata={
+                "environment": str(env),
+                "release_id": manifest.release_id,
+                "status": outcome.status.value,
+                "seconds": outcome.seconds,
+                "errors": len(outcome.errors),
+                "warnings": len(outcome.warnings),
+                "findings": dg.MetadataValue.md(
+                    "\n".join(f"- {f}" for f in outcome.findings[:MAX_LISTED_FINDINGS]) or "none"
+                ),
+                "verdict": "passed" if verdict.passed else "failed",
+            },
+            description=(
+                f"{outcome.check_id} on {KIND_LABEL[outcome.kind]}: "
+                f"{len(outcome.errors)} blocking findings"
+            ),
+        )
