@@ -132,3 +132,17 @@ class EnvironmentBusyError(PromotionRefusedError):
 class TakenOverError(PromotionFailedError):
     """This process's operation was taken over (``resolve``, ``rollback``) while it ran: it stops and
     leaves the targets to the new owner."""
+
+
+class InstantOutOfRangeError(FinsightError):
+    """A timestamp asked about is unreadable, in the future, or before the evidence retention window."""
+
+
+class EvidenceExportError(FinsightError):
+    """An evidence export cannot be written (no changes in the range, bad range, unwritable target)."""
+
+
+class EvidenceTamperedError(FinsightError):
+    """An evidence bundle does not verify: a file's digest, the manifest or the event chain is wrong."""
+
+    exit_code = 2

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from finsight_release.diagnose.classifier import Diagnosis
     from finsight_release.diagnose.doctor import DoctorReport
     from finsight_release.diagnose.layers import DoctorContext
+    from finsight_release.envs.as_of import RanAt
     from finsight_release.observe.trail import ReleaseTrail
     from finsight_release.validate.record import ValidationOutcome
     from finsight_release.validate.runner import CheckProgress
@@ -220,6 +221,28 @@ class ReleaseSystem:
             None if self.settings.is_aws else self.settings.metrics_path,
             airflow_logs or self.settings.airflow_dags_dir / "logs",
         )
+
+    def ran_at(self, instant: str, envs: list[Environment] | None = None) -> list[RanAt]:
+        """What each of ``envs`` (default: all) ran at ``instant`` (ISO 8601, inside the 90-day window),
+        since when, who put it there, and its go-live audit event as evidence."""
+        from finsight_release.envs.as_of import parse_instant, ran_at
+
+        at = parse_instant(instant)
+        answers = []
+        for env in envs or list(Environment):
+            events = [
+                e
+                for action in ("promote", "rollback")
+                for e in self.audit.events(environment=str(env), action=action)
+                if e["outcome"] == "ok"
+            ]
+            history = self.board.history(env)
+            answer = ran_at(env, at, history, events)
+            if answer.release_id and not answer.digests:  # moved before it was audited
+                digests = {answer.release_id: self.repo.get(answer.release_id).digests}
+                answer = ran_at(env, at, history, events, digests)
+            answers.append(answer)
+        return answers
 
     def status(self) -> dict[Environment, tuple[EnvPointer, list[EnvPointer]]]:
         """Each environment's pointer and its history."""

@@ -10,6 +10,7 @@ import click
 from rich.table import Table
 
 from finsight_release.cli.app import handles_errors, main, open_system, out
+from finsight_release.envs.environment import Environment
 
 
 @main.command()
@@ -55,3 +56,39 @@ def logs(release_id: str, airflow_logs: Path | None, as_json: bool) -> None:
     out.print(f"task logs: {len(trail.task_logs)}")
     for path in trail.task_logs:
         out.print(f"  {path}", highlight=False)
+
+
+@main.command("as-of")
+@click.argument("timestamp")
+@click.option(
+    "--env", "env_names", multiple=True, help="Environment(s) to answer for (default: all)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per environment.")
+@handles_errors
+def as_of(timestamp: str, env_names: tuple[str, ...], as_json: bool) -> None:
+    """What each environment ran at TIMESTAMP (ISO 8601, UTC unless a zone is given; within the
+    90-day retention window): release, artifact digests, since when, who put it there, evidence."""
+    envs = [Environment.parse(name) for name in env_names] or None
+    answers = open_system().ran_at(timestamp, envs)
+    if as_json:
+        click.echo(json.dumps([a.as_dict() for a in answers]))
+        return
+    table = Table(title=f"as of {answers[0].at.isoformat()}")
+    for col in ("env", "release", "since", "by", "operation", "audit event"):
+        table.add_column(col, no_wrap=col == "release")
+    for a in answers:
+        event = a.evidence
+        table.add_row(
+            str(a.environment),
+            a.release_id or "(nothing deployed)",
+            a.since.isoformat(timespec="seconds") if a.since else "-",
+            a.actor or "-",
+            f"{a.operation} {a.operation_id}" if a.operation_id else (a.operation or "-"),
+            f"seq {event['seq']} ({event['hash'][:12]})" if event else "-",
+        )
+    out.print(table)
+    for a in answers:
+        if a.digests:
+            out.print(f"[bold]{a.environment}[/bold] digests:", highlight=False)
+            for name, digest in sorted(a.digests.items()):
+                out.print(f"  {name} {digest[:16]}", highlight=False)
