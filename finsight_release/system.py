@@ -6,6 +6,7 @@ so every path uses the same store, audit log and targets.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable
@@ -28,12 +29,14 @@ from finsight_release.targets.base import Target
 from finsight_release.targets.folder import FolderTarget
 
 if TYPE_CHECKING:
+    from finsight_release.audit.export import BundleCheck, ExportResult
     from finsight_release.audit.log import AuditLog
     from finsight_release.diagnose.classifier import Diagnosis
     from finsight_release.diagnose.doctor import DoctorReport
     from finsight_release.diagnose.layers import DoctorContext
     from finsight_release.envs.as_of import RanAt
     from finsight_release.observe.trail import ReleaseTrail
+    from finsight_release.store.base import ObjectStore
     from finsight_release.validate.record import ValidationOutcome
     from finsight_release.validate.runner import CheckProgress
     from finsight_release.validate.terraform.plan import DriftEntry
@@ -243,6 +246,107 @@ class ReleaseSystem:
                 answer = ran_at(env, at, history, events, digests)
             answers.append(answer)
         return answers
+
+    def export_evidence(self, env: Environment, start: str, end: str, out: str) -> ExportResult:
+        """Write the SOX evidence bundle of ``env``'s production changes from ``start`` to ``end``
+        (dates or timestamps) to ``out`` (a new directory, or ``s3://bucket/prefix`` on a bucket with
+        Object Lock: every object COMPLIANCE-retained 90 days); the export itself is audited."""
+        from datetime import UTC, datetime
+
+        from finsight_release.audit.export import (
+            EVIDENCE_RETENTION,
+            change_records,
+            parse_range,
+            write_bundle,
+        )
+        from finsight_release.audit.verify import verify_chain
+
+        first, last = parse_range(start, end)
+        dest = self._evidence_store(out, for_writing=True)
+        chain = verify_chain(self.audit)
+        marker, history = self.audit.head_marks()
+        slice_events = self.audit.events_between(first.isoformat(), last.isoformat())
+        everything = self.audit.events()
+        releases = {
+            e["release_id"]
+            for e in slice_events
+            if e["release_id"] and e["environment"] == str(env)
+        }
+        manifests: dict[str, dict[str, Any] | None] = {}
+        verdicts: dict[str, dict[str, Any] | None] = {}
+        for release in releases:
+            obj = self.repo.store.get(f"releases/{release}.json")
+            manifests[release] = json.loads(obj.data) if obj else None
+            verdict = self.repo.store.get(f"releases/{release}/validation/{env}.json")
+            verdicts[release] = json.loads(verdict.data) if verdict else None
+        records = change_records(str(env), slice_events, everything, manifests, verdicts)
+        result = write_bundle(
+            dest,
+            env=str(env),
+            start=first,
+            end=last,
+            slice_events=slice_events,
+            records=records,
+            chain={
+                "ok": chain.ok,
+                "checked": chain.checked,
+                "message": chain.message,
+                "head_marker": marker.__dict__ if marker else None,
+                "head_history": history.__dict__ if history else None,
+            },
+            exporter=self.settings.actor,
+            retain_until=datetime.now(UTC) + EVIDENCE_RETENTION,
+        )
+        self.audit.append(
+            actor=self.settings.actor,
+            action="export",
+            environment=str(env),
+            outcome="ok",
+            details={
+                "location": result.location,
+                "from": first.isoformat(),
+                "to": last.isoformat(),
+                "changes": result.changes,
+                "events": result.events,
+                "manifest_sha256": result.manifest_sha256,
+                "chain_ok": result.chain_ok,
+            },
+        )
+        return result
+
+    def verify_evidence(self, location: str) -> BundleCheck:
+        """Verify the evidence bundle at ``location`` (directory or ``s3://``) with nothing but its files."""
+        from finsight_release.audit.export import verify_bundle
+
+        return verify_bundle(self._evidence_store(location, for_writing=False))
+
+    @staticmethod
+    def _evidence_store(location: str, for_writing: bool) -> ObjectStore:
+        """The store a bundle lives in: S3 (writes need Object Lock) or a local directory."""
+        from finsight_release.errors import EvidenceExportError, EvidenceTamperedError
+
+        if location.startswith("s3://"):
+            from finsight_release.store.s3 import S3ObjectStore
+
+            store = S3ObjectStore(
+                location, endpoint_url=os.environ.get("AWS_ENDPOINT_URL_S3") or None
+            )
+            if for_writing and not store.object_lock_enabled:
+                raise EvidenceExportError(
+                    f"bucket {store.bucket} has no Object Lock: evidence must be kept immutable "
+                    "90 days (create the bucket with Object Lock enabled)"
+                )
+            return store
+        from finsight_release.store.local import LocalObjectStore
+
+        path = Path(location)
+        if for_writing and path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise EvidenceExportError(
+                f"{location} exists and is not an empty directory: a bundle is written to a new place"
+            )
+        if not for_writing and not path.is_dir():
+            raise EvidenceTamperedError(f"evidence bundle {location} not found (no such directory)")
+        return LocalObjectStore(path)
 
     def status(self) -> dict[Environment, tuple[EnvPointer, list[EnvPointer]]]:
         """Each environment's pointer and its history."""

@@ -330,6 +330,24 @@ class AuditLog:
             )
             yield from result
 
+    def events_between(self, start: str, end: str) -> list[dict[str, Any]]:
+        """Every event from the first stamped at or after ``start`` to the last stamped at or before
+        ``end`` (ISO timestamps), in seq order and without gaps, so the slice verifies as a chain."""
+        with self.engine.connect() as conn:
+            low, high = conn.execute(
+                text("select min(seq), max(seq) from audit_events where ts >= :a and ts <= :b"),
+                {"a": start, "b": end},
+            ).one()
+            if low is None:
+                return []
+            rows = conn.execute(
+                text(
+                    f"select {COLUMNS} from audit_events where seq between :l and :h order by seq"
+                ),
+                {"l": low, "h": high},
+            ).all()
+        return [_event_dict(row) for row in rows]
+
     def events(
         self,
         release_id: str | None = None,
@@ -353,12 +371,13 @@ class AuditLog:
         )
         with self.engine.connect() as conn:
             rows = conn.execute(text(sql), params).all()
-        names = COLUMNS.split(", ")
-        return [
-            {
-                **dict(zip(names, row, strict=True)),
-                "digests": json.loads(row[7]),
-                "details": json.loads(row[9]),
-            }
-            for row in rows
-        ]
+        return [_event_dict(row) for row in rows]
+
+
+def _event_dict(row: Any) -> dict[str, Any]:
+    """A stored row as an event: its columns by name, digests and details parsed."""
+    return {
+        **dict(zip(COLUMNS.split(", "), row, strict=True)),
+        "digests": json.loads(row[7]),
+        "details": json.loads(row[9]),
+    }

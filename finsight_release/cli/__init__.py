@@ -6,7 +6,22 @@ non-zero; ``--debug`` shows the traceback. One module per command group; importi
 their commands on :data:`main`.
 """
 
-from finsight_release.cli import demo, evidence, observability, releases, validation
+from finsight_release.cli import (
+    demo,
+    evidence,
+    evidence_export,
+    observability,
+    releases,
+    validation,
+)
 from finsight_release.cli.app import main
 
-__all__ = ["demo", "evidence", "main", "observability", "releases", "validation"]
+__all__ = [
+    "demo",
+    "evidence",
+    "evidence_export",
+    "main",
+    "observability",
+    "releases",
+    "validation",
+]
