@@ -6,6 +6,7 @@ import dagster as dg
 
 from finsight_release.assets.checks import release_validation
 from finsight_release.assets.detection import detection_checks, detection_job, detection_schedule
+from finsight_release.assets.pipeline import pipeline_checks
 from finsight_release.assets.platform import platform_assets, platform_resources
 from finsight_release.assets.releases import deployment_specs, release_specs
 from finsight_release.assets.resources import ReleaseSystemResource
@@ -15,13 +16,14 @@ from finsight_release.automation.jobs import (
     rollback_job,
     validate_release_job,
 )
+from finsight_release.automation.promotion_sensors import promotion_sensors
 from finsight_release.automation.sensors import diagnose_failed_runs
 
 defs = dg.Definitions(
     assets=[*release_specs(), *deployment_specs(), *platform_assets()],
-    asset_checks=[release_validation, *detection_checks],
+    asset_checks=[release_validation, *detection_checks, *pipeline_checks],
     jobs=[build_release_job, promote_job, rollback_job, validate_release_job, detection_job],
     schedules=[detection_schedule],
-    sensors=[diagnose_failed_runs],
+    sensors=[diagnose_failed_runs, *promotion_sensors],
     resources={"release_system": ReleaseSystemResource(), **platform_resources()},
 )

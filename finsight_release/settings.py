@@ -84,6 +84,7 @@ class Settings(BaseModel):
     metrics_path: Path
     actor: str
     require_validation: tuple[str, ...] = ("prod",)
+    bake_s: float = 1800.0
     size_limits: SizeLimits = SizeLimits()
 
     @property
@@ -122,6 +123,7 @@ def load_settings(**overrides: object) -> Settings:
         or env.get("USER")
         or "unknown",
         "size_limits": load_size_limits(),
+        "bake_s": float(env.get("FINSIGHT_BAKE_S", "1800")),
         "require_validation": tuple(
             e.strip()
             for e in env.get("FINSIGHT_REQUIRE_VALIDATION", "prod").split(",")

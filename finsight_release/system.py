@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from finsight_release.diagnose.layers import DoctorContext
     from finsight_release.envs.as_of import RanAt
     from finsight_release.observe.trail import ReleaseTrail
+    from finsight_release.pipeline.next_promotion import PipelineView, PromotionDecision
     from finsight_release.store.base import ObjectStore
     from finsight_release.validate.record import ValidationOutcome
     from finsight_release.validate.runner import CheckProgress
@@ -193,6 +194,7 @@ class ReleaseSystem:
                 outcome="ok",
                 details={
                     "git_sha": manifest.git_sha,
+                    "git_dirty": manifest.git_dirty,
                     "artifacts": len(manifest.artifacts),
                     "change_set": manifest.change_set.summary()
                     if manifest.change_set
@@ -502,3 +504,29 @@ class ReleaseSystem:
                 "next_steps": diagnosis.next_steps,
             },
         )
+
+    def pipeline_view(self) -> PipelineView:
+        """What the pipeline's decisions read: releases, pointers, health records, verdicts."""
+        from finsight_release.pipeline.next_promotion import PipelineView
+
+        return PipelineView(self.repo, self.board, self.deployer.ledger)
+
+    def decide_promotion(
+        self, env: Environment, now: datetime, actor: str, last_reason: str | None = None
+    ) -> PromotionDecision:
+        """The pipeline's next promotion of ``env`` (``settings.bake_s`` of bake time in the
+        environment before); audited when it promotes or its reason differs from ``last_reason``,
+        so a sensor ticking every 30 s records each change of mind once."""
+        from finsight_release.pipeline.next_promotion import decide
+
+        decision = decide(self.pipeline_view(), env, self.settings.bake_s, now)
+        if decision.promote or decision.reason != last_reason:
+            self.audit.append(
+                actor=actor,
+                action="decide",
+                release_id=decision.release_id,
+                environment=str(env),
+                outcome="promote" if decision.promote else "wait",
+                details={"reason": decision.reason},
+            )
+        return decision

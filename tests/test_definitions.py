@@ -27,6 +27,9 @@ def test_lineage_release_to_deployment_to_platform(defs: dg.Definitions) -> None
     source = dg.AssetKey(["raw", "core_banking__transactions"])
     assert {release, prod, source} <= keys
     assert release in graph.get(prod).parent_keys
+    staging = dg.AssetKey(["staging", "airflow_dags"])
+    assert staging in graph.get(prod).parent_keys  # dev -> staging -> prod
+    assert dg.AssetKey(["dev", "airflow_dags"]) in graph.get(staging).parent_keys
     assert prod in graph.get(source).parent_keys
     staging = dg.AssetKey(["stg_core_banking__transactions"])
     assert source in graph.get(staging).parent_keys

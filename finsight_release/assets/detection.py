@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from finsight_release.assets.pipeline import pipeline_checks
 from finsight_release.assets.releases import deployment_key
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.diagnose.detection import credential_findings, drift_findings, schema_findings
@@ -68,8 +69,8 @@ detection_checks = [
 
 detection_job = dg.define_asset_job(
     "detection_checks_job",
-    selection=dg.AssetSelection.checks(*detection_checks),
-    description="Drift and live-schema detectors for every environment.",
+    selection=dg.AssetSelection.checks(*detection_checks, *pipeline_checks),
+    description="Drift, live-schema and credential detectors, and which environments are behind.",
 )
 detection_schedule = dg.ScheduleDefinition(
     job=detection_job, cron_schedule="*/30 * * * *", default_status=dg.DefaultScheduleStatus.RUNNING

@@ -68,11 +68,13 @@ def release_specs() -> list[dg.AssetSpec]:
 
 
 def deployment_specs() -> list[dg.AssetSpec]:
-    """One spec per environment and kind, downstream of the release artifact."""
+    """One spec per environment and kind, downstream of the release artifact and of the environment
+    a release must pass first (dev -> staging -> prod)."""
     return [
         dg.AssetSpec(
             deployment_key(env, kind),
-            deps=[release_key(kind)],
+            deps=[release_key(kind)]
+            + ([deployment_key(env.upstream, kind)] if env.upstream else []),
             group_name=f"deploy_{env}",
             kinds={"finsight"},
             description=f"What {env} runs for {kind.value}: one materialization per promotion or rollback",
@@ -99,6 +101,7 @@ def release_materializations(manifest: ReleaseManifest) -> Iterator[dg.AssetMate
                 "artifacts": dg.MetadataValue.json({a.name: a.digest for a in artifacts}),
                 "files": sum(len(a.files) for a in artifacts),
                 "git_sha": manifest.git_sha or "",
+                "git_dirty": "unknown" if manifest.git_dirty is None else str(manifest.git_dirty),
                 "author": manifest.author,
             },
         )

@@ -17,12 +17,13 @@ class ReleaseSystemResource(dg.ConfigurableResource):
     platform: str = ""
     actor: str = ""
 
-    def system(self) -> ReleaseSystem:
+    def system(self, actor: str | None = None) -> ReleaseSystem:
+        """The release system; ``actor`` (e.g. from a run's tags) overrides the configured one."""
         overrides: dict[str, object] = {}
         if self.home:
             overrides["home"] = Path(self.home).resolve()
         if self.platform:
             overrides["platform"] = Path(self.platform).resolve()
-        if self.actor:
-            overrides["actor"] = self.actor
+        if actor or self.actor:
+            overrides["actor"] = actor or self.actor
         return ReleaseSystem(load_settings(**overrides))

@@ -5,6 +5,7 @@ CI launches these through Dagster's GraphQL API (``launchRun``); the CLI runs th
 without a daemon.
 """
 
+import os
 from collections.abc import Iterator
 
 import dagster as dg
@@ -50,7 +51,7 @@ def build_release_op(
     """Build the release, register its partition and materialize its artifact assets."""
     from pathlib import Path
 
-    system = release_system.system()
+    system = release_system.system(actor=run_actor(context, release_system))
     platform = Path(config.platform).resolve() if config.platform else None
     manifest, created = system.build(
         platform, Environment.parse(config.base_env), progress=context.log.info
@@ -76,12 +77,31 @@ def _deployed(
     )
 
 
+def run_actor(context: dg.OpExecutionContext, release_system: ReleaseSystemResource) -> str:
+    """Who acts in a run, for the audit trail: the CI user or sensor that launched it
+    (``finsight/actor``), the person who launched it from the UI (``dagster/user``), the sensor or
+    schedule that requested it, else the resource's or the environment's configured actor, else the
+    run itself (never "unknown")."""
+    tags = context.run.tags
+    if tags.get("finsight/actor"):
+        return tags["finsight/actor"]
+    if tags.get("dagster/user"):
+        return tags["dagster/user"]
+    if tags.get("dagster/sensor_name"):
+        return f"sensor:{tags['dagster/sensor_name']}"
+    if tags.get("dagster/schedule_name"):
+        return f"schedule:{tags['dagster/schedule_name']}"
+    return (
+        release_system.actor or os.environ.get("FINSIGHT_ACTOR") or f"dagster-run:{context.run_id}"
+    )
+
+
 @dg.op(out={"operation_id": dg.Out(str)})
 def promote_op(
     context: dg.OpExecutionContext, config: PromoteConfig, release_system: ReleaseSystemResource
 ) -> Iterator[dg.AssetMaterialization | dg.Output]:
     """Promote a release through the core state machine."""
-    system = release_system.system()
+    system = release_system.system(actor=run_actor(context, release_system))
     with log_context(dagster_run_id=context.run_id):  # on every log line, metric and audit event
         record = system.deployer.promote(
             Environment.parse(config.env),
@@ -98,7 +118,7 @@ def rollback_op(
     context: dg.OpExecutionContext, config: RollbackConfig, release_system: ReleaseSystemResource
 ) -> Iterator[dg.AssetMaterialization | dg.Output]:
     """Roll an environment back (pointer move plus re-applying what changed; no rebuild)."""
-    system = release_system.system()
+    system = release_system.system(actor=run_actor(context, release_system))
     with log_context(dagster_run_id=context.run_id):
         record = system.deployer.rollback(Environment.parse(config.env), config.to_release or None)
     context.log.info(f"{record.environment}: rolled back to {record.to_release} ({record.id})")

@@ -22,8 +22,10 @@ def release_id_for(artifacts: tuple[Artifact, ...]) -> str:
 class ReleaseManifest(BaseModel):
     """A release: id derived from its artifacts, plus provenance and the change set at build time.
 
-    Only ``artifacts`` determine ``release_id``; ``git_sha``, ``author``, ``created_at`` and
-    ``change_set`` record the first build and never change afterwards.
+    Only ``artifacts`` determine ``release_id``; ``git_sha``, ``git_dirty``, ``author``,
+    ``created_at`` and ``change_set`` record the first build and never change afterwards.
+    ``git_dirty`` says the tree had uncommitted changes, so ``git_sha`` alone does not name its
+    content (the release id, a digest of the tree's artifacts, does).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -31,6 +33,7 @@ class ReleaseManifest(BaseModel):
     release_id: str
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     git_sha: str | None = None
+    git_dirty: bool | None = None
     author: str
     artifacts: tuple[Artifact, ...]
     change_set: ChangeSet | None = None

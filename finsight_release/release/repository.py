@@ -53,6 +53,20 @@ def manifest_key(release_id: str) -> str:
     return f"releases/{release_id}.json"
 
 
+def git_dirty(platform: Path) -> bool | None:
+    """Whether the platform tree has uncommitted changes (None when it is not a git repository)."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(platform), "status", "--porcelain", "--", "."],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return bool(out.stdout.strip()) if out.returncode == 0 else None
+
+
 def git_sha(platform: Path) -> str | None:
     """HEAD of the platform tree's git repository, or None when it is not one."""
     try:
@@ -162,6 +176,7 @@ class ReleaseRepository:
         manifest = ReleaseManifest(
             release_id=release_id,
             git_sha=git_sha(platform),
+            git_dirty=git_dirty(platform),
             author=author,
             artifacts=artifacts,
             change_set=compute_change_set(base.release_id, base.artifacts, artifacts)
@@ -236,9 +251,11 @@ class ReleaseRepository:
         return manifest
 
     def list_ids(self) -> list[str]:
-        """Every release id in the store."""
+        """Every release id in the store (manifests only: ``releases/<id>/...`` holds its verdicts)."""
         return [
-            k.removeprefix("releases/").removesuffix(".json") for k in self.store.list("releases/")
+            k.removeprefix("releases/").removesuffix(".json")
+            for k in self.store.list("releases/")
+            if k.count("/") == 1 and k.endswith(".json")
         ]
 
     def read_blob(self, digest: str, what: str) -> bytes:

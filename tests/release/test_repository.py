@@ -101,3 +101,23 @@ def test_mutable_image_tag_is_refused(tmp_path: Path, repo: ReleaseRepository) -
     with pytest.raises(ArtifactError, match="immutable digest"):
         repo.build(platform, "alice")
     assert repo.list_ids() == []
+
+
+def test_git_sha_comes_with_a_dirty_flag(tmp_path: Path) -> None:
+    import subprocess
+
+    from finsight_release.release.repository import git_dirty
+
+    tree = make_platform(tmp_path / "p", without="dbt_project")
+    assert git_dirty(tree) is None  # not a repository
+    git = ["git", "-C", str(tree), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "v1"], check=True)
+    repo = ReleaseRepository(LocalObjectStore(tmp_path / "store"))
+    clean, _ = repo.build(tree, "alice")
+    assert clean.git_sha and clean.git_dirty is False
+    (tree / "release_assets/airflow/dags/ingest_core.py").write_text("# edited, not committed\n")
+    dirty, _ = repo.build(tree, "alice")
+    assert dirty.git_sha == clean.git_sha and dirty.git_dirty is True
+    assert dirty.release_id != clean.release_id  # the content, not the commit, names a release
