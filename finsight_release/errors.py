@@ -146,3 +146,12 @@ class EvidenceTamperedError(FinsightError):
     """An evidence bundle does not verify: a file's digest, the manifest or the event chain is wrong."""
 
     exit_code = 2
+
+
+class AirflowApiError(FinsightError):
+    """Airflow's REST API cannot be used: unreachable, refused credentials (401/403), or an unexpected
+    answer; names the URL and the cause."""
+
+
+class AirflowStartError(FinsightError):
+    """A local Airflow (webserver, scheduler) did not start or become healthy in time."""

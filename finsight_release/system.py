@@ -78,8 +78,17 @@ class ReleaseSystem:
 
     @cached_property
     def folder_target(self) -> FolderTarget:
-        return FolderTarget(
-            self.settings.home / "targets", frozenset(ArtifactKind) - {ArtifactKind.DBT_PROJECT}
+        """The published folders; an environment with an Airflow API configured
+        (``FINSIGHT_AIRFLOW_API_<ENV>``) gets its DAG bundle switch verified through it."""
+        from finsight_release.targets.self_managed import (
+            SelfManagedAirflowTarget,
+            endpoints_from_environ,
+        )
+
+        return SelfManagedAirflowTarget(
+            self.settings.home / "targets",
+            frozenset(ArtifactKind) - {ArtifactKind.DBT_PROJECT},
+            endpoints_from_environ(),
         )
 
     @cached_property

@@ -664,6 +664,13 @@ class Deployer:
         for item in reversed(self._work(previous, record.change_set)):
             if item.target.name not in touched:
                 continue
+            # A target may restore differently from a forward switch (the Airflow target does not
+            # stop a restore on Airflow's checks): its optional ``switch_back`` replaces both steps.
+            switch_back = getattr(item.target, "switch_back", None)
+            if switch_back is not None:
+                with log_context(target=item.target.name):
+                    switch_back(env, previous or _EMPTY, item.artifacts, item.retired, self.repo)
+                continue
             if item.artifacts:
                 assert previous is not None
                 item.target.prepare(env, previous, item.artifacts, self.repo)
