@@ -29,12 +29,15 @@ from finsight_release.targets.base import Target
 from finsight_release.targets.folder import FolderTarget
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from finsight_release.audit.export import BundleCheck, ExportResult
     from finsight_release.audit.log import AuditLog
     from finsight_release.diagnose.classifier import Diagnosis
     from finsight_release.diagnose.doctor import DoctorReport
     from finsight_release.diagnose.layers import DoctorContext
     from finsight_release.envs.as_of import RanAt
+    from finsight_release.observe.dora import DoraReport
     from finsight_release.observe.trail import ReleaseTrail
     from finsight_release.pipeline.next_promotion import PipelineView, PromotionDecision
     from finsight_release.store.base import ObjectStore
@@ -358,6 +361,37 @@ class ReleaseSystem:
         if not for_writing and not path.is_dir():
             raise EvidenceTamperedError(f"evidence bundle {location} not found (no such directory)")
         return LocalObjectStore(path)
+
+    def dora(self, emit: bool = False) -> DoraReport:
+        """DORA metrics per environment and week from the audit log; with ``emit``, also written as
+        EMF records (one per environment and week) to the metric sink."""
+        import time
+
+        from finsight_release.observe.dora import dora_emf_records, dora_metrics
+
+        report = dora_metrics(self.audit.events())
+        if emit:
+            for record in dora_emf_records(report, int(time.time() * 1000)):
+                self.metrics.emit(record)
+        return report
+
+    def write_release_report(self, out: Path, emit: bool = False) -> DoraReport:
+        """Write the self-contained HTML report (timeline, DORA trends, slowest steps) to ``out``,
+        atomically; returns the DORA metrics it shows."""
+        from datetime import UTC, datetime
+
+        from finsight_release.observe.report import read_step_records, render_report, step_timings
+
+        report = self.dora(emit=emit)
+        steps = step_timings(
+            read_step_records(None if self.settings.is_aws else self.settings.metrics_path)
+        )
+        page = render_report(report, steps, datetime.now(UTC))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        tmp.write_text(page, encoding="utf-8")
+        tmp.replace(out)
+        return report
 
     def status(self) -> dict[Environment, tuple[EnvPointer, list[EnvPointer]]]:
         """Each environment's pointer and its history."""

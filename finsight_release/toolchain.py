@@ -95,3 +95,29 @@ def interpreter(path: Path, what: str, setting: str) -> Path:
     if _executable(path):
         return path
     raise ToolNotFoundError(f"{what} interpreter {path} not found ({SETUP_HINT}, or set {setting})")
+
+
+CHROMIUM_LOCATIONS = (
+    "/usr/bin/chromium",
+    "/usr/lib/chromium/chromium",
+    "/usr/bin/chromium-browser",
+)
+
+
+def chromium() -> Path:
+    """Headless Chromium (reports are checked in it): ``$FINSIGHT_CHROMIUM``, Debian's ``chromium``
+    package locations (``scripts/setup.sh`` installs it), then PATH."""
+    explicit = os.environ.get("FINSIGHT_CHROMIUM")
+    if explicit:
+        if _executable(Path(explicit)):
+            return Path(explicit)
+        raise ToolNotFoundError(f"FINSIGHT_CHROMIUM={explicit} is not an executable file")
+    for location in CHROMIUM_LOCATIONS:
+        if _executable(Path(location)):
+            return Path(location)
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        raise ToolNotFoundError(
+            f"chromium not found ({SETUP_HINT} installs Debian's chromium package)"
+        )
+    return Path(found)

@@ -4,7 +4,8 @@
 #   .venvs/airflow/  a real Airflow 2.10.5 in its own virtualenv (its SQLAlchemy 1.4 cannot share .venv),
 #                    installed against the constraint file committed in release_assets/airflow/
 #   .venvs/spark/    PySpark 3.5.9, the runtime Spark jobs are smoke-run on (plus its JVM class-data archive)
-#   PostgreSQL and Java from Debian's packages when missing (audit-log tests, Spark smoke runs).
+#   PostgreSQL, Java and Chromium from Debian's packages when missing (audit-log tests, Spark smoke
+#                    runs, the HTML report checked in headless Chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,8 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS=false SODA_CORE_TELEMETRY_ENABLED=false
 need_apt=()
 command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v java >/dev/null 2>&1 || need_apt+=(default-jre-headless)
+# Headless Chromium checks the HTML release report (tests/observe/test_report.py).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ] && [ "$(id -u)" = 0 ]; then
   echo "setup: installing ${need_apt[*]} from Debian's packages"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null

@@ -92,3 +92,32 @@ def as_of(timestamp: str, env_names: tuple[str, ...], as_json: bool) -> None:
             out.print(f"[bold]{a.environment}[/bold] digests:", highlight=False)
             for name, digest in sorted(a.digests.items()):
                 out.print(f"  {name} {digest[:16]}", highlight=False)
+
+
+@main.command()
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("finsight-report.html"),
+    show_default=True,
+    help="Where to write the HTML page.",
+)
+@click.option(
+    "--emit-metrics", is_flag=True, help="Also write the DORA metrics as CloudWatch EMF records."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the DORA weeks as JSON.")
+@handles_errors
+def report(out_path: Path, emit_metrics: bool, as_json: bool) -> None:
+    """Write a self-contained HTML report: release timeline per environment, DORA metrics per week
+    (deployment frequency, lead time, change failure rate, time to restore), slowest steps."""
+    dora = open_system().write_release_report(out_path, emit=emit_metrics)
+    if as_json:
+        click.echo(json.dumps([w.as_dict() for w in dora.weeks]))
+        return
+    out.print(
+        f"report written to {out_path}: {len(dora.deployments)} deployments, "
+        f"{len(dora.weeks)} environment-weeks",
+        highlight=False,
+        soft_wrap=True,
+    )
