@@ -17,6 +17,7 @@ from finsight_release.automation.jobs import (
     validate_release_job,
 )
 from finsight_release.automation.promotion_sensors import promotion_sensors
+from finsight_release.automation.rollback_sensor import rollback_on_failed_checks
 from finsight_release.automation.sensors import diagnose_failed_runs
 
 defs = dg.Definitions(
@@ -24,6 +25,6 @@ defs = dg.Definitions(
     asset_checks=[release_validation, *detection_checks, *pipeline_checks],
     jobs=[build_release_job, promote_job, rollback_job, validate_release_job, detection_job],
     schedules=[detection_schedule],
-    sensors=[diagnose_failed_runs, *promotion_sensors],
+    sensors=[diagnose_failed_runs, *promotion_sensors, rollback_on_failed_checks],
     resources={"release_system": ReleaseSystemResource(), **platform_resources()},
 )

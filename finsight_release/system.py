@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from finsight_release.envs.as_of import RanAt
     from finsight_release.observe.dora import DoraReport
     from finsight_release.observe.trail import ReleaseTrail
+    from finsight_release.pipeline.attribution import Attribution
     from finsight_release.pipeline.next_promotion import PipelineView, PromotionDecision
     from finsight_release.store.base import ObjectStore
     from finsight_release.validate.record import ValidationOutcome
@@ -573,3 +574,36 @@ class ReleaseSystem:
                 details={"reason": decision.reason},
             )
         return decision
+
+    def judge_failed_check(
+        self, check: str, attribution: Attribution | None, actor: str
+    ) -> Attribution | None:
+        """Act on a blocking check that failed: attributed to a release still live, that release is
+        marked unhealthy and the attribution (changed asset -> failing asset) audited, and returned so
+        the caller rolls the environment back; not attributed, it is audited as an alert only."""
+        if attribution is None:
+            self.audit.append(
+                actor=actor,
+                action="alert",
+                outcome="unattributed",
+                details={"check": check, "reason": "no live change upstream of the failing asset"},
+            )
+            return None
+        change = attribution.change
+        if self.board.read(change.env)[0].release_id != change.release_id:
+            return None  # already rolled back or moved on
+        reason = f"{check} failed: {' -> '.join(attribution.path)}"
+        self.deployer.mark_health(change.env, change.release_id, False, reason)
+        self.audit.append(
+            actor=actor,
+            action="attribute",
+            release_id=change.release_id,
+            environment=str(change.env),
+            outcome="rollback",
+            details={
+                "check": check,
+                "path": list(attribution.path),
+                "to_release": change.previous_release,
+            },
+        )
+        return attribution

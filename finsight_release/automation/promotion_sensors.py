@@ -30,7 +30,7 @@ def promotion_sensor(env: Environment) -> dg.SensorDefinition:
         name=sensor_name(env),
         job=promote_job,
         minimum_interval_seconds=30,
-        default_status=dg.DefaultSensorStatus.STOPPED,
+        default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Promote {env} when the pipeline's rules say a release is ready for it.",
     )
     def _sensor(
