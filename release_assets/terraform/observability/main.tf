@@ -1,0 +1,122 @@
+# Alerts and retention for the release system (issue 19).
+#
+# The alarms watch the CloudWatch EMF counts finsight_release emits (observe/metrics.py: DeployFailed,
+# Rollback, BlockingCheckFailed; namespace FinSight/Release, dimension Environment): a test compares
+# the metric names here with the ones the code emits. Deployment logs are kept 90 days (SOX), and
+# evidence bundles go to a bucket whose Object Lock keeps every object 90 days in COMPLIANCE mode.
+terraform {
+  required_version = ">= 1.9"
+  backend "s3" {
+    bucket         = "finsight-terraform-state"
+    key            = "prod/observability.tfstate"
+    region         = "us-east-1"
+    dynamodb_table = "finsight-terraform-locks"
+  }
+}
+
+provider "aws" {
+  region = "us-east-1"
+}
+
+locals {
+  namespace = "FinSight/Release"
+  # Each alarm fires on one event in a 5-minute period of the environment's count.
+  alarms = {
+    deploy_failed = {
+      metric      = "DeployFailed"
+      description = "A promotion failed and was rolled back automatically: see `finsight-release logs <release>`"
+    }
+    rollback = {
+      metric      = "Rollback"
+      description = "An environment was rolled back (manual, automatic or an aborted operation)"
+    }
+    blocking_check_failed = {
+      metric      = "BlockingCheckFailed"
+      description = "Pre-deploy validation found blocking errors: the release cannot be promoted"
+    }
+  }
+}
+
+resource "aws_sns_topic" "release_alerts" {
+  name = "finsight-release-alerts"
+}
+
+resource "aws_cloudwatch_metric_alarm" "prod_deploy_failed" {
+  alarm_name          = "finsight-prod-deploy-failed"
+  alarm_description   = local.alarms.deploy_failed.description
+  namespace           = local.namespace
+  metric_name         = local.alarms.deploy_failed.metric
+  dimensions          = { Environment = "prod" }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.release_alerts.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "prod_rollback" {
+  alarm_name          = "finsight-prod-rollback"
+  alarm_description   = local.alarms.rollback.description
+  namespace           = local.namespace
+  metric_name         = local.alarms.rollback.metric
+  dimensions          = { Environment = "prod" }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.release_alerts.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "prod_blocking_check_failed" {
+  alarm_name          = "finsight-prod-blocking-check-failed"
+  alarm_description   = local.alarms.blocking_check_failed.description
+  namespace           = local.namespace
+  metric_name         = local.alarms.blocking_check_failed.metric
+  dimensions          = { Environment = "prod" }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.release_alerts.arn]
+}
+
+# Deployment logs (the release system's JSON lines in ECS/MWAA) and Airflow task logs: 90 days.
+resource "aws_cloudwatch_log_group" "release_logs" {
+  name              = "/finsight/release"
+  retention_in_days = 90
+}
+
+resource "aws_cloudwatch_log_group" "airflow_task_logs" {
+  name              = "airflow-finsight-prod-Task"
+  retention_in_days = 90
+}
+
+# Evidence bundles (`finsight-release evidence export --out s3://finsight-prod-evidence/...`).
+resource "aws_s3_bucket" "evidence" {
+  bucket              = "finsight-prod-evidence"
+  object_lock_enabled = true
+}
+
+resource "aws_s3_bucket_object_lock_configuration" "evidence" {
+  bucket = aws_s3_bucket.evidence.id
+  rule {
+    default_retention {
+      mode = "COMPLIANCE"
+      days = 90
+    }
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "evidence" {
+  bucket                  = aws_s3_bucket.evidence.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
