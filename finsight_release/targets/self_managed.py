@@ -23,6 +23,13 @@ environment has an Airflow API configured (:func:`endpoints_from_environ`):
    ``airflow.registration`` each affected DAG is registered from its file (``fileloc``), parsed after
    the swap (``last_parsed_time``), and Airflow's stored source is the release's file.
 6. The DAGs paused in step 2 are unpaused.
+7. ``airflow.smoke`` (for the changed DAGs listed in ``AirflowDeployPolicy.smoke_dags``): a run
+   triggered through the API must start and succeed (:mod:`~finsight_release.targets.airflow_start`);
+   a task that needs a connection the running Airflow lacks fails here, with the log's error line.
+
+The Deployer's restore goes through :meth:`SelfManagedAirflowTarget.switch_back`: the previous bundle
+is swapped back whatever Airflow answers (its checks are logged, never raised), so a restore cannot
+leave the environment claimed because Airflow is down.
 
 The target keeps the name ``folder``: operation records, fault points and the switch order are the
 folder target's.
@@ -48,6 +55,7 @@ from finsight_release.release.artifact import Artifact, ArtifactKind
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
 from finsight_release.targets.airflow_api import AirflowApi, AirflowEndpoint, parse_time
+from finsight_release.targets.airflow_start import StartCheck, StartResult, measure_starts
 from finsight_release.targets.base import TargetError
 from finsight_release.targets.folder import FolderTarget
 from finsight_release.validate.airflow.bundle import DagBundle
@@ -63,6 +71,11 @@ class AirflowDeployPolicy:
     inflight_wait_s: float = 300.0
     parse_timeout_s: float = 120.0
     poll_s: float = 0.5
+    # DAGs whose change must also pass a smoke run (triggered through the API, started within
+    # ``smoke_start_s`` and succeeded within ``smoke_finish_s`` more) before the deploy counts
+    smoke_dags: tuple[str, ...] = ()
+    smoke_start_s: float = 600.0
+    smoke_finish_s: float = 300.0
 
 
 def endpoints_from_environ(
@@ -118,6 +131,7 @@ class SwitchReport:
     inflight_wait_s: float = 0.0
     parse_wait_s: float = 0.0
     switched_at: datetime | None = None
+    smoke: list[StartResult] = field(default_factory=list)
 
 
 class SelfManagedAirflowTarget(FolderTarget):
@@ -277,6 +291,8 @@ class SelfManagedAirflowTarget(FolderTarget):
         self._check_import_errors(env, api)
         self._check_registration(env, api, new_dir, report)
         self._unpause_recorded(env, api)
+        if not restoring:
+            self._smoke(env, api, report)
         self.log.info(
             "airflow switched",
             environment=str(env),
@@ -434,6 +450,29 @@ class SelfManagedAirflowTarget(FolderTarget):
                     problems.append(f"{dag['dag_id']} is registered with another source than {rel}")
         if problems:
             raise TargetError(f"airflow.registration: {'; '.join(problems[:5])}")
+
+    def _smoke(self, env: Environment, api: AirflowApi, report: SwitchReport) -> None:
+        """A triggered run of each changed smoke DAG must start and succeed (``airflow.smoke``)."""
+        assert report.switched_at is not None
+        changed = {d["dag_id"] for rel in report.dag_files for d in self._by_file(
+            env, api.dags(only_active=True)).get(rel, [])}  # fmt: skip
+        dag_ids = [d for d in self.policy.smoke_dags if d in changed]
+        if not dag_ids:
+            return
+        report.smoke = measure_starts(
+            api,
+            [StartCheck(d) for d in dag_ids],
+            report.switched_at,
+            self.policy.smoke_start_s,
+            self.policy.smoke_finish_s,
+            self.policy.poll_s,
+        )
+        failed = [r for r in report.smoke if not r.ok]
+        if failed:
+            raise TargetError(
+                "airflow.smoke: "
+                + "; ".join(f"{r.dag_id} run {r.run_id} {r.state}: {r.detail}" for r in failed)
+            )
 
     # -- verify --------------------------------------------------------------------------------
 
