@@ -86,6 +86,9 @@ class Settings(BaseModel):
     require_validation: tuple[str, ...] = ("prod",)
     bake_s: float = 1800.0
     size_limits: SizeLimits = SizeLimits()
+    # A Slack-compatible incoming webhook for alerts (None: alerts are only logged). Its path is a
+    # secret: it is never logged, and belongs in the environment (Secrets Manager in AWS mode).
+    alert_webhook: str | None = None
 
     @property
     def is_aws(self) -> bool:
@@ -124,6 +127,7 @@ def load_settings(**overrides: object) -> Settings:
         or "unknown",
         "size_limits": load_size_limits(),
         "bake_s": float(env.get("FINSIGHT_BAKE_S", "1800")),
+        "alert_webhook": env.get("FINSIGHT_ALERT_WEBHOOK") or None,
         "require_validation": tuple(
             e.strip()
             for e in env.get("FINSIGHT_REQUIRE_VALIDATION", "prod").split(",")

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from finsight_release.diagnose.doctor import DoctorReport
     from finsight_release.diagnose.layers import DoctorContext
     from finsight_release.envs.as_of import RanAt
+    from finsight_release.observe.alerts import WebhookAlerts
     from finsight_release.observe.dora import DoraReport
     from finsight_release.observe.trail import ReleaseTrail
     from finsight_release.pipeline.attribution import Attribution
@@ -81,6 +82,13 @@ class ReleaseSystem:
         )
 
     @cached_property
+    def alerts(self) -> WebhookAlerts:
+        """Where alerts go: the Slack-compatible webhook of ``FINSIGHT_ALERT_WEBHOOK``, or the log."""
+        from finsight_release.observe.alerts import WebhookAlerts
+
+        return WebhookAlerts(self.settings.alert_webhook)
+
+    @cached_property
     def folder_target(self) -> FolderTarget:
         """The published folders; an environment with an Airflow API configured
         (``FINSIGHT_AIRFLOW_API_<ENV>``) gets its DAG bundle switch verified through it."""
@@ -118,6 +126,7 @@ class ReleaseSystem:
             audit=self.audit,
             actor=self.settings.actor,
             metrics=self.metrics,
+            alerts=self.alerts,
             gates=[
                 ValidationGate(self.repo.store, guarded),
                 DetectionGate(self.settings.home, self.settings.warehouse_path),
@@ -523,7 +532,27 @@ class ReleaseSystem:
         self._audit_diagnosis(
             diagnosis, step, release_id, source or {}, actor or self.settings.actor
         )
+        self._alert_diagnosis(diagnosis, step, release_id, source or {})
         return diagnosis
+
+    def _alert_diagnosis(
+        self, diagnosis: Diagnosis, step: str | None, release_id: str | None, source: dict[str, Any]
+    ) -> None:
+        """Alert on a diagnosed failure (the run-failure sensor's path): release, layer, diagnosis."""
+        from finsight_release.observe.alerts import Alert
+
+        ids = {k: str(v) for k, v in source.items() if k in {"run_id", "job"} and v}
+        self.alerts.send(
+            Alert(
+                title=f"{step or ids.get('job') or 'run'} failed",
+                release_id=release_id,
+                environment=str(source["environment"]) if source.get("environment") else None,
+                layer=str(diagnosis.layer),
+                diagnosis=f"{diagnosis.category} (confidence {diagnosis.confidence:.2f})",
+                explanation=diagnosis.explanation,
+                ids=ids,
+            )
+        )
 
     def _audit_diagnosis(
         self,

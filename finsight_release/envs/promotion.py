@@ -42,7 +42,8 @@ from finsight_release.errors import (
     StaleCasTokenError,
     TakenOverError,
 )
-from finsight_release.observe.correlation import current_correlation
+from finsight_release.observe.alerts import Alert, WebhookAlerts
+from finsight_release.observe.correlation import audit_correlation, current_correlation
 from finsight_release.observe.logging import get_logger, log_context
 from finsight_release.observe.metrics import DEPLOY_FAILED, ROLLBACK, MetricSink, event_record
 from finsight_release.one_line import exception_line
@@ -95,6 +96,7 @@ class Deployer:
     actor: str
     metrics: MetricSink = field(default_factory=MetricSink)
     gates: Sequence[Gate] = ()
+    alerts: WebhookAlerts = field(default_factory=lambda: WebhookAlerts(None))
 
     def __post_init__(self) -> None:
         self.board = PointerBoard(self.repo.store)
@@ -788,6 +790,18 @@ class Deployer:
         )
         self._release_claim(env, record.id)
         self._save(record.advance(OperationState.ROLLED_BACK, f"restored {record.from_release}"))
+        # After the restore: a slow or dead webhook never delays or stops it.
+        self.alerts.send(
+            Alert(
+                title=f"{record.kind} of {record.to_release} to {env} failed; rolled back to "
+                f"{record.from_release}",
+                release_id=record.to_release,
+                environment=str(env),
+                layer=_failing_layer(record),
+                explanation=record.error,
+                ids={"operation_id": record.id, **audit_correlation()},
+            )
+        )
         raise PromotionFailedError(
             f"{record.kind} of {record.to_release} to {env} failed and was rolled back to "
             f"{record.from_release}: {record.error}"
@@ -869,6 +883,17 @@ class Deployer:
 _EMPTY = ReleaseManifest.model_construct(
     artifacts=()
 )  # what a target returns to before a first release
+
+
+def _failing_layer(record: OperationRecord) -> str:
+    """Where a failed operation broke: the step it was in, and the target when it was switching."""
+    failed_in = next(
+        (t.state for t in reversed(record.transitions) if t.state is not OperationState.FAILED),
+        record.state,
+    )
+    return f"deploy:{failed_in}" + (
+        f" (after {', '.join(record.switched)})" if record.switched else ""
+    )
 
 
 def _holder_status(
