@@ -6,6 +6,7 @@ warehouse and a local Airflow dags folder, and prints a timeline with each step'
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import time
@@ -31,6 +32,7 @@ DEMO_STATE = (
     "metrics.jsonl",
     "demo",
     "validate-cache",
+    "dagster",  # the Dagster instance the demo records into (unless DAGSTER_HOME points elsewhere)
 )
 
 # v2's change: a DAG behaviour change (the fast path) and a dbt model change (a new warehouse version).
@@ -118,13 +120,20 @@ def make_v2_change(tree: Path) -> str:
     return f"{dag.name} retries+1, {model.name} edited"
 
 
-def run_demo(system: ReleaseSystem, console: Console, fresh: bool = True) -> list[Step]:
-    """Run the whole demo; returns the timeline steps."""
+def run_demo(
+    system: ReleaseSystem,
+    console: Console,
+    fresh: bool = True,
+    observe: Callable[[ReleaseSystem], None] | None = None,
+) -> list[Step]:
+    """Run the whole demo; returns the timeline steps. ``observe`` attaches observers (the Dagster
+    instance recorder) once the state is reset, so they record this run only."""
     home = system.settings.home
     if fresh:
         reset_state(home)
+    if observe is not None:
+        observe(system)
     timeline = Timeline(console)
-    deployer = system.deployer
     envs = (Environment.DEV, Environment.STAGING, Environment.PROD)
 
     def built(value: tuple[Any, bool]) -> str:
@@ -158,7 +167,7 @@ def run_demo(system: ReleaseSystem, console: Console, fresh: bool = True) -> lis
                     f"validate {label} for prod", partial(system.validate, env, tree), validated
                 )
             timeline.run(
-                f"promote {label} to {env}", partial(deployer.promote, env, release_id), live
+                f"promote {label} to {env}", partial(system.promote, env, release_id), live
             )
 
     v1, _ = timeline.run("build release v1", lambda: system.build(system.settings.platform), built)
@@ -167,7 +176,7 @@ def run_demo(system: ReleaseSystem, console: Console, fresh: bool = True) -> lis
     timeline.run("change platform for v2", lambda: make_v2_change(tree))
     v2, _ = timeline.run("build release v2", lambda: system.build(tree), built)
     ship("v2", tree, v2.release_id)
-    timeline.run("roll prod back to v1", lambda: deployer.rollback(Environment.PROD), live)
+    timeline.run("roll prod back to v1", lambda: system.rollback(Environment.PROD), live)
 
     from finsight_release.audit.verify import verify_chain
 
@@ -181,7 +190,9 @@ def run_demo(system: ReleaseSystem, console: Console, fresh: bool = True) -> lis
         f"prod runs {system.board.read(Environment.PROD)[0].release_id}; Airflow dags folder: "
         f"{system.airflow_dags_folder(Environment.PROD)}; warehouse: {system.settings.warehouse_path}/prod.duckdb"
     )
+    dagster_home = os.environ.get("DAGSTER_HOME") or home / "dagster"
     console.print(
-        "Next: `dagster dev` and open Lineage to see releases and environment deployments."
+        f"Next: `DAGSTER_HOME={dagster_home} .venv/bin/dagster dev` and open Lineage: the releases, "
+        "each environment's deployments and the validation checks this run recorded."
     )
     return timeline.steps

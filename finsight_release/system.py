@@ -13,12 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.pointer import EnvPointer, PointerBoard
 from finsight_release.envs.promotion import Deployer
 from finsight_release.errors import FinsightError, UnknownReleaseError
+from finsight_release.observe.logging import get_logger
 from finsight_release.observe.metrics import BLOCKING_CHECK_FAILED, MetricSink, event_record
 from finsight_release.release.artifact import ArtifactKind
 from finsight_release.release.manifest import ReleaseManifest
@@ -37,8 +38,10 @@ if TYPE_CHECKING:
     from finsight_release.diagnose.doctor import DoctorReport
     from finsight_release.diagnose.layers import DoctorContext
     from finsight_release.envs.as_of import RanAt
+    from finsight_release.envs.operation import OperationRecord
     from finsight_release.observe.alerts import WebhookAlerts
     from finsight_release.observe.dora import DoraReport
+    from finsight_release.observe.operation_observer import OperationObserver
     from finsight_release.observe.trail import ReleaseTrail
     from finsight_release.pipeline.attribution import Attribution
     from finsight_release.pipeline.next_promotion import PipelineView, PromotionDecision
@@ -58,6 +61,7 @@ class ReleaseSystem:
     """Everything an operation needs, built lazily from :class:`Settings`."""
 
     settings: Settings = field(default_factory=load_settings)
+    observers: list[OperationObserver] = field(default_factory=list)
 
     @cached_property
     def repo(self) -> ReleaseRepository:
@@ -186,6 +190,13 @@ class ReleaseSystem:
                 "changed": sorted(change_set.changed_names) if change_set else "all",
             },
         )
+        if self.observers:
+            from finsight_release.release.manifest import ReleaseManifest
+
+            described = ReleaseManifest(
+                release_id=release_id, author=self.settings.actor, artifacts=tuple(artifacts)
+            )
+            self._notify("validated", env, described, report, verdict)
         return ValidationOutcome(report, verdict, change_set)
 
     def airflow_dags_folder(self, env: Environment) -> Path:
@@ -223,7 +234,43 @@ class ReleaseSystem:
                     else "first release",
                 },
             )
+        self._notify("built", manifest)
         return manifest, created
+
+    def promote(
+        self, env: Environment, release_id: str, override_reason: str | None = None
+    ) -> OperationRecord:
+        """Promote ``release_id`` to ``env`` (:meth:`Deployer.promote`), then tell the observers."""
+        return self._deployed(self.deployer.promote(env, release_id, override_reason))
+
+    def rollback(self, env: Environment, to_release: str | None = None) -> OperationRecord:
+        """Roll ``env`` back (:meth:`Deployer.rollback`), then tell the observers."""
+        return self._deployed(self.deployer.rollback(env, to_release))
+
+    def resolve(
+        self, env: Environment, decision: Literal["abort", "resume"], reason: str
+    ) -> OperationRecord:
+        """Take over ``env``'s stuck operation (:meth:`Deployer.resolve`), then tell the observers."""
+        return self._deployed(self.deployer.resolve(env, decision, reason))
+
+    def _deployed(self, record: OperationRecord) -> OperationRecord:
+        from finsight_release.envs.operation import OperationState
+
+        # An operation that was undone (a takeover's abort) leaves the environment on from_release.
+        live = record.to_release if record.state is OperationState.LIVE else record.from_release
+        if live is not None:
+            self._notify("deployed", record.environment, self.repo.get(live), record)
+        return record
+
+    def _notify(self, event: str, *args: Any) -> None:
+        """Tell each observer; one that fails is logged, never fails the operation."""
+        for observer in self.observers:
+            try:
+                getattr(observer, event)(*args)
+            except Exception as exc:  # noqa: BLE001 - the audit log, not an observer, is the record
+                get_logger("finsight_release.system").warning(
+                    "observer failed", observer=type(observer).__name__, hook=event, error=str(exc)
+                )
 
     @property
     def log_file(self) -> Path:

@@ -26,7 +26,10 @@ def newcomer_shell() -> Iterator[None]:
     saved = os.environ.get("PATH", "")
     os.environ["PATH"] = newcomer_path(saved)
     os.environ.pop("VIRTUAL_ENV", None)
+    dagster_home = os.environ.pop("DAGSTER_HOME", None)  # the CLI records into it when set
     yield
+    if dagster_home is not None:
+        os.environ["DAGSTER_HOME"] = dagster_home
     os.environ["PATH"] = saved
 
 

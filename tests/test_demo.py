@@ -36,8 +36,13 @@ def published_schema(system: ReleaseSystem, env: Environment) -> str:
 
 @pytest.mark.slow
 def test_demo_end_to_end(system: ReleaseSystem) -> None:
+    from finsight_release.assets.instance_recorder import InstanceRecorder
+
     console = Console(file=io.StringIO(), width=200)
-    steps = run_demo(system, console)
+    dagster_home = system.settings.home / "dagster"
+    steps = run_demo(
+        system, console, observe=lambda s: s.observers.append(InstanceRecorder(dagster_home))
+    )
     names = [s.name for s in steps]
     assert names[0] == "build release v1" and names[-2] == "roll prod back to v1"
     prod = system.board.read(Environment.PROD)[0]
@@ -53,6 +58,19 @@ def test_demo_end_to_end(system: ReleaseSystem) -> None:
     rollback = next(s for s in steps if s.name == "roll prod back to v1")
     assert rollback.seconds < 5  # a pointer move and view swap, never a dbt rebuild
     assert "chain intact" in steps[-1].result
+    # The UI sees what the demo did: release partitions, each environment's deployments, the checks.
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        assert set(instance.get_dynamic_partitions("releases")) == {v1, v2}
+        deployed = instance.get_latest_materialization_event(dg.AssetKey(["prod", "dbt_models"]))
+        assert deployed and deployed.asset_materialization
+        assert (
+            deployed.asset_materialization.metadata["release_id"].value == v1
+        )  # after the rollback
+        key = dg.AssetCheckKey(dg.AssetKey(["release", "airflow_dags"]), "airflow_dagbag")
+        checked = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])
+        assert key in checked and checked[key].evaluation and checked[key].evaluation.passed
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@ the consoles, the common options, and opening the release system from settings."
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -21,10 +22,21 @@ console = Console(stderr=True)
 out = Console()
 
 
-def open_system(platform: Path | None = None) -> ReleaseSystem:
-    """The release system from the environment's settings (``platform`` overrides the tree it reads)."""
+def open_system(
+    platform: Path | None = None, record_in_dagster: bool | None = None
+) -> ReleaseSystem:
+    """The release system from the environment's settings (``platform`` overrides the tree it reads).
+
+    With ``DAGSTER_HOME`` set (or ``record_in_dagster``), builds, deployments and validations are
+    also recorded in that Dagster instance, so its UI shows what the CLI did.
+    """
     overrides: dict[str, Any] = {"platform": platform.resolve()} if platform else {}
-    return ReleaseSystem(load_settings(**overrides))
+    system = ReleaseSystem(load_settings(**overrides))
+    if record_in_dagster or (record_in_dagster is None and os.environ.get("DAGSTER_HOME")):
+        from finsight_release.assets.instance_recorder import InstanceRecorder, instance_home
+
+        system.observers.append(InstanceRecorder(instance_home(system.settings.home)))
+    return system
 
 
 def handles_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from finsight_release.cli.app import handles_errors, main, open_system, out
+from finsight_release.system import ReleaseSystem
 
 
 @main.command()
@@ -14,6 +15,12 @@ from finsight_release.cli.app import handles_errors, main, open_system, out
 @handles_errors
 def demo(keep: bool) -> None:
     """The end-to-end demo on the embedded defaults (no cloud access needed)."""
+    from finsight_release.assets.instance_recorder import InstanceRecorder, instance_home
     from finsight_release.demo import run_demo
 
-    run_demo(open_system(), console=out, fresh=not keep)
+    def record_in_dagster(system: ReleaseSystem) -> None:
+        system.observers.append(InstanceRecorder(instance_home(system.settings.home)))
+
+    run_demo(
+        open_system(record_in_dagster=False), console=out, fresh=not keep, observe=record_in_dagster
+    )

@@ -69,7 +69,7 @@ def promote(env: Environment, release_id: str, override: str | None) -> None:
     """Promote RELEASE_ID to ENV (dev, staging, prod)."""
     system = open_system()
     with console.status(f"promoting {release_id} to {env}..."):
-        record = system.deployer.promote(env, release_id, override_reason=override)
+        record = system.promote(env, release_id, override_reason=override)
     out.print(
         f"{env}: {record.to_release} {record.state} ({record.id}, {record.seconds:.2f}s) {record.change_set.summary()}"
     )
@@ -85,7 +85,7 @@ def rollback(env: Environment, to_release: str | None) -> None:
     """Roll ENV back to the release it ran before (no rebuild)."""
     system = open_system()
     with console.status(f"rolling back {env}..."):
-        record = system.deployer.rollback(env, to_release)
+        record = system.rollback(env, to_release)
     if record.kind != "rollback":  # it took over a crashed operation and undid it
         out.print(
             f"{env}: undid {record.kind} {record.id} of {record.to_release}; back on {record.from_release}"
@@ -110,7 +110,7 @@ def resolve(env: Environment, decision: str | None, reason: str) -> None:
         )
     system = open_system()
     with console.status(f"resolving {env} ({decision})..."):
-        record = system.deployer.resolve(env, cast(Literal["abort", "resume"], decision), reason)
+        record = system.resolve(env, cast(Literal["abort", "resume"], decision), reason)
     runs = system.board.read(env)[0].release_id
     out.print(f"{env}: {record.id} {record.kind} {record.state} ({decision}); {env} runs {runs}")
 
