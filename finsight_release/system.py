@@ -288,6 +288,15 @@ class ReleaseSystem:
             raise UnknownReleaseError(
                 f"unknown release {release_id!r}: no audit event and no manifest names it"
             )
+        # Events of the same operations that name another release (an automatic rollback names the
+        # release it restored) belong to this release's trail too.
+        operations = {e["details"].get("operation_id") for e in events} - {None}
+        seen = {e["seq"] for e in events}
+        events += [
+            e
+            for e in (self.audit.events() if operations else [])
+            if e["details"].get("operation_id") in operations and e["seq"] not in seen
+        ]
         return gather_trail(
             release_id,
             events,

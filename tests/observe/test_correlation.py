@@ -23,8 +23,9 @@ from finsight_release.observe.logging import configure_logging, log_context
 from finsight_release.observe.metrics import DEPLOY_FAILED, ROLLBACK, MetricSink
 from finsight_release.release.artifact import ArtifactKind
 from finsight_release.release.repository import ReleaseRepository
-from finsight_release.settings import REPO_ROOT
+from finsight_release.settings import REPO_ROOT, load_settings
 from finsight_release.store.local import LocalObjectStore
+from finsight_release.system import ReleaseSystem
 from finsight_release.targets.folder import RELEASE_MARKER, FolderTarget
 from tests.envs.test_promotion import FailingTarget
 from tests.mini_platform import make_platform
@@ -166,3 +167,25 @@ def test_logs_command_gathers_a_release(tmp_path: Path, monkeypatch: pytest.Monk
     assert text.exit_code == 0 and str(task_log) in text.output.replace("\n", "")
     unknown = cli.invoke(main, ["logs", "r-nope"])
     assert unknown.exit_code == 1 and "unknown release 'r-nope'" in unknown.output
+
+
+def test_logs_of_a_failed_release_include_its_automatic_rollback(tmp_path: Path) -> None:
+    system = ReleaseSystem(load_settings(home=tmp_path / "home", require_validation=()))
+    flaky = FailingTarget()
+    system.__dict__["deployer"] = Deployer(  # the system's store and audit log, a failing target
+        repo=system.repo, targets=[flaky], audit=system.audit, actor="alice", metrics=system.metrics
+    )
+    v1, _ = system.build(make_platform(tmp_path / "p1"))
+    v2, _ = system.build(
+        make_platform(tmp_path / "p2", {"dbt_project/models/stg_accounts.sql": "select 2\n"})
+    )
+    system.deployer.promote(Environment.DEV, v1.release_id)
+    flaky.fail = True
+    with pytest.raises(PromotionFailedError):
+        system.deployer.promote(Environment.DEV, v2.release_id)
+    trail = system.release_trail(v2.release_id)
+    actions = [(e["action"], e["outcome"], e["release_id"]) for e in trail.audit_events]
+    assert ("fail", "failed", v2.release_id) in actions
+    assert ("rollback", "ok", v1.release_id) in actions  # names v1, found by its operation id
+    assert len(trail.operation_ids) == 1
+    assert {r.get(DEPLOY_FAILED) for r in trail.metric_records} >= {1}
