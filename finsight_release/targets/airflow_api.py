@@ -142,6 +142,10 @@ class AirflowApi:
         answer = self.request("GET", url_path)
         return str(answer["content"]) if isinstance(answer, dict) else str(answer)
 
+    def request_parse(self, file_token: str) -> None:
+        """Ask the DAG processor to parse a known DAG file next (Airflow >= 2.10)."""
+        self.request("PUT", f"parseDagFile/{urllib.parse.quote(file_token)}")
+
     def dag_runs(self, dag_id: str, states: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         query = "&".join(f"state={s}" for s in states)
         path = f"dags/{urllib.parse.quote(dag_id)}/dagRuns?limit={PAGE}&order_by=-execution_date"
