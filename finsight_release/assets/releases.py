@@ -9,7 +9,8 @@ Lineage: release/<kind> -> dev|staging|prod/<kind> -> platform assets (dbt model
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import dagster as dg
 
@@ -108,9 +109,15 @@ def release_materializations(manifest: ReleaseManifest) -> Iterator[dg.AssetMate
 
 
 def deployment_materializations(
-    env: Environment, manifest: ReleaseManifest, actor: str, operation: str, change_set: str
+    env: Environment,
+    manifest: ReleaseManifest,
+    actor: str,
+    operation: str,
+    change_set: str,
+    extra: Mapping[str, Any] | None = None,
 ) -> Iterator[dg.AssetMaterialization]:
-    """Materializations recording that ``env`` now runs ``manifest`` for every kind."""
+    """Materializations recording that ``env`` now runs ``manifest`` for every kind (with ``extra``
+    metadata, e.g. the environment's DORA metrics of the week)."""
     for kind in ArtifactKind:
         digest = kind_digest(manifest, kind)
         if digest is None:
@@ -124,5 +131,6 @@ def deployment_materializations(
                 "actor": actor,
                 "operation": operation,
                 "change_set": change_set,
+                **(extra or {}),
             },
         )

@@ -19,6 +19,7 @@ from finsight_release.assets.releases import (
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.operation import OperationRecord, OperationState
+from finsight_release.observe.dora import dora_metadata
 from finsight_release.observe.logging import log_context
 
 
@@ -72,8 +73,10 @@ def _deployed(
     if live is None:
         return
     manifest = system.repo.get(live)
+    # The environment's DORA metrics of the week ride on each deployment: the UI plots them.
+    dora = dora_metadata(system.dora(), str(record.environment))
     yield from deployment_materializations(
-        record.environment, manifest, record.actor, record.kind, record.change_set.summary()
+        record.environment, manifest, record.actor, record.kind, record.change_set.summary(), dora
     )
 
 

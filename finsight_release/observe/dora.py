@@ -205,3 +205,18 @@ def dora_emf_records(report: DoraReport, timestamp_ms: int) -> list[dict[str, An
             }
         )
     return records
+
+
+def dora_metadata(report: DoraReport, environment: str) -> dict[str, float | str]:
+    """``environment``'s latest week as metadata values (``dora/...``; only the known ones), for a
+    deployment's materialization, so the UI plots each metric over time."""
+    weeks = [w for w in report.weeks if w.environment == environment]
+    if not weeks:
+        return {}
+    latest = weeks[-1]
+    values: dict[str, float | str] = {"dora/week": latest.week}
+    for attr, (name, _unit) in DORA_METRICS.items():
+        value = getattr(latest, attr)
+        if value is not None:
+            values[f"dora/{name}"] = float(value)
+    return values
