@@ -20,7 +20,12 @@ from finsight_release.envs.pointer import EnvPointer, PointerBoard
 from finsight_release.envs.promotion import Deployer
 from finsight_release.errors import FinsightError, UnknownReleaseError
 from finsight_release.observe.logging import get_logger
-from finsight_release.observe.metrics import BLOCKING_CHECK_FAILED, MetricSink, event_record
+from finsight_release.observe.metrics import (
+    BLOCKING_CHECK_FAILED,
+    DRIFT_DETECTED,
+    MetricSink,
+    event_record,
+)
 from finsight_release.release.artifact import ArtifactKind
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import Progress, ReleaseRepository
@@ -512,6 +517,8 @@ class ReleaseSystem:
             outcome="drift" if entries else "clean",
             details={"resources": [e.address for e in entries][:50]},
         )
+        if entries:
+            self.metrics.emit(event_record(DRIFT_DETECTED, str(env), Resources=len(entries)))
         return entries
 
     def diagnose(

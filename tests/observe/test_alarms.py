@@ -17,6 +17,7 @@ from finsight_release.observe.metrics import (
     ALARM_METRICS,
     BLOCKING_CHECK_FAILED,
     DEPLOY_FAILED,
+    DRIFT_DETECTED,
     NAMESPACE,
     ROLLBACK,
     MetricSink,
@@ -99,3 +100,10 @@ def test_the_code_emits_every_alarm_metric(tmp_path: Path) -> None:
     outcome = system.validate(Environment.PROD, tree, None, True)
     assert not outcome.report.passed
     assert BLOCKING_CHECK_FAILED in _emitted(tmp_path / "validate.jsonl")
+
+    # Drift: a refresh-only plan with drifted resources recorded for prod.
+    plans = REPO_ROOT / "tests" / "fixtures" / "terraform_plans"
+    assert system.ingest_drift(
+        Environment.PROD, plans / "hashicorp-terraform__show-json_drift.json"
+    )
+    assert DRIFT_DETECTED in _emitted(tmp_path / "validate.jsonl")

@@ -1,7 +1,7 @@
 # Alerts and retention for the release system (issue 19).
 #
 # The alarms watch the CloudWatch EMF counts finsight_release emits (observe/metrics.py: DeployFailed,
-# Rollback, BlockingCheckFailed; namespace FinSight/Release, dimension Environment): a test compares
+# Rollback, BlockingCheckFailed, DriftDetected; namespace FinSight/Release, dimension Environment): a test compares
 # the metric names here with the ones the code emits. Deployment logs are kept 90 days (SOX), and
 # evidence bundles go to a bucket whose Object Lock keeps every object 90 days in COMPLIANCE mode.
 terraform {
@@ -33,6 +33,10 @@ locals {
     blocking_check_failed = {
       metric      = "BlockingCheckFailed"
       description = "Pre-deploy validation found blocking errors: the release cannot be promoted"
+    }
+    drift_detected = {
+      metric      = "DriftDetected"
+      description = "A refresh-only plan found infrastructure drift: see `finsight-release doctor --env prod`"
     }
   }
 }
@@ -76,6 +80,21 @@ resource "aws_cloudwatch_metric_alarm" "prod_blocking_check_failed" {
   alarm_description   = local.alarms.blocking_check_failed.description
   namespace           = local.namespace
   metric_name         = local.alarms.blocking_check_failed.metric
+  dimensions          = { Environment = "prod" }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.release_alerts.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "prod_drift_detected" {
+  alarm_name          = "finsight-prod-drift-detected"
+  alarm_description   = local.alarms.drift_detected.description
+  namespace           = local.namespace
+  metric_name         = local.alarms.drift_detected.metric
   dimensions          = { Environment = "prod" }
   statistic           = "Sum"
   period              = 300
