@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,7 +59,7 @@ from finsight_release.release.repository import ReleaseRepository
 from finsight_release.targets.airflow_api import AirflowApi, AirflowEndpoint, parse_time
 from finsight_release.targets.airflow_start import StartCheck, StartResult, measure_starts
 from finsight_release.targets.base import TargetError
-from finsight_release.targets.folder import FolderTarget
+from finsight_release.targets.folder import FolderTarget, make_readable
 from finsight_release.validate.airflow.bundle import DagBundle
 
 DAGS = "airflow/dags"
@@ -152,6 +153,10 @@ class SelfManagedAirflowTarget(FolderTarget):
         self.policy = policy
         self.clock = clock
         self.last_switch: SwitchReport | None = None
+        # Set for one operation (``promote --canary``): these changed DAGs go live and pass a smoke run
+        # before the rest of the bundle follows.
+        self.canary_dags: tuple[str, ...] = ()
+        self.canary_switch: SwitchReport | None = None
         self.log = get_logger("finsight_release.airflow")
 
     def api(self, env: Environment) -> AirflowApi | None:
@@ -243,15 +248,16 @@ class SelfManagedAirflowTarget(FolderTarget):
     ) -> SwitchReport:
         """Pause, wait for in-flight runs, touch, swap, wait for the parse, check, unpause.
 
-        ``restoring`` (the Deployer's restore): no pause and no in-flight wait.
+        ``restoring`` (the Deployer's restore): no pause, no in-flight wait, no canary, no smoke.
+        With :attr:`canary_dags`, the canary DAGs' new files go live first (the live bundle plus
+        them, in a folder of its own) and must pass their smoke runs before the rest follows.
         """
-        report = SwitchReport()
-        self.last_switch = report
         if self.live_digest(env, DAGS) == artifact.digest:
             # Already live: a repeated switch, or switching back to a version never left (the forward
             # switch stopped before its swap). Only the DAGs a deploy paused are left to unpause.
+            self.last_switch = SwitchReport()
             self._unpause_recorded(env, api, best_effort=True)
-            return report
+            return self.last_switch
         if not self.version_dir(env, artifact).is_dir():
             raise TargetError(
                 f"{self.name}: {artifact.name} {artifact.short_digest} is not staged in {env}"
@@ -259,6 +265,32 @@ class SelfManagedAirflowTarget(FolderTarget):
         live = self.live_path(env, DAGS)
         old_dir = live.resolve() if live.is_symlink() else None
         new_dir = self.version_dir(env, artifact)
+        self.canary_switch = None
+        if self.canary_dags and not restoring and old_dir is not None:
+            mixed = self._canary_dir(env, api, artifact, old_dir, new_dir)
+            self.canary_switch = self._swap(
+                env, api, old_dir, mixed, lambda: self._link_dir(env, mixed), False,
+                self.canary_dags,
+            )  # fmt: skip
+            old_dir = mixed
+        smoke = () if restoring else self.policy.smoke_dags
+        return self._swap(
+            env, api, old_dir, new_dir, lambda: self.link(env, artifact), restoring, smoke
+        )
+
+    def _swap(
+        self,
+        env: Environment,
+        api: AirflowApi,
+        old_dir: Path | None,
+        new_dir: Path,
+        link: Callable[[], None],
+        restoring: bool,
+        smoke: Sequence[str],
+    ) -> SwitchReport:
+        """The protocol around one symlink swap from ``old_dir`` to ``new_dir``."""
+        report = SwitchReport()
+        self.last_switch = report
         old, new = tree_digests(old_dir), tree_digests(new_dir)
         report.changed_files = sorted(
             rel for rel in old.keys() | new.keys() if old.get(rel) != new.get(rel)
@@ -286,7 +318,7 @@ class SelfManagedAirflowTarget(FolderTarget):
         for rel in {*report.dag_files, *(r for r in report.changed_files if r in new)}:
             os.utime(new_dir / rel, (now, now))
         report.switched_at = self.clock()
-        self.link(env, artifact)
+        link()
         self._request_parse(
             api, [d for rel in report.dag_files for d in registered.get(rel, [])[:1]]
         )
@@ -295,8 +327,8 @@ class SelfManagedAirflowTarget(FolderTarget):
         self._check_import_errors(env, api)
         self._check_registration(env, api, new_dir, report)
         self._unpause_recorded(env, api)
-        if not restoring:
-            self._smoke(env, api, report)
+        if smoke:
+            self._smoke(env, api, report, smoke)
         self.log.info(
             "airflow switched",
             environment=str(env),
@@ -306,6 +338,59 @@ class SelfManagedAirflowTarget(FolderTarget):
             parse_wait_s=round(report.parse_wait_s, 2),
         )
         return report
+
+    # -- canary --------------------------------------------------------------------------------
+
+    def _canary_dir(
+        self, env: Environment, api: AirflowApi, artifact: Artifact, old_dir: Path, new_dir: Path
+    ) -> Path:
+        """The live bundle with the canary DAGs' files (and modules only they import) at the new
+        version, materialized once next to the versions; refused when that cannot isolate them."""
+        old, new = tree_digests(old_dir), tree_digests(new_dir)
+        changed = {rel for rel in old.keys() | new.keys() if old.get(rel) != new.get(rel)}
+        bundle = DagBundle(new_dir, new)
+        registered = self._by_file(env, api.dags(only_active=True))
+        file_of = {d["dag_id"]: rel for rel, dags in registered.items() for d in dags}
+        canary_files = set()
+        for dag_id in self.canary_dags:
+            rel = file_of.get(dag_id)
+            if rel is None:
+                raise TargetError(
+                    f"airflow.canary: {dag_id} is not a DAG the running Airflow has; a canary must be "
+                    "an existing DAG the release changes"
+                )
+            if rel not in bundle.affected_dag_files(changed):
+                raise TargetError(f"airflow.canary: this release does not change {dag_id} ({rel})")
+            canary_files.add(rel)
+        overlay = {m for rel in canary_files for m in bundle.closure(rel) & changed}
+        others = [f for f in bundle.dag_files if f not in canary_files]
+        shared = sorted(m for m in overlay if any(m in bundle.closure(f) for f in others))
+        if shared:
+            raise TargetError(
+                f"airflow.canary: the canary cannot be isolated: changed module {shared[0]} is also "
+                "imported by DAGs outside the canary"
+            )
+        key = hashlib.sha256("\n".join(sorted(self.canary_dags)).encode()).hexdigest()[:12]
+        final = self.version_dir(env, artifact).with_name(f"canary-{artifact.digest[:12]}-{key}")
+        if final.is_dir():
+            return final
+        tmp = final.with_name(f".staging-{final.name}-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(old_dir, tmp, ignore=shutil.ignore_patterns("__pycache__"))
+        for rel in overlay:
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(new_dir / rel, tmp / rel)
+        make_readable(tmp)
+        os.rename(tmp, final)
+        return final
+
+    def _link_dir(self, env: Environment, version: Path) -> None:
+        """Point the live dags folder at ``version`` in one rename (as :meth:`FolderTarget.link`)."""
+        link = self.live_path(env, DAGS)
+        tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+        tmp.unlink(missing_ok=True)
+        os.symlink(os.path.relpath(version, link.parent), tmp)
+        os.replace(tmp, link)
 
     def _by_file(
         self, env: Environment, dags: list[dict[str, Any]]
@@ -468,12 +553,14 @@ class SelfManagedAirflowTarget(FolderTarget):
         if problems:
             raise TargetError(f"airflow.registration: {'; '.join(problems[:5])}")
 
-    def _smoke(self, env: Environment, api: AirflowApi, report: SwitchReport) -> None:
+    def _smoke(
+        self, env: Environment, api: AirflowApi, report: SwitchReport, smoke: Sequence[str]
+    ) -> None:
         """A triggered run of each changed smoke DAG must start and succeed (``airflow.smoke``)."""
         assert report.switched_at is not None
         changed = {d["dag_id"] for rel in report.dag_files for d in self._by_file(
             env, api.dags(only_active=True)).get(rel, [])}  # fmt: skip
-        dag_ids = [d for d in self.policy.smoke_dags if d in changed]
+        dag_ids = [d for d in smoke if d in changed]
         if not dag_ids:
             return
         report.smoke = measure_starts(
