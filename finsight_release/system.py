@@ -243,10 +243,33 @@ class ReleaseSystem:
         return manifest, created
 
     def promote(
-        self, env: Environment, release_id: str, override_reason: str | None = None
+        self,
+        env: Environment,
+        release_id: str,
+        override_reason: str | None = None,
+        canary: tuple[str, ...] = (),
     ) -> OperationRecord:
-        """Promote ``release_id`` to ``env`` (:meth:`Deployer.promote`), then tell the observers."""
-        return self._deployed(self.deployer.promote(env, release_id, override_reason))
+        """Promote ``release_id`` to ``env`` (:meth:`Deployer.promote`), then tell the observers.
+
+        ``canary``: these changed DAGs go live first and must pass a smoke run before the rest of the
+        bundle follows (needs ``env``'s Airflow API, ``FINSIGHT_AIRFLOW_API_<ENV>``).
+        """
+        from finsight_release.targets.self_managed import SelfManagedAirflowTarget
+
+        target = self.folder_target
+        if canary and not (
+            isinstance(target, SelfManagedAirflowTarget) and target.api(env) is not None
+        ):
+            raise FinsightError(
+                f"--canary needs the Airflow API of {env} (set FINSIGHT_AIRFLOW_API_{str(env).upper()})"
+            )
+        if isinstance(target, SelfManagedAirflowTarget):
+            target.canary_dags = canary
+        try:
+            return self._deployed(self.deployer.promote(env, release_id, override_reason))
+        finally:
+            if isinstance(target, SelfManagedAirflowTarget):
+                target.canary_dags = ()
 
     def rollback(self, env: Environment, to_release: str | None = None) -> OperationRecord:
         """Roll ``env`` back (:meth:`Deployer.rollback`), then tell the observers."""

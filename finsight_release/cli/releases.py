@@ -64,12 +64,19 @@ def build(platform: Path | None, base_env: str, as_json: bool) -> None:
     metavar="REASON",
     help="Skip the promotion-order gate; the reason is written to the audit log.",
 )
+@click.option(
+    "--canary",
+    default="",
+    metavar="DAG_ID[,..]",
+    help="Deploy these changed DAGs first; the rest follows once their smoke runs succeed.",
+)
 @handles_errors
-def promote(env: Environment, release_id: str, override: str | None) -> None:
+def promote(env: Environment, release_id: str, override: str | None, canary: str) -> None:
     """Promote RELEASE_ID to ENV (dev, staging, prod)."""
     system = open_system()
+    canary_dags = tuple(d.strip() for d in canary.split(",") if d.strip())
     with console.status(f"promoting {release_id} to {env}..."):
-        record = system.promote(env, release_id, override_reason=override)
+        record = system.promote(env, release_id, override_reason=override, canary=canary_dags)
     out.print(
         f"{env}: {record.to_release} {record.state} ({record.id}, {record.seconds:.2f}s) {record.change_set.summary()}"
     )

@@ -3,8 +3,12 @@ must pass a smoke run; the rest follows only then; a failure returns Airflow to 
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
+from finsight_release.cli import main
 from finsight_release.envs.environment import Environment
 from finsight_release.errors import PromotionFailedError
 from tests.targets.airflow_world import STEADY, AirflowWorld
@@ -64,3 +68,13 @@ def test_a_failing_canary_stops_the_rollout(airflow_world: AirflowWorld, canary_
     assert target.live_digest(DEV, DAGS) == before  # one consistent version: the previous one
     assert steady_source(world) == STEADY  # the rest never went live
     world.wait_no_import_errors()
+
+
+def test_canary_without_an_airflow_api_is_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["promote", "dev", "r-0000000000000000", "--canary", "smoke_ok"],
+        env={"FINSIGHT_HOME": str(tmp_path), "FINSIGHT_AIRFLOW_API_DEV": ""},
+    )
+    assert result.exit_code == 1
+    assert "--canary needs the Airflow API of dev (set FINSIGHT_AIRFLOW_API_DEV)" in result.output
