@@ -8,6 +8,7 @@ promoted by a person's command until approvals and the release window are automa
 a sensor for one environment is settled by the environment claim: one of them is refused as busy.
 """
 
+import os
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -17,6 +18,8 @@ from finsight_release.automation.jobs import promote_job
 from finsight_release.envs.environment import Environment
 
 AUTOMATED = (Environment.DEV, Environment.STAGING)
+# How often the daemon evaluates the pipeline sensors (lower in tests and the end-to-end benchmark).
+SENSOR_INTERVAL_S = int(os.environ.get("FINSIGHT_SENSOR_INTERVAL_S", "30"))
 
 
 def sensor_name(env: Environment) -> str:
@@ -29,7 +32,7 @@ def promotion_sensor(env: Environment) -> dg.SensorDefinition:
     @dg.sensor(
         name=sensor_name(env),
         job=promote_job,
-        minimum_interval_seconds=30,
+        minimum_interval_seconds=SENSOR_INTERVAL_S,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Promote {env} when the pipeline's rules say a release is ready for it.",
     )

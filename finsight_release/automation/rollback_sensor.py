@@ -19,6 +19,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from finsight_release.assets.releases import deployment_key
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.automation.jobs import rollback_job
+from finsight_release.automation.promotion_sensors import SENSOR_INTERVAL_S
 from finsight_release.envs.environment import Environment
 from finsight_release.pipeline.attribution import LiveChange, attribute, live_change
 from finsight_release.system import ReleaseSystem
@@ -49,7 +50,7 @@ def changed_assets(system: ReleaseSystem) -> Mapping[str, LiveChange]:
 @dg.sensor(
     name=SENSOR_NAME,
     job=rollback_job,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=SENSOR_INTERVAL_S,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Roll an environment back when a blocking check fails downstream of its live change.",
 )
