@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from finsight_release.assets.airflow_health import airflow_health_checks, airflow_health_job
 from finsight_release.assets.checks import release_validation
 from finsight_release.assets.detection import detection_checks, detection_job, detection_schedule
 from finsight_release.assets.pipeline import pipeline_checks
@@ -22,8 +23,15 @@ from finsight_release.automation.sensors import diagnose_failed_runs
 
 defs = dg.Definitions(
     assets=[*release_specs(), *deployment_specs(), *platform_assets()],
-    asset_checks=[release_validation, *detection_checks, *pipeline_checks],
-    jobs=[build_release_job, promote_job, rollback_job, validate_release_job, detection_job],
+    asset_checks=[release_validation, *detection_checks, *pipeline_checks, *airflow_health_checks],
+    jobs=[
+        build_release_job,
+        promote_job,
+        rollback_job,
+        validate_release_job,
+        detection_job,
+        airflow_health_job,
+    ],
     schedules=[detection_schedule],
     sensors=[diagnose_failed_runs, *promotion_sensors, rollback_on_failed_checks],
     resources={"release_system": ReleaseSystemResource(), **platform_resources()},

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from finsight_release.pipeline.attribution import Attribution
     from finsight_release.pipeline.next_promotion import PipelineView, PromotionDecision
     from finsight_release.store.base import ObjectStore
+    from finsight_release.targets.airflow_health import AirflowHealth
     from finsight_release.validate.record import ValidationOutcome
     from finsight_release.validate.runner import CheckProgress
     from finsight_release.validate.terraform.plan import DriftEntry
@@ -270,6 +271,37 @@ class ReleaseSystem:
         finally:
             if isinstance(target, SelfManagedAirflowTarget):
                 target.canary_dags = ()
+
+    def airflow_health(
+        self, env: Environment, measure_start: bool = False, must_succeed: bool = True
+    ) -> AirflowHealth:
+        """What ``env``'s Airflow says about its live release (import errors, the critical DAGs' last
+        runs; with ``measure_start`` a smoke run each, measured against the 10-minute start SLA).
+
+        Audited; a failing reading marks the release unhealthy in ``env`` (``Deployer.mark_health``).
+        An environment without an Airflow API returns an unconfigured reading and writes nothing.
+        """
+        from finsight_release.targets.airflow_health import AirflowHealth, read_airflow_health
+        from finsight_release.targets.self_managed import SelfManagedAirflowTarget
+
+        release_id = self.board.read(env)[0].release_id
+        target = self.folder_target
+        if not isinstance(target, SelfManagedAirflowTarget):
+            return AirflowHealth(str(env), release_id, configured=False)
+        health = read_airflow_health(target, env, release_id, measure_start, must_succeed)
+        if not health.configured:
+            return health
+        self.audit.append(
+            actor=self.settings.actor,
+            action="airflow_health",
+            release_id=release_id,
+            environment=str(env),
+            outcome="healthy" if health.healthy else "unhealthy",
+            details=health.as_dict(),
+        )
+        if not health.healthy and release_id:
+            self.deployer.mark_health(env, release_id, False, f"airflow: {health.reason()}")
+        return health
 
     def rollback(self, env: Environment, to_release: str | None = None) -> OperationRecord:
         """Roll ``env`` back (:meth:`Deployer.rollback`), then tell the observers."""

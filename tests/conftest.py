@@ -1,14 +1,19 @@
-"""Shared fixtures: a moto AWS server on loopback for tests that talk to AWS APIs through boto3."""
+"""Shared fixtures: a moto AWS server on loopback for tests that talk to AWS APIs through boto3, and a
+running Airflow for the Airflow target and health tests."""
 
 from __future__ import annotations
 
 import os
 import socket
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.newcomer import newcomer_path
+
+if TYPE_CHECKING:
+    from tests.targets.airflow_world import AirflowWorld
 
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -70,3 +75,17 @@ def moto_server(moto_server_session: str, monkeypatch: pytest.MonkeyPatch) -> st
     for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
         monkeypatch.delenv(name, raising=False)
     return moto_server_session
+
+
+@pytest.fixture(scope="session")
+def airflow_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowWorld]:
+    """Airflow 2.10.5 (webserver + scheduler) on 127.0.0.1 reading dev's published dags folder, with
+    a Deployer driving it (``tests/targets/airflow_world.py``); started once per session (per xdist
+    worker) by the first test that asks for it, stopped at the end."""
+    from tests.targets.airflow_world import start_world
+
+    world = start_world(tmp_path_factory.mktemp("airflow-world"))
+    try:
+        yield world
+    finally:
+        world.airflow.stop()
