@@ -10,6 +10,7 @@ import click
 from rich.table import Table
 
 from finsight_release.cli.app import handles_errors, main, open_system, out
+from finsight_release.envs.as_of import RanAt
 from finsight_release.envs.environment import Environment
 
 
@@ -69,7 +70,11 @@ def as_of(timestamp: str, env_names: tuple[str, ...], as_json: bool) -> None:
     """What each environment ran at TIMESTAMP (ISO 8601, UTC unless a zone is given; within the
     90-day retention window): release, artifact digests, since when, who put it there, evidence."""
     envs = [Environment.parse(name) for name in env_names] or None
-    answers = open_system().ran_at(timestamp, envs)
+    render_ran_at(open_system().ran_at(timestamp, envs), as_json)
+
+
+def render_ran_at(answers: list[RanAt], as_json: bool = False) -> None:
+    """Print what each environment ran at an instant: a table and the digests, or JSON."""
     if as_json:
         click.echo(json.dumps([a.as_dict() for a in answers]))
         return

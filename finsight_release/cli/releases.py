@@ -126,10 +126,22 @@ def resolve(env: Environment, decision: str | None, reason: str) -> None:
 @click.option(
     "--history/--no-history", default=True, help="Show each environment's pointer history."
 )
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="TIMESTAMP",
+    help="What each environment ran at this past instant instead (same as `as-of TIMESTAMP`).",
+)
 @handles_errors
-def status(history: bool) -> None:
-    """What each environment runs now, with its history."""
+def status(history: bool, as_of: str | None) -> None:
+    """What each environment runs now, with its history (or what it ran at --as-of TIMESTAMP)."""
     system = open_system()
+    if as_of is not None:
+        from finsight_release.cli.observability import render_ran_at
+
+        render_ran_at(system.ran_at(as_of))
+        return
     table = Table(title="environments")
     for col in ("env", "seq", "release", "since", "by", "operation", "in flight"):
         table.add_column(col, no_wrap=col == "release", min_width=18 if col == "release" else None)

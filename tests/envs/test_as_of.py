@@ -136,6 +136,8 @@ def test_as_of_command_across_promotions_and_a_rollback(
     assert first["evidence"]["action"] == "promote" and back["evidence"]["action"] == "rollback"
     table = cli.invoke(main, ["as-of", on_v2])
     assert table.exit_code == 0 and all(env in table.output for env in ("dev", "staging", "prod"))
+    via_status = cli.invoke(main, ["status", "--as-of", on_v1])
+    assert via_status.exit_code == 0 and v1 in via_status.output and v2 not in via_status.output
     future = cli.invoke(main, ["as-of", "2999-01-01T00:00:00Z"])
     assert future.exit_code == 1 and "in the future" in future.output
     bad_env = cli.invoke(main, ["as-of", on_v1, "--env", "qa"])
