@@ -4,6 +4,7 @@ parse, import errors, registration, unpause; failures restored; bad input refuse
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -131,15 +132,26 @@ def test_forbidden_403_stops_before_the_swap(airflow_world: AirflowWorld) -> Non
 
 
 def test_a_scheduler_that_never_parses_the_file_is_rolled_back(airflow_world: AirflowWorld) -> None:
+    """The scheduler (and the DAG processor it runs) is stopped with SIGSTOP: the API still answers,
+    nothing parses. The deploy stops on ``airflow.parse`` and the previous bundle is swapped back."""
     world = airflow_world
-    impatient = AirflowDeployPolicy(inflight_wait_s=5, parse_timeout_s=0.0, poll_s=0.1)
+    impatient = AirflowDeployPolicy(inflight_wait_s=5, parse_timeout_s=3.0, poll_s=0.2)
     _, deployer = world.target_for(world.airflow.endpoint, impatient)
     before, digest = live_release(world), world.target.live_digest(DEV, DAGS)
-    with pytest.raises(
-        PromotionFailedError, match=r"airflow.parse: the DAG processor did not parse smoke_ok.py"
-    ):
-        deployer.promote(DEV, world.release().release_id)
+    release = world.release()
+    scheduler = world.airflow.processes["scheduler"].pid
+    os.killpg(scheduler, signal.SIGSTOP)
+    try:
+        with pytest.raises(
+            PromotionFailedError,
+            match=r"airflow.parse: the DAG processor did not parse smoke_ok.py within 3 s",
+        ):
+            deployer.promote(DEV, release.release_id)
+    finally:
+        os.killpg(scheduler, signal.SIGCONT)
     assert_untouched(world, before, digest)
+    failed = world.audit.events(release_id=release.release_id, action="fail")
+    assert failed and "airflow.parse" in failed[-1]["details"]["error"]
 
 
 def test_an_unwritable_dags_folder_is_refused_before_anything_changes(
