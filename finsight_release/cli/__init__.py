@@ -7,6 +7,7 @@ their commands on :data:`main`.
 """
 
 from finsight_release.cli import (
+    airflow,
     demo,
     evidence,
     evidence_export,
@@ -17,6 +18,7 @@ from finsight_release.cli import (
 from finsight_release.cli.app import main
 
 __all__ = [
+    "airflow",
     "demo",
     "evidence",
     "evidence_export",

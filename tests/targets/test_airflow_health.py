@@ -3,10 +3,13 @@ verdict: audited, and an unhealthy reading marks the live release unhealthy."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from finsight_release.cli import main
 from finsight_release.envs.environment import Environment
 from finsight_release.settings import load_settings
 from finsight_release.system import ReleaseSystem
@@ -37,3 +40,23 @@ def test_an_environment_without_an_airflow_api_is_not_configured(
     health = system.airflow_health(DEV)
     assert not health.configured and health.healthy
     assert system.audit.events(action="airflow_health") == []
+
+
+def test_cli_reports_the_reading_and_exits_1_when_unhealthy(airflow_world: AirflowWorld) -> None:
+    world, api = airflow_world, airflow_world.api
+    api.trigger("smoke_ok", "health-cli-failed")
+    api.set_run_state("smoke_ok", "health-cli-failed", "failed")
+    env = {
+        "FINSIGHT_HOME": str(world.root),
+        "FINSIGHT_AIRFLOW_API_DEV": world.airflow.endpoint.url,
+        "FINSIGHT_AIRFLOW_API_AUTH_DEV": "admin:admin",
+    }
+    result = CliRunner().invoke(main, ["airflow-health", "dev", "--json"], env=env)
+    assert result.exit_code == 1, result.output
+    reading = json.loads(result.output)
+    assert reading["healthy"] is False and reading["last_runs"]["smoke_ok"] == "failed"
+    unconfigured = CliRunner().invoke(
+        main, ["airflow-health", "staging"], env={**env, "FINSIGHT_AIRFLOW_API_STAGING": ""}
+    )
+    assert unconfigured.exit_code == 1
+    assert "staging has no Airflow API configured" in unconfigured.output
