@@ -155,3 +155,11 @@ class AirflowApiError(FinsightError):
 
 class AirflowStartError(FinsightError):
     """A local Airflow (webserver, scheduler) did not start or become healthy in time."""
+
+
+class StoreAddressError(FinsightError):
+    """A store URL or object key is malformed (not ``s3://``, an absolute path, a ``..`` segment)."""
+
+
+class DagsterStartError(FinsightError):
+    """The local Dagster webserver or daemon did not come up."""

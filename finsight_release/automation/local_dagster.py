@@ -16,14 +16,10 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
-from finsight_release.errors import FinsightError
+from finsight_release.errors import DagsterStartError
 from finsight_release.settings import REPO_ROOT
 
 READY_TIMEOUT_S = 180.0
-
-
-class DagsterStartError(FinsightError):
-    """The local Dagster webserver or daemon did not come up."""
 
 
 def free_port() -> int:

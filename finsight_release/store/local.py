@@ -10,7 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from finsight_release.errors import DigestMismatchError, StaleCasTokenError, StoreUnavailableError
+from finsight_release.errors import (
+    DigestMismatchError,
+    StaleCasTokenError,
+    StoreAddressError,
+    StoreUnavailableError,
+)
 from finsight_release.store.base import ObjectStore, StoredObject
 
 # Copy and hash in chunks of this size: memory stays flat whatever the blob size.
@@ -35,7 +40,7 @@ class LocalObjectStore(ObjectStore):
 
     def _path(self, key: str) -> Path:
         if key.startswith("/") or ".." in key.split("/"):
-            raise ValueError(f"invalid store key {key!r}")
+            raise StoreAddressError(f"invalid store key {key!r}")
         return self.root / key
 
     def get(self, key: str) -> StoredObject | None:

@@ -13,7 +13,12 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from finsight_release.errors import DigestMismatchError, StaleCasTokenError, StoreUnavailableError
+from finsight_release.errors import (
+    DigestMismatchError,
+    StaleCasTokenError,
+    StoreAddressError,
+    StoreUnavailableError,
+)
 from finsight_release.store.base import ObjectStore, StoredObject
 
 # Fail fast on an unreachable endpoint instead of retrying for a minute.
@@ -32,7 +37,7 @@ class S3ObjectStore(ObjectStore):
         self, url: str, client: Any | None = None, endpoint_url: str | None = None
     ) -> None:
         if not url.startswith("s3://"):
-            raise ValueError(f"not an S3 URL: {url}")
+            raise StoreAddressError(f"not an S3 URL: {url}")
         bucket, _, prefix = url[5:].partition("/")
         self.url, self.bucket, self.prefix = url, bucket, prefix.strip("/")
         self.client = client or boto3.client("s3", endpoint_url=endpoint_url, config=_CLIENT_CONFIG)
