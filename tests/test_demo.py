@@ -14,7 +14,6 @@ from finsight_release.envs.environment import Environment
 from finsight_release.errors import PromotionFailedError
 from finsight_release.settings import REPO_ROOT, load_settings
 from finsight_release.system import ReleaseSystem
-from finsight_release.targets.warehouse import version_schema
 
 
 @pytest.fixture
@@ -24,11 +23,12 @@ def system(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ReleaseSystem:
     return ReleaseSystem(load_settings(platform=REPO_ROOT))
 
 
-def published_schema(system: ReleaseSystem, env: Environment) -> str:
+def published_digest(system: ReleaseSystem, env: Environment) -> str:
+    """The dbt project version the published layer serves (and a mart reads through it)."""
     with duckdb.connect(
         str(system.settings.warehouse_path / f"{env}.duckdb"), read_only=True
     ) as con:
-        row = con.execute("select value from _finsight.published where key = 'schema'").fetchone()
+        row = con.execute("select value from _finsight.published where key = 'digest'").fetchone()
         con.execute("select count(*) from analytics.fct_payments").fetchone()
     assert row
     return str(row[0])
@@ -50,7 +50,7 @@ def test_demo_end_to_end(system: ReleaseSystem) -> None:
     v1, v2 = history[0], history[1]
     assert prod.release_id == v1 and history == [v1, v2, v1]
     dbt_v1 = system.repo.get(v1).artifact("dbt/project")
-    assert dbt_v1 and published_schema(system, Environment.PROD) == version_schema(dbt_v1.digest)
+    assert dbt_v1 and published_digest(system, Environment.PROD) == dbt_v1.digest
     dag = system.airflow_dags_folder(Environment.PROD) / V2_DAG_FILE.removeprefix(
         "release_assets/airflow/dags/"
     )
@@ -81,11 +81,12 @@ def test_broken_dbt_release_is_restored(system: ReleaseSystem, tmp_path: Path) -
     model = tree / "dbt_project/models/staging/stg_payments__payments.sql"
     model.write_text(model.read_text().replace("select", "select no_such_column,", 1))
     v2, _ = system.build(tree)
-    with pytest.raises(PromotionFailedError, match="rolled back to"):
+    with pytest.raises(PromotionFailedError, match="rolled back to") as info:
         system.deployer.promote(Environment.DEV, v2.release_id)
+    assert "stg_payments__payments" in str(info.value)  # the error names the model
     pointer = system.board.read(Environment.DEV)[0]
     assert pointer.release_id == v1.release_id and pointer.pending is None
     dbt_v1 = v1.artifact("dbt/project")
-    assert dbt_v1 and published_schema(system, Environment.DEV) == version_schema(dbt_v1.digest)
+    assert dbt_v1 and published_digest(system, Environment.DEV) == dbt_v1.digest
     actions = [(e["action"], e["outcome"]) for e in system.audit.events(environment="dev")]
     assert ("fail", "failed") in actions

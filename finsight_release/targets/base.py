@@ -16,6 +16,10 @@ class TargetError(FinsightError):
     """A target cannot prepare, switch or read a version (names the target and the version)."""
 
 
+class WarehouseDeployError(TargetError):
+    """dbt build or publication into the warehouse failed (the published layer is unchanged)."""
+
+
 class Target(Protocol):
     """Deploys artifacts of ``kinds`` to one environment in two phases, each idempotent.
 

@@ -1,9 +1,13 @@
-"""The embedded warehouse target: dbt built into DuckDB, one schema per dbt-project version.
+"""The embedded warehouse target: dbt on DuckDB with per-model versions and a published view layer.
 
-Each dbt-project digest is built once into its own schema ``dbt_<digest12>`` (its tests run as part
-of ``dbt build``); going live republishes the stable ``analytics`` schema as views over that version
-in one transaction. Rollback republishes the older version's views: no rebuild, since its tables are
-still there. Snowflake blue/green in AWS mode plugs in behind the same interface.
+Each dbt project version becomes a :class:`~finsight_release.targets.model_plan.ModelPlan` (one
+fingerprint per model from the dbt manifest). ``prepare`` builds only the models whose fingerprint this
+environment's warehouse has never built, each into its own physical relation
+``finsight_physical.<model>__<fp12>``; every other model of the release is the relation an earlier
+release built, reused as it is (no copy). ``switch`` points the published schemas (``analytics`` and
+the custom schemas dbt derives from it) at the release's relations with one view per model, in one
+transaction, so promotion and rollback are view switches and a failed build never touches what
+consumers query. Retention and the janitor are in :mod:`finsight_release.targets.retention`.
 
 DuckDB allows one writing process per file, and a reader (doctor, a preflight, an analyst's session)
 may hold it for a moment: every connection, and a dbt build refused for the lock, waits for the file
@@ -24,25 +28,43 @@ import duckdb
 
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.faults import fault_point
-from finsight_release.errors import FinsightError
+from finsight_release.errors import DbtRunError, FinsightError
+from finsight_release.observe.logging import get_logger
 from finsight_release.release.artifact import Artifact, ArtifactKind
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
+from finsight_release.targets import published_layer as layer
+from finsight_release.targets import warehouse_state as state
+from finsight_release.targets.base import WarehouseDeployError
+from finsight_release.targets.dbt_overlay import (
+    OVERLAY_FILE,
+    BuildOutcome,
+    SelectionFailed,
+    build_selection,
+    compile_plan,
+    install_overlay,
+)
 from finsight_release.targets.folder import make_readable
+from finsight_release.targets.model_plan import (
+    PHYSICAL_SCHEMA,
+    ModelPlan,
+    ModelVersion,
+    TestVersion,
+    physical_vars,
+)
+from finsight_release.targets.warehouse_state import CONTROL_SCHEMA
 
 T = TypeVar("T")
 
 PUBLISHED_SCHEMA = "analytics"
-CONTROL_SCHEMA = "_finsight"
 
-
-class WarehouseDeployError(FinsightError):
-    """dbt build or publication into the warehouse failed."""
-
-
-def version_schema(digest: str) -> str:
-    """The schema a dbt-project version is built into."""
-    return f"dbt_{digest[:12]}"
+__all__ = [
+    "CONTROL_SCHEMA",
+    "PHYSICAL_SCHEMA",
+    "PUBLISHED_SCHEMA",
+    "DuckDbWarehouseTarget",
+    "WarehouseDeployError",
+]
 
 
 def duckdb_file(warehouse_dir: Path, env: str) -> Path:
@@ -67,6 +89,8 @@ class DuckDbWarehouseTarget:
         self.projects_dir = Path(projects_dir)
         self.seed_scale = seed_scale
         self.lock_timeout_s = lock_timeout_s
+        self.built_models = 0  # models the last prepare built (the benchmark reports it)
+        self.log = get_logger("finsight_release.warehouse")
 
     def database(self, env: Environment) -> Path:
         return duckdb_file(self.warehouse_dir, str(env))
@@ -78,16 +102,115 @@ class DuckDbWarehouseTarget:
         artifacts: Sequence[Artifact],
         repo: ReleaseRepository,
     ) -> None:
-        """Build each project version into its own schema unless it was built here before (``analytics``
-        is untouched: consumers still read the live version)."""
+        """Build the models of each project version whose fingerprint is new here, into their physical
+        relations, and run the tests whose fingerprint is new; the published layer is untouched.
+
+        Relations built before (by any release) are reused as they are. A failed build registers the
+        models that did build (a retry reuses them), drops the relations of the ones that failed and
+        raises one line naming each failed model with dbt's message.
+        """
+        self.built_models = 0
         for artifact in artifacts:
             db = self.database(env)
             self._ensure_raw_data(db)
-            schema = version_schema(artifact.digest)
-            if not self._built(db, schema):
+            plan = self.plan(env, artifact, repo)
+            models, tests = self.pending_work(env, plan)
+            if models or tests:
                 project = self._project(artifact, repo)
                 fault_point("warehouse.build", artifact.name)
-                self._build(project, db, schema)
+                self._build(project, db, plan, models, tests, manifest.release_id)
+
+    def plan(self, env: Environment, artifact: Artifact, repo: ReleaseRepository) -> ModelPlan:
+        """The :class:`ModelPlan` of a dbt project version: from ``env``'s warehouse, else from the
+        projects folder's cache, else compiled (once per version) and stored in both."""
+        db = self.database(env)
+        with self.connect(db) as con:
+            state.ensure(con)
+            plan = state.load_plan(con, artifact.digest)
+        if plan is not None:
+            return plan
+        cached = self.projects_dir / f"{artifact.digest}.plan.json"
+        if cached.is_file():
+            plan = ModelPlan.model_validate_json(cached.read_text())
+        else:
+            project = self._project(artifact, repo)
+            try:
+                plan = compile_plan(project, artifact.digest, PUBLISHED_SCHEMA)
+            except DbtRunError as exc:
+                raise WarehouseDeployError(
+                    f"dbt project {artifact.name} ({artifact.digest[:12]}) does not compile: {exc}"
+                ) from exc
+            tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
+            tmp.write_text(plan.model_dump_json())
+            tmp.replace(cached)
+        with self.connect(db) as con:
+            state.save_plan(con, plan)
+        return plan
+
+    def pending_work(
+        self, env: Environment, plan: ModelPlan
+    ) -> tuple[list[ModelVersion], list[TestVersion]]:
+        """The models of ``plan`` not built in ``env`` yet (or dropped since) and its tests that never
+        passed there."""
+        with self.connect(self.database(env)) as con:
+            state.ensure(con)
+            built = state.built(con, plan, PHYSICAL_SCHEMA)
+            passed = state.passed_tests(con)
+        models = [m for m in plan.relations if m.fingerprint not in built]
+        tests = [t for t in plan.tests if t.fingerprint not in passed]
+        return models, tests
+
+    def _build(
+        self,
+        project: Path,
+        db: Path,
+        plan: ModelPlan,
+        models: Sequence[ModelVersion],
+        tests: Sequence[TestVersion],
+        release_id: str,
+    ) -> None:
+        select = sorted({m.name for m in models} | {t.name for t in tests})
+        dbt_vars = physical_vars(plan)
+        self.log.info("building", models=[str(m) for m in models], tests=len(tests))
+        error: DbtRunError | None = None
+        outcome: BuildOutcome | None
+        try:
+            outcome = self._wait_for_lock(
+                db,
+                lambda: build_selection(project, db, PUBLISHED_SCHEMA, dbt_vars, select),
+            )
+        except DbtRunError as exc:
+            error = exc
+            outcome = exc.outcome if isinstance(exc, SelectionFailed) else None
+        by_id = {m.unique_id: m for m in models}
+        good = outcome.good_models(plan, list(by_id)) if outcome else set()
+        with self.connect(db) as con:
+            state.register(
+                con,
+                [by_id[uid] for uid in good],
+                [
+                    t.fingerprint
+                    for t in tests
+                    if outcome and t.unique_id in outcome.passed_tests(plan)
+                ],
+                release_id,
+                PHYSICAL_SCHEMA,
+            )
+            if error is not None:
+                self._drop_partial(con, [m for m in models if m.unique_id not in good])
+        if error is not None:
+            raise WarehouseDeployError(
+                f"building release {release_id} in {db} failed (published layer unchanged): {error}"
+            ) from error
+        self.built_models += len(good)
+
+    def _drop_partial(self, con: duckdb.DuckDBPyConnection, models: Sequence[ModelVersion]) -> None:
+        """Drop what a failed build left of ``models`` (a retry builds them from scratch)."""
+        present = state.existing_relations(con, PHYSICAL_SCHEMA)
+        for m in models:
+            for name in (m.physical_name, f"{m.physical_name}__dbt_tmp"):
+                if name in present:
+                    layer.drop_relation(con, PHYSICAL_SCHEMA, name)
 
     def switch(
         self,
@@ -96,13 +219,22 @@ class DuckDbWarehouseTarget:
         artifacts: Sequence[Artifact],
         retired: Sequence[str] = (),
     ) -> None:
-        """Republish ``analytics`` over the prepared version (one transaction); a retired dbt project
-        unpublishes it."""
+        """Point every published view at the release's physical relations, in one transaction (custom
+        schemas included); a retired dbt project unpublishes it."""
         db = self.database(env)
         for artifact in artifacts:
-            self._publish(db, version_schema(artifact.digest))
-        if retired and not artifacts:
-            self._unpublish(db)
+            with self.connect(db) as con:
+                state.ensure(con)
+                plan = state.load_plan(con, artifact.digest)
+            if plan is None:
+                raise WarehouseDeployError(
+                    f"dbt project {artifact.digest[:12]} was never prepared in {db}: nothing to publish"
+                )
+            with self.connect(db) as con:
+                layer.publish(con, plan, manifest.release_id, str(db))
+        if retired and not artifacts and db.exists():
+            with self.connect(db) as con:
+                layer.unpublish(con)
 
     def apply(
         self,
@@ -114,6 +246,57 @@ class DuckDbWarehouseTarget:
         """Prepare then switch."""
         self.prepare(env, manifest, artifacts, repo)
         self.switch(env, manifest, artifacts)
+
+    def refresh(self, env: Environment, names: Sequence[str] | None = None) -> list[str]:
+        """Recompute the table models (tables and incremental models, not views, seeds or snapshots) of
+        the release ``env`` publishes from current sources, in place: ``dbt run`` on their physical
+        relations, so a table is rebuilt and an incremental model appends what is new. ``names`` limits
+        it to those models. Each relation is marked refreshing while it runs and gets ``refreshed_at``
+        when it is done. Returns the names refreshed.
+        """
+        db = self.database(env)
+        with self.connect(db) as con:
+            digest = state.published(con).get("digest")
+            plan = state.load_plan(con, digest) if digest else None
+        if plan is None:
+            raise WarehouseDeployError(f"nothing is published in {db}: nothing to refresh")
+        models = [
+            m
+            for m in plan.relations
+            if m.is_table and m.resource_type == "model" and (names is None or m.name in names)
+        ]
+        project = self.projects_dir / plan.digest
+        if not models:
+            return []
+        if not (project / "macros" / OVERLAY_FILE).is_file():
+            raise WarehouseDeployError(f"dbt project {plan.digest[:12]} is not materialized here")
+        with self.connect(db) as con:
+            state.mark_refreshing(con, [m.fingerprint for m in models])
+        outcome: BuildOutcome | None = None
+        try:
+            outcome = self._wait_for_lock(
+                db,
+                lambda: build_selection(
+                    project,
+                    db,
+                    PUBLISHED_SCHEMA,
+                    physical_vars(plan),
+                    [m.name for m in models],
+                    command="run",
+                ),
+            )
+        except SelectionFailed as exc:
+            outcome = exc.outcome
+            raise WarehouseDeployError(f"refreshing {env}'s models failed: {exc}") from exc
+        finally:
+            done = [
+                m.fingerprint
+                for m in models
+                if outcome and outcome.statuses.get(m.unique_id) == "success"
+            ]
+            with self.connect(db) as con:
+                state.mark_refreshed(con, [m.fingerprint for m in models], done)
+        return [m.name for m in models]
 
     def connect(self, db: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         """A connection to ``db``, waiting up to ``lock_timeout_s`` while another process holds its lock."""
@@ -140,42 +323,31 @@ class DuckDbWarehouseTarget:
     def verify(
         self, env: Environment, manifest: ReleaseManifest, artifacts: Sequence[Artifact]
     ) -> list[str]:
-        """The published schema points at this version and every published view resolves."""
+        """The published layer serves this version and every published view resolves."""
         problems = []
         for artifact in artifacts:
-            db, schema = self.database(env), version_schema(artifact.digest)
-            with self.connect(db, read_only=True) as con:
-                live = con.execute(
-                    f"select value from {CONTROL_SCHEMA}.published where key = 'schema'"
-                ).fetchone()
-                if not live or live[0] != schema:
+            with self.connect(self.database(env), read_only=True) as con:
+                live = state.published(con).get("digest")
+                if live != artifact.digest:
                     problems.append(
-                        f"{PUBLISHED_SCHEMA} publishes {live and live[0]}, expected {schema}"
+                        f"published layer serves {live and live[:12]}, expected {artifact.digest[:12]}"
                     )
                     continue
-                for (view,) in con.execute(
-                    "select table_name from information_schema.tables where table_schema = ?",
-                    [PUBLISHED_SCHEMA],
-                ).fetchall():
+                for schema, view in sorted(state.published_views(con)):
                     try:
-                        con.execute(f'select * from {PUBLISHED_SCHEMA}."{view}" limit 0')
+                        con.execute(f'select * from "{schema}"."{view}" limit 0')
                     except duckdb.Error as exc:
-                        problems.append(f"{PUBLISHED_SCHEMA}.{view} does not resolve: {exc}")
+                        problems.append(f"{schema}.{view} does not resolve: {exc}")
         return problems
 
-    def live_schema(self, env: Environment) -> str | None:
-        """The version schema ``analytics`` publishes in ``env``, or None."""
+    def published(self, env: Environment) -> dict[str, str]:
+        """What ``env``'s published layer serves: ``digest``, ``release``, ``published_at`` (empty when
+        nothing is published)."""
         db = self.database(env)
         if not db.exists():
-            return None
+            return {}
         with self.connect(db, read_only=True) as con:
-            try:
-                row = con.execute(
-                    f"select value from {CONTROL_SCHEMA}.published where key = 'schema'"
-                ).fetchone()
-            except duckdb.Error:
-                return None
-        return row[0] if row else None
+            return state.published(con)
 
     def _ensure_raw_data(self, db: Path) -> None:
         from finsight_release.reference.synthetic import generate_warehouse
@@ -192,12 +364,13 @@ class DuckDbWarehouseTarget:
         """The dbt project version's directory, materialized once (under a temporary name first, so a
         crash never leaves a half-written project that looks complete)."""
         project = self.projects_dir / artifact.digest
-        if (project / "dbt_project.yml").is_file():
+        if (project / "macros" / OVERLAY_FILE).is_file():
             return project
         self.projects_dir.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=self.projects_dir, prefix=".staging-"))
         try:
             repo.materialize(artifact, tmp)
+            install_overlay(tmp)
             make_readable(tmp)  # like the published folders: readable by the platform's other users
             if project.exists():  # a half-written directory from before this layout
                 shutil.rmtree(project)
@@ -206,71 +379,3 @@ class DuckDbWarehouseTarget:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)
         return project
-
-    def _built(self, db: Path, schema: str) -> bool:
-        with self.connect(db) as con:
-            con.execute(f"create schema if not exists {CONTROL_SCHEMA}")
-            con.execute(
-                f"create table if not exists {CONTROL_SCHEMA}.builds "
-                "(schema_name varchar primary key, built_at timestamp default current_timestamp)"
-            )
-            row = con.execute(
-                f"select count(*) from {CONTROL_SCHEMA}.builds where schema_name = ?", [schema]
-            ).fetchone()
-            return bool(row and row[0])
-
-    def _build(self, project: Path, db: Path, schema: str) -> None:
-        from finsight_release.reference.dbt_runner import dbt_build
-
-        self._wait_for_lock(db, lambda: dbt_build(project, db, schema=schema))
-        with self.connect(db) as con:
-            con.execute(
-                f"insert or ignore into {CONTROL_SCHEMA}.builds (schema_name) values (?)", [schema]
-            )
-
-    def _publish(self, db: Path, schema: str) -> None:
-        """Recreate ``analytics`` as views over ``schema`` (and its custom sub-schemas) atomically."""
-        with self.connect(db) as con:
-            relations = con.execute(
-                "select table_schema, table_name from information_schema.tables "
-                "where table_schema = ? or table_schema like ? order by 1, 2",
-                [schema, f"{schema}\\_%"],
-            ).fetchall()
-            if not relations:
-                raise WarehouseDeployError(
-                    f"dbt version schema {schema} has no relations to publish in {db}"
-                )
-            con.execute("begin transaction")
-            try:
-                con.execute(f"drop schema if exists {PUBLISHED_SCHEMA} cascade")
-                con.execute(f"create schema {PUBLISHED_SCHEMA}")
-                for source_schema, table in relations:
-                    con.execute(
-                        f'create view {PUBLISHED_SCHEMA}."{table}" as select * from "{source_schema}"."{table}"'
-                    )
-                con.execute(
-                    f"create table if not exists {CONTROL_SCHEMA}.published (key varchar primary key, value varchar)"
-                )
-                con.execute(
-                    f"insert or replace into {CONTROL_SCHEMA}.published values ('schema', ?)",
-                    [schema],
-                )
-                fault_point("warehouse.publish")
-                con.execute("commit")
-            except duckdb.Error as exc:
-                con.execute("rollback")
-                raise WarehouseDeployError(f"publishing {schema} in {db} failed: {exc}") from exc
-
-    def _unpublish(self, db: Path) -> None:
-        """Drop ``analytics`` and forget the published version (the release no longer has a dbt project)."""
-        if not db.exists():
-            return
-        with self.connect(db) as con:
-            con.execute("begin transaction")
-            con.execute(f"drop schema if exists {PUBLISHED_SCHEMA} cascade")
-            con.execute(f"create schema if not exists {CONTROL_SCHEMA}")
-            con.execute(
-                f"create table if not exists {CONTROL_SCHEMA}.published (key varchar primary key, value varchar)"
-            )
-            con.execute(f"delete from {CONTROL_SCHEMA}.published where key = 'schema'")
-            con.execute("commit")

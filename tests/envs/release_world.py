@@ -27,11 +27,7 @@ from finsight_release.settings import REPO_ROOT, load_settings
 from finsight_release.store.local import LocalObjectStore
 from finsight_release.system import ReleaseSystem
 from finsight_release.targets.folder import FolderTarget
-from finsight_release.targets.warehouse import (
-    PUBLISHED_SCHEMA,
-    DuckDbWarehouseTarget,
-    version_schema,
-)
+from finsight_release.targets.warehouse import PHYSICAL_SCHEMA, DuckDbWarehouseTarget
 from tests.mini_platform import make_platform
 
 DEV = Environment.DEV
@@ -107,7 +103,8 @@ class World:
         """Why dev is not on exactly one release everywhere (empty: converged).
 
         The pointer is settled, the dags-folder symlink serves the pointer's DAG bundle (files intact)
-        and ``analytics`` publishes the pointer's dbt version, with every view reading that schema.
+        and the published layer serves the pointer's dbt version, every view reading that version's
+        physical relation of its model.
         """
         pointer = self.pointer()
         problems = [f"pointer still pending: {pointer.pending}"] if pointer.pending else []
@@ -119,15 +116,18 @@ class World:
         problems += [f"folder: {p}" for p in folder.verify(DEV, manifest, [dags])]
         warehouse = DuckDbWarehouseTarget(self.home / "warehouse", self.home / "targets" / "dbt")
         problems += [f"warehouse: {p}" for p in warehouse.verify(DEV, manifest, [dbt])]
-        schema = version_schema(dbt.digest)
+        plan = warehouse.plan(DEV, dbt, repo)
         with duckdb.connect(str(warehouse.database(DEV)), read_only=True) as con:
-            views = con.execute(
-                "select view_name, sql from duckdb_views() where schema_name = ?",
-                [PUBLISHED_SCHEMA],
-            ).fetchall()
-        problems += [
-            f"view {name} does not read {schema}" for name, sql in views if schema not in sql
-        ]
+            views = dict(
+                con.execute(
+                    "select view_name, sql from duckdb_views() where schema_name = 'analytics'"
+                ).fetchall()
+            )
+        for model in plan.relations:
+            if model.physical_name not in views.get(model.published_name, ""):
+                problems.append(
+                    f"view {model.published_name} does not read {PHYSICAL_SCHEMA}.{model.physical_name}"
+                )
         if not views:
             problems.append("analytics has no views")
         return problems

@@ -87,12 +87,8 @@ def unprepare(world: World, point: str) -> None:
     else:
         dbt = manifest.artifact("dbt/project")
         assert dbt is not None
-        from finsight_release.targets.warehouse import version_schema
-
         with duckdb.connect(str(system.settings.warehouse_path / "dev.duckdb")) as con:
-            con.execute(
-                "delete from _finsight.builds where schema_name = ?", [version_schema(dbt.digest)]
-            )
+            con.execute("delete from _finsight.relations where built_for = ?", [world.v2])
 
 
 def expected_release(world: World, kind: str, point: str, recovery: str) -> str:

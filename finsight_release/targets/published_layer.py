@@ -1,0 +1,91 @@
+"""The published layer on DuckDB: one view per model in the schemas consumers query, switched atomically.
+
+A release is published by pointing every view at the physical relation of its model's fingerprint, in
+one transaction: views the new release no longer has are dropped, the others replaced, the schemas
+they live in (``analytics`` and any custom schema) created when missing, and ``_finsight.published``
+records the digest and release they serve. Nothing is published while a physical relation is missing,
+so a failed or partial build never reaches consumers.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from finsight_release.envs.faults import fault_point
+from finsight_release.targets import warehouse_state as state
+from finsight_release.targets.base import WarehouseDeployError
+from finsight_release.targets.model_plan import PHYSICAL_SCHEMA, ModelPlan
+from finsight_release.targets.warehouse_state import CONTROL_SCHEMA
+
+
+class PublishError(WarehouseDeployError):
+    """The published layer could not be switched (it still serves what it served before)."""
+
+
+def publish(con: duckdb.DuckDBPyConnection, plan: ModelPlan, release_id: str, where: str) -> None:
+    """Make the published views read ``plan``'s physical relations, atomically. Refused, with the
+    published layer untouched, while any of them is missing."""
+    state.ensure(con)
+    present = state.existing_relations(con, PHYSICAL_SCHEMA)
+    missing = [m.name for m in plan.relations if m.physical_name not in present]
+    if missing:
+        raise PublishError(
+            f"release {release_id} cannot be published in {where}: physical relations missing for "
+            f"{', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''} (prepare builds them again)"
+        )
+    wanted = {(m.published_schema, m.published_name): m for m in plan.relations}
+    con.execute("begin transaction")
+    try:
+        for schema, view in state.published_views(con) - set(wanted):
+            con.execute(f'drop view if exists "{schema}"."{view}"')
+            con.execute(
+                f"delete from {CONTROL_SCHEMA}.published_views "
+                "where schema_name = ? and view_name = ?",
+                [schema, view],
+            )
+        for schema in sorted({s for s, _ in wanted}):
+            con.execute(f'create schema if not exists "{schema}"')
+        for (schema, view), m in wanted.items():
+            con.execute(
+                f'create or replace view "{schema}"."{view}" as '
+                f'select * from {PHYSICAL_SCHEMA}."{m.physical_name}"'
+            )
+            con.execute(
+                f"insert or replace into {CONTROL_SCHEMA}.published_views values (?, ?, ?)",
+                [schema, view, m.fingerprint],
+            )
+        for key, value in (
+            ("digest", plan.digest),
+            ("release", release_id),
+            ("published_at", state.now().isoformat(timespec="seconds")),
+        ):
+            con.execute(
+                f"insert or replace into {CONTROL_SCHEMA}.published values (?, ?)", [key, value]
+            )
+        fault_point("warehouse.publish")
+        con.execute("commit")
+    except duckdb.Error as exc:
+        con.execute("rollback")
+        raise PublishError(f"publishing {release_id} in {where} failed: {exc}") from exc
+
+
+def unpublish(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the published views and forget the published version (the release has no dbt project)."""
+    state.ensure(con)
+    con.execute("begin transaction")
+    for schema, view in state.published_views(con):
+        con.execute(f'drop view if exists "{schema}"."{view}"')
+    con.execute(f"delete from {CONTROL_SCHEMA}.published_views")
+    con.execute(f"delete from {CONTROL_SCHEMA}.published")
+    con.execute("commit")
+
+
+def drop_relation(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> None:
+    """Drop the table or view ``schema.name`` if it exists."""
+    row = con.execute(
+        "select table_type from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    if row:
+        kind = "view" if row[0] == "VIEW" else "table"
+        con.execute(f'drop {kind} if exists "{schema}"."{name}"')

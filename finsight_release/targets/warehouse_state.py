@@ -1,0 +1,205 @@
+"""The warehouse target's own bookkeeping, in schema ``_finsight`` of each environment's DuckDB file.
+
+- ``plans``: each dbt project version's :class:`ModelPlan` (JSON), by digest;
+- ``relations``: each physical relation built, by fingerprint: which model, for which release, when it
+  was built and as of when its data is (``refreshed_at``), and whether a refresh is running;
+- ``tests``: fingerprints of dbt tests that passed here;
+- ``published``: what the published layer serves (``digest``, ``release``, ``published_at``);
+- ``published_views``: every view the target owns in the published schemas.
+
+All functions take an open connection and work inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import duckdb
+
+from finsight_release.targets.model_plan import ModelPlan, ModelVersion
+
+CONTROL_SCHEMA = "_finsight"
+
+DDL = (
+    f"create schema if not exists {CONTROL_SCHEMA}",
+    f"create table if not exists {CONTROL_SCHEMA}.plans (digest varchar primary key, plan varchar)",
+    f"create table if not exists {CONTROL_SCHEMA}.relations (fingerprint varchar primary key, "
+    "unique_id varchar, name varchar, physical_schema varchar, physical_name varchar, "
+    "materialized varchar, built_for varchar, built_at timestamp, refreshed_at timestamp, "
+    "refreshing_since timestamp)",
+    f"create table if not exists {CONTROL_SCHEMA}.tests (fingerprint varchar primary key, "
+    "passed_at timestamp)",
+    f"create table if not exists {CONTROL_SCHEMA}.published (key varchar primary key, value varchar)",
+    f"create table if not exists {CONTROL_SCHEMA}.published_views (schema_name varchar, "
+    "view_name varchar, fingerprint varchar, primary key (schema_name, view_name))",
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def ensure(con: duckdb.DuckDBPyConnection) -> None:
+    for statement in DDL:
+        con.execute(statement)
+
+
+def save_plan(con: duckdb.DuckDBPyConnection, plan: ModelPlan) -> None:
+    con.execute(
+        f"insert or replace into {CONTROL_SCHEMA}.plans values (?, ?)",
+        [plan.digest, plan.model_dump_json()],
+    )
+
+
+def load_plan(con: duckdb.DuckDBPyConnection, digest: str) -> ModelPlan | None:
+    row = con.execute(
+        f"select plan from {CONTROL_SCHEMA}.plans where digest = ?", [digest]
+    ).fetchone()
+    return ModelPlan.model_validate_json(row[0]) if row else None
+
+
+def all_plans(con: duckdb.DuckDBPyConnection) -> list[ModelPlan]:
+    return [
+        ModelPlan.model_validate_json(plan)
+        for (plan,) in con.execute(f"select plan from {CONTROL_SCHEMA}.plans").fetchall()
+    ]
+
+
+def existing_relations(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    """Names of the tables and views in ``schema`` (exact match: no LIKE, no wildcard surprises)."""
+    return {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = ?", [schema]
+        ).fetchall()
+    }
+
+
+def built(con: duckdb.DuckDBPyConnection, plan: ModelPlan, schema: str) -> set[str]:
+    """Fingerprints of ``plan`` registered as built here whose relation still exists (one dropped by
+    hand counts as not built: the next prepare builds it again)."""
+    present = existing_relations(con, schema)
+    registered = {
+        fp
+        for (fp,) in con.execute(f"select fingerprint from {CONTROL_SCHEMA}.relations").fetchall()
+    }
+    return {
+        m.fingerprint
+        for m in plan.relations
+        if m.fingerprint in registered and m.physical_name in present
+    }
+
+
+def passed_tests(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {
+        fp for (fp,) in con.execute(f"select fingerprint from {CONTROL_SCHEMA}.tests").fetchall()
+    }
+
+
+def register(
+    con: duckdb.DuckDBPyConnection,
+    models: Iterable[ModelVersion],
+    tests: Iterable[str],
+    release_id: str,
+    schema: str,
+) -> None:
+    stamp = now()
+    for m in models:
+        con.execute(
+            f"insert or replace into {CONTROL_SCHEMA}.relations values (?, ?, ?, ?, ?, ?, ?, ?, ?, null)",
+            [
+                m.fingerprint,
+                m.unique_id,
+                m.name,
+                schema,
+                m.physical_name,
+                m.materialized,
+                release_id,
+                stamp,
+                stamp,
+            ],
+        )
+    for fp in tests:
+        con.execute(f"insert or replace into {CONTROL_SCHEMA}.tests values (?, ?)", [fp, stamp])
+
+
+def published(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [CONTROL_SCHEMA, "published"],
+    ).fetchone()
+    if not exists or not exists[0]:  # a warehouse nothing was deployed to
+        return {}
+    return dict(con.execute(f"select key, value from {CONTROL_SCHEMA}.published").fetchall())
+
+
+def published_views(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+    return {
+        (schema, view)
+        for schema, view in con.execute(
+            f"select schema_name, view_name from {CONTROL_SCHEMA}.published_views"
+        ).fetchall()
+    }
+
+
+def relation_rows(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, str, str]]:
+    """(fingerprint, name, physical_schema, physical_name, materialized) of every registered relation."""
+    return [
+        (str(a), str(b), str(c), str(d), str(e))
+        for a, b, c, d, e in con.execute(
+            f"select fingerprint, name, physical_schema, physical_name, materialized "
+            f"from {CONTROL_SCHEMA}.relations order by name"
+        ).fetchall()
+    ]
+
+
+def forget_relations(con: duckdb.DuckDBPyConnection, physical_names: Iterable[str]) -> None:
+    """Unregister the relations named ``physical_names`` (they were dropped)."""
+    for name in physical_names:
+        con.execute(f"delete from {CONTROL_SCHEMA}.relations where physical_name = ?", [name])
+
+
+def mark_refreshing(con: duckdb.DuckDBPyConnection, fingerprints: Iterable[str]) -> None:
+    stamp = now()
+    for fp in fingerprints:
+        con.execute(
+            f"update {CONTROL_SCHEMA}.relations set refreshing_since = ? where fingerprint = ?",
+            [stamp, fp],
+        )
+
+
+def mark_refreshed(
+    con: duckdb.DuckDBPyConnection, fingerprints: Iterable[str], succeeded: Iterable[str]
+) -> None:
+    """End the refresh of ``fingerprints``; those that ``succeeded`` are as of now."""
+    stamp, ok = now(), set(succeeded)
+    for fp in fingerprints:
+        con.execute(
+            f"update {CONTROL_SCHEMA}.relations set refreshing_since = null, "
+            "refreshed_at = case when ? then ? else refreshed_at end where fingerprint = ?",
+            [fp in ok, stamp, fp],
+        )
+
+
+def freshness(
+    con: duckdb.DuckDBPyConnection, fingerprints: Iterable[str]
+) -> list[dict[str, object]]:
+    """Per relation among ``fingerprints``: name, materialization, as of when its data is, and since
+    when a refresh runs (None: not refreshing)."""
+    wanted = set(fingerprints)
+    rows = con.execute(
+        f"select fingerprint, name, physical_name, materialized, refreshed_at, refreshing_since "
+        f"from {CONTROL_SCHEMA}.relations order by name"
+    ).fetchall()
+    return [
+        {
+            "model": name,
+            "relation": physical,
+            "materialized": materialized,
+            "as_of": refreshed,
+            "refreshing_since": refreshing,
+        }
+        for fp, name, physical, materialized, refreshed, refreshing in rows
+        if fp in wanted
+    ]
