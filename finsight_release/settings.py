@@ -59,6 +59,16 @@ def _megabytes(name: str, default: float) -> float:
     return value
 
 
+def _positive_int(name: str, default: int) -> int:
+    """A positive integer from environment variable ``name``; ConfigError naming it when not one."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name} must be a positive whole number, got {raw!r}")
+    return int(raw)
+
+
 def load_size_limits() -> SizeLimits:
     """Size caps from ``FINSIGHT_MAX_FILE_MB`` and ``FINSIGHT_MAX_RELEASE_MB`` (defaults 100 MB, 2 GB)."""
     return SizeLimits(
@@ -89,6 +99,7 @@ class Settings(BaseModel):
     # A Slack-compatible incoming webhook for alerts (None: alerts are only logged). Its path is a
     # secret: it is never logged, and belongs in the environment (Secrets Manager in AWS mode).
     alert_webhook: str | None = None
+    retain_releases: int = 5
 
     @property
     def is_aws(self) -> bool:
@@ -128,6 +139,7 @@ def load_settings(**overrides: object) -> Settings:
         "size_limits": load_size_limits(),
         "bake_s": float(env.get("FINSIGHT_BAKE_S", "1800")),
         "alert_webhook": env.get("FINSIGHT_ALERT_WEBHOOK") or None,
+        "retain_releases": _positive_int("FINSIGHT_RETAIN_RELEASES", 5),
         "require_validation": tuple(
             e.strip()
             for e in env.get("FINSIGHT_REQUIRE_VALIDATION", "prod").split(",")

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from finsight_release.audit.export import BundleCheck, ExportResult
     from finsight_release.audit.log import AuditLog
+    from finsight_release.checks.judge import ReleaseJudgement
     from finsight_release.diagnose.classifier import Diagnosis
     from finsight_release.diagnose.doctor import DoctorReport
     from finsight_release.diagnose.layers import DoctorContext
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
     from finsight_release.pipeline.next_promotion import PipelineView, PromotionDecision
     from finsight_release.store.base import ObjectStore
     from finsight_release.targets.airflow_health import AirflowHealth
+    from finsight_release.targets.janitor import JanitorReport
+    from finsight_release.targets.warehouse import DuckDbWarehouseTarget
     from finsight_release.validate.record import ValidationOutcome
     from finsight_release.validate.runner import CheckProgress
     from finsight_release.validate.terraform.plan import DriftEntry
@@ -117,12 +120,13 @@ class ReleaseSystem:
     def targets(self) -> list[Target]:
         """The deploy targets in switch order: the warehouse (models) before the DAG folder, so new DAGs
         never run against old models (a rollback switches back in the reverse order)."""
+        return [self.warehouse_target, self.folder_target]
+
+    @cached_property
+    def warehouse_target(self) -> DuckDbWarehouseTarget:
         from finsight_release.targets.warehouse import DuckDbWarehouseTarget
 
-        warehouse = DuckDbWarehouseTarget(
-            self.settings.warehouse_path, self.folder_target.root / "dbt"
-        )
-        return [warehouse, self.folder_target]
+        return DuckDbWarehouseTarget(self.settings.warehouse_path, self.folder_target.root / "dbt")
 
     @cached_property
     def deployer(self) -> Deployer:
@@ -141,7 +145,42 @@ class ReleaseSystem:
                 ValidationGate(self.repo.store, guarded),
                 DetectionGate(self.settings.home, self.settings.warehouse_path),
             ],
+            retain_releases=self.settings.retain_releases,
         )
+
+    def judge(self, env: Environment, now: datetime | None = None) -> ReleaseJudgement:
+        """Run the checks that judge the release ``env`` publishes (dbt tests, Soda contracts, source
+        freshness); audited, and a blocking failure marks that release unhealthy in ``env``."""
+        from finsight_release.checks.judge import judge_release
+
+        return judge_release(
+            self.warehouse_target, self.deployer, self.audit, self.settings.actor, env, now
+        )
+
+    def janitor(self, dry_run: bool = False) -> list[JanitorReport]:
+        """Drop the warehouse relations no environment keeps (its last ``retain_releases`` releases, its
+        current one, an in-flight target); audited with what was dropped per environment."""
+        from finsight_release.envs.retention import protected_releases
+        from finsight_release.targets.janitor import protected_digests, sweep
+
+        deployer = self.deployer
+        protected = protected_releases(
+            deployer.board, deployer.ledger, self.settings.retain_releases
+        )
+        digests = protected_digests(self.repo, protected)
+        reports = [sweep(self.warehouse_target, env, digests, dry_run) for env in Environment]
+        if not dry_run:
+            self.audit.append(
+                actor=self.settings.actor,
+                action="janitor",
+                outcome="ok",
+                details={
+                    "retain_releases": self.settings.retain_releases,
+                    "protected": protected,
+                    "dropped": {str(r.environment): r.dropped for r in reports if r.dropped},
+                },
+            )
+        return reports
 
     def validate(
         self,

@@ -14,6 +14,7 @@ from finsight_release.cli import (
     observability,
     releases,
     validation,
+    warehouse,
 )
 from finsight_release.cli.app import main
 
@@ -26,4 +27,5 @@ __all__ = [
     "observability",
     "releases",
     "validation",
+    "warehouse",
 ]

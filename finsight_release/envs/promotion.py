@@ -34,6 +34,7 @@ from finsight_release.envs.operation import (
     owner_status,
 )
 from finsight_release.envs.pointer import EnvPointer, PointerBoard
+from finsight_release.envs.retention import rollback_refusal
 from finsight_release.errors import (
     EnvironmentBusyError,
     FinsightError,
@@ -97,6 +98,7 @@ class Deployer:
     metrics: MetricSink = field(default_factory=MetricSink)
     gates: Sequence[Gate] = ()
     alerts: WebhookAlerts = field(default_factory=lambda: WebhookAlerts(None))
+    retain_releases: int | None = None  # rollback only within the last N releases (None: any)
 
     def __post_init__(self) -> None:
         self.board = PointerBoard(self.repo.store)
@@ -153,7 +155,8 @@ class Deployer:
         ):
             return last  # a rollback that crashed after its pointer swap: it is done, not repeated
         target = to_release or pointer.previous_release_id
-        ran_before = {p.release_id for p in self.board.history(env)}
+        history = self.board.history(env)
+        ran_before = {p.release_id for p in history}
         if target is None or target not in ran_before or target == pointer.release_id:
             reason = (
                 f"{env} has no earlier release to roll back to"
@@ -163,6 +166,13 @@ class Deployer:
                 else f"{env} already runs {target}"
             )
             self._refuse(env, target, "rollback", reason)
+        outside = (
+            rollback_refusal(env, history, self.retain_releases, target)
+            if self.retain_releases
+            else None
+        )
+        if outside:
+            self._refuse(env, target, "rollback", outside)
         manifest = self._manifest_or_refuse(env, str(target), "rollback")
         current = self.repo.get(pointer.release_id) if pointer.release_id else None
         change_set = compute_change_set(

@@ -1,0 +1,212 @@
+"""Judge the release an environment publishes: dbt tests, Soda contracts, source freshness.
+
+:func:`run_release_checks` runs all three against what ``env``'s published layer serves and returns
+results that each carry that release's id; :func:`judge_release` also audits them and, when any
+blocking check failed, marks the release unhealthy in ``env`` (``Deployer.mark_health``), which the
+promotion order and the automation (a rollback) act on.
+
+- dbt tests: every test of the release, run with ``dbt test`` on its physical relations; a test of
+  severity ``error`` that fails blocks, one of severity ``warn`` warns.
+- contracts: :mod:`finsight_release.checks.soda_contracts`.
+- freshness: each source table with a ``loaded_at_field`` and an SLA in the dbt sources
+  (``warn_after`` / ``error_after``): its newest load older than ``error_after`` blocks, older than
+  ``warn_after`` warns, an empty table blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from finsight_release.checks.results import CheckResult, Severity
+from finsight_release.checks.soda_contracts import verify_contracts
+from finsight_release.envs.environment import Environment
+from finsight_release.errors import FinsightError
+from finsight_release.targets import warehouse_state as state
+from finsight_release.targets.dbt_overlay import SelectionFailed, build_selection
+from finsight_release.targets.model_plan import ModelPlan, SourceTable, physical_vars
+
+if TYPE_CHECKING:
+    from finsight_release.envs.promotion import AuditSink, Deployer
+    from finsight_release.targets.warehouse import DuckDbWarehouseTarget
+
+
+class NothingPublishedError(FinsightError):
+    """The environment's warehouse publishes no release: there is nothing to judge."""
+
+
+@dataclass
+class ReleaseJudgement:
+    """Every check result on the release ``release_id`` publishes in ``environment``."""
+
+    environment: str
+    release_id: str
+    results: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def blocking(self) -> list[CheckResult]:
+        return [r for r in self.results if r.blocks]
+
+    @property
+    def healthy(self) -> bool:
+        return not self.blocking
+
+    def summary(self) -> str:
+        failed = [r for r in self.results if not r.passed]
+        head = f"{len(self.results)} checks on {self.release_id} in {self.environment}: "
+        if not failed:
+            return head + "all passed"
+        return (
+            head
+            + f"{len(self.blocking)} blocking, {len(failed) - len(self.blocking)} warning: "
+            + "; ".join(f"{r.asset} {r.name}" for r in failed[:6])
+            + (" ..." if len(failed) > 6 else "")
+        )
+
+
+def run_release_checks(
+    target: DuckDbWarehouseTarget, env: Environment, now: datetime | None = None
+) -> ReleaseJudgement:
+    """Run dbt tests, contracts and freshness against ``env``'s published release."""
+    db = target.database(env)
+    with target.connect(db, read_only=True) as con:
+        published = state.published(con)
+        plan = state.load_plan(con, published.get("digest", "")) if published else None
+    if plan is None or not published.get("release"):
+        raise NothingPublishedError(f"{env} publishes no release in {db}: nothing to judge")
+    release_id = published["release"]
+    project = target.projects_dir / plan.digest
+    judgement = ReleaseJudgement(str(env), release_id)
+    judgement.results += dbt_test_results(project, db, plan, release_id, str(env))
+    judgement.results += verify_contracts(project, db, release_id, str(env))
+    with target.connect(db, read_only=True) as con:
+        judgement.results += freshness_results(con, plan, release_id, str(env), now)
+    return judgement
+
+
+def judge_release(
+    target: DuckDbWarehouseTarget,
+    deployer: Deployer,
+    audit: AuditSink,
+    actor: str,
+    env: Environment,
+    now: datetime | None = None,
+) -> ReleaseJudgement:
+    """Run the checks, audit them, and mark the release unhealthy in ``env`` on a blocking failure."""
+    judgement = run_release_checks(target, env, now)
+    audit.append(
+        actor=actor,
+        action="checks",
+        release_id=judgement.release_id,
+        environment=str(env),
+        outcome="passed" if judgement.healthy else "failed",
+        details={
+            "summary": judgement.summary(),
+            "counts": {
+                "total": len(judgement.results),
+                "failed": sum(not r.passed for r in judgement.results),
+                "blocking": len(judgement.blocking),
+            },
+            "blocking": [r.line() for r in judgement.blocking[:20]],
+        },
+    )
+    if not judgement.healthy:
+        deployer.mark_health(env, judgement.release_id, False, judgement.summary())
+    return judgement
+
+
+def dbt_test_results(
+    project: Path, db: Path, plan: ModelPlan, release_id: str, env: str
+) -> list[CheckResult]:
+    """Every dbt test of ``plan``, run on its physical relations (``dbt test``)."""
+    if not plan.tests:
+        return []
+    from finsight_release.targets.warehouse import PUBLISHED_SCHEMA
+
+    try:
+        outcome = build_selection(
+            project, db, PUBLISHED_SCHEMA, physical_vars(plan), ["fqn:*"], command="test"
+        )
+    except SelectionFailed as exc:
+        outcome = exc.outcome
+    models = plan.by_id()
+    results = []
+    for test in plan.tests:
+        status = outcome.statuses.get(test.unique_id)
+        if status is None:
+            continue
+        parent = next((models[p] for p in test.depends_on if p in models), None)
+        asset = f"{parent.published_schema}.{parent.published_name}" if parent else test.name
+        results.append(
+            CheckResult(
+                name=test.name,
+                kind="dbt_test",
+                asset=asset,
+                severity="warn" if status == "warn" else "blocking",
+                passed=status == "pass",
+                detail="" if status == "pass" else outcome.messages.get(test.unique_id, status),
+                release_id=release_id,
+                environment=env,
+            )
+        )
+    return results
+
+
+def freshness_results(
+    con: duckdb.DuckDBPyConnection,
+    plan: ModelPlan,
+    release_id: str,
+    env: str,
+    now: datetime | None = None,
+) -> list[CheckResult]:
+    """Each source table's newest load against its SLA (``now``: the clock, UTC)."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+    results = []
+    for source in plan.sources:
+        if not source.loaded_at_field or not (source.warn_after_hours or source.error_after_hours):
+            continue
+        severity, passed, detail = _freshness(con, source, moment)
+        results.append(
+            CheckResult(
+                name="freshness",
+                kind="freshness",
+                asset=f"{source.schema_name}.{source.identifier}",
+                severity=severity,
+                passed=passed,
+                detail=detail,
+                release_id=release_id,
+                environment=env,
+            )
+        )
+    return results
+
+
+def _freshness(
+    con: duckdb.DuckDBPyConnection, source: SourceTable, moment: datetime
+) -> tuple[Severity, bool, str]:
+    """(severity, passed, detail) of one source table's freshness at ``moment``."""
+    try:
+        row = con.execute(
+            f'select max("{source.loaded_at_field}") '
+            f'from "{source.schema_name}"."{source.identifier}"'
+        ).fetchone()
+    except duckdb.Error as exc:
+        return "blocking", False, str(exc).splitlines()[0]
+    newest = row[0] if row else None
+    if newest is None:
+        return "blocking", False, "no rows loaded"
+    age = (moment - newest).total_seconds() / 3600
+    detail = f"newest load {newest:%Y-%m-%d %H:%M}, {age:.1f} h old"
+    if source.error_after_hours is not None and age > source.error_after_hours:
+        return "blocking", False, f"{detail} (error after {source.error_after_hours:g} h)"
+    if source.warn_after_hours is not None and age > source.warn_after_hours:
+        return "warn", False, f"{detail} (warn after {source.warn_after_hours:g} h)"
+    return "blocking", True, detail
+
+
+__all__: Sequence[str] = ("ReleaseJudgement", "judge_release", "run_release_checks")
