@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -24,7 +25,9 @@ def system(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ReleaseSystem:
 
 
 def published_digest(system: ReleaseSystem, env: Environment) -> str:
-    """The dbt project version the published layer serves (and a mart reads through it)."""
+    """The dbt project version the published layer serves (and a mart reads through it), once the
+    background refresh a rollback started has ended."""
+    system.warehouse_target.wait_for_refresh(env)
     with duckdb.connect(
         str(system.settings.warehouse_path / f"{env}.duckdb"), read_only=True
     ) as con:
@@ -90,3 +93,10 @@ def test_broken_dbt_release_is_restored(system: ReleaseSystem, tmp_path: Path) -
     assert dbt_v1 and published_digest(system, Environment.DEV) == dbt_v1.digest
     actions = [(e["action"], e["outcome"]) for e in system.audit.events(environment="dev")]
     assert ("fail", "failed") in actions
+    # The release still live passes every check that judges it: 90 dbt tests, the Soda contracts
+    # of every mart and key raw table, and each source's freshness SLA (as of the synthetic data).
+    judgement = system.judge(Environment.DEV, now=datetime(2024, 12, 31, 12))
+    assert judgement.healthy, judgement.summary()
+    assert {r.release_id for r in judgement.results} == {v1.release_id}
+    contracts = {r.asset for r in judgement.results if r.kind == "contract"}
+    assert len(contracts) == 21 and "analytics.fct_payments" in contracts

@@ -192,7 +192,7 @@ def _freshness(
     """(severity, passed, detail) of one source table's freshness at ``moment``."""
     try:
         row = con.execute(
-            f'select max("{source.loaded_at_field}") '
+            f"select max({source.loaded_at_field}) "  # an expression, as dbt takes it
             f'from "{source.schema_name}"."{source.identifier}"'
         ).fetchone()
     except duckdb.Error as exc:

@@ -4,7 +4,7 @@ and show what each environment runs."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import click
 from rich.table import Table
@@ -167,3 +167,20 @@ def status(history: bool, as_of: str | None) -> None:
                     "",
                 )
     out.print(table)
+    for env in system.status():
+        refresh = system.warehouse_target.refresh_status(env)
+        if refresh:
+            out.print(refresh_line(env, refresh), highlight=False)
+
+
+def refresh_line(env: Environment, refresh: dict[str, Any]) -> str:
+    """One line on ``env``'s last background refresh: what, since or until when, data as of when."""
+    names = ", ".join(r["model"] for r in refresh["relations"])
+    as_of = min(str(r["as_of"]) for r in refresh["relations"]) if refresh["relations"] else "-"
+    when = {
+        "queued": f"queued at {refresh.get('queued_at')}",
+        "running": f"refreshing since {refresh.get('started_at')}",
+        "done": f"refreshed at {refresh.get('finished_at')}",
+        "failed": f"refresh failed at {refresh.get('finished_at')}: {refresh.get('error')}",
+    }.get(str(refresh.get("state")), str(refresh.get("state")))
+    return f"warehouse {env} ({refresh['release']}): {when}; data as of {as_of}: {names}"

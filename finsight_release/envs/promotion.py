@@ -738,7 +738,23 @@ class Deployer:
         fault_point("pointer.swapped")
         if record.kind == "rollback":
             self.metrics.emit(event_record(ROLLBACK, str(env), Automatic=False))
-        return self._mark_live(record)
+        record = self._mark_live(record)
+        self._after_live(record, manifest)
+        return record
+
+    def _after_live(self, record: OperationRecord, manifest: ReleaseManifest) -> None:
+        """Tell the targets that switched that the operation is live (the warehouse starts refreshing
+        restored tables in the background); best effort: the operation is done whatever happens."""
+        for item in self._work(manifest, record.change_set):
+            hook = getattr(item.target, "after_live", None)
+            if hook is None or not item.artifacts:
+                continue
+            try:
+                hook(record.environment, manifest)
+            except Exception as exc:  # noqa: BLE001 - live already; report, never undo
+                self.log.warning(
+                    "after_live failed", target=item.target.name, error=exception_line(exc)
+                )
 
     def _check_still_mine(self, record: OperationRecord) -> tuple[EnvPointer, str | None]:
         """The pointer and its token, if ``record`` still holds the claim in this process; else

@@ -72,6 +72,9 @@ class ModelVersion(BaseModel):
     published_name: str
     depends_on: tuple[str, ...] = ()
     meta: dict[str, Any] = {}
+    key: tuple[
+        str, ...
+    ] = ()  # primary key from the model's constraints (data diffs compare key sets)
 
     @property
     def physical_name(self) -> str:
@@ -156,6 +159,17 @@ def _columns(node: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _primary_key(node: Mapping[str, Any]) -> tuple[str, ...]:
+    for constraint in node.get("constraints") or []:
+        if constraint.get("type") == "primary_key" and constraint.get("columns"):
+            return tuple(constraint["columns"])
+    return tuple(
+        name
+        for name, col in (node.get("columns") or {}).items()
+        if any(c.get("type") == "primary_key" for c in col.get("constraints") or [])
+    )
+
+
 def _node_fingerprint(node: Mapping[str, Any], upstream: list[str]) -> str:
     config = node.get("config") or {}
     if node["resource_type"] == "snapshot":
@@ -230,6 +244,7 @@ def plan_from_manifest(digest: str, manifest: Mapping[str, Any]) -> ModelPlan:
                 published_name=node.get("alias") or node["name"],
                 depends_on=tuple(sorted(parents)),
                 meta=dict(config.get("meta") or node.get("meta") or {}),
+                key=_primary_key(node),
             )
         )
     tests = []

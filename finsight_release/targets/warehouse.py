@@ -22,7 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -34,8 +34,10 @@ from finsight_release.release.artifact import Artifact, ArtifactKind
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
 from finsight_release.targets import published_layer as layer
+from finsight_release.targets import refresher
 from finsight_release.targets import warehouse_state as state
 from finsight_release.targets.base import WarehouseDeployError
+from finsight_release.targets.data_diff import ModelDiff, diff_model
 from finsight_release.targets.dbt_overlay import (
     OVERLAY_FILE,
     BuildOutcome,
@@ -84,11 +86,13 @@ class DuckDbWarehouseTarget:
         projects_dir: Path,
         seed_scale: int = 1,
         lock_timeout_s: float = 120.0,
+        background_refresh: bool = True,
     ) -> None:
         self.warehouse_dir = Path(warehouse_dir)
         self.projects_dir = Path(projects_dir)
         self.seed_scale = seed_scale
         self.lock_timeout_s = lock_timeout_s
+        self.background_refresh = background_refresh
         self.built_models = 0  # models the last prepare built (the benchmark reports it)
         self.log = get_logger("finsight_release.warehouse")
 
@@ -108,6 +112,10 @@ class DuckDbWarehouseTarget:
         Relations built before (by any release) are reused as they are. A failed build registers the
         models that did build (a retry reuses them), drops the relations of the ones that failed and
         raises one line naming each failed model with dbt's message.
+
+        Each table model built here whose published view would switch is then diffed against the
+        relation consumers read (:mod:`finsight_release.targets.data_diff`); a diff over a threshold in
+        the model's ``meta`` refuses the release, now and on every retry.
         """
         self.built_models = 0
         for artifact in artifacts:
@@ -115,10 +123,42 @@ class DuckDbWarehouseTarget:
             self._ensure_raw_data(db)
             plan = self.plan(env, artifact, repo)
             models, tests = self.pending_work(env, plan)
+            built: set[str] = set()
             if models or tests:
                 project = self._project(artifact, repo)
                 fault_point("warehouse.build", artifact.name)
-                self._build(project, db, plan, models, tests, manifest.release_id)
+                built = self._build(project, db, plan, models, tests, manifest.release_id)
+            self._diff_gate(db, plan, built, manifest.release_id)
+
+    def _diff_gate(self, db: Path, plan: ModelPlan, built: set[str], release_id: str) -> None:
+        """Diff the table models just built against the live relations they would replace (stored by
+        fingerprint); refuse while any stored diff of this plan's switching models is over its
+        thresholds."""
+        blocked = []
+        with self.connect(db) as con:
+            live = state.published_view_fingerprints(con)
+            rows = {r[0]: r for r in state.relation_rows(con)}
+            for m in plan.relations:
+                live_fp = live.get((m.published_schema, m.published_name))
+                if not m.is_table or m.resource_type != "model" or live_fp in {None, m.fingerprint}:
+                    continue
+                if m.fingerprint in built and live_fp in rows:
+                    diff = diff_model(con, PHYSICAL_SCHEMA, m, rows[live_fp][3])
+                    state.save_diff(con, m.fingerprint, str(live_fp), release_id, diff)
+                    self.log.info("data diff", model=m.name, diff=diff.summary())
+                stored = state.load_diff(con, m.fingerprint, str(live_fp))
+                if stored is not None and stored.blocking:
+                    blocked.append(f"{m.name}: {'; '.join(stored.violations)}")
+        if blocked:
+            raise WarehouseDeployError(
+                f"data diff blocks release {release_id} in {db} (published layer unchanged): "
+                + " | ".join(blocked)
+            )
+
+    def diffs(self, env: Environment, release_id: str) -> list[ModelDiff]:
+        """The data diffs recorded when ``release_id`` was prepared in ``env``."""
+        with self.connect(self.database(env), read_only=True) as con:
+            return state.diffs_for(con, release_id)
 
     def plan(self, env: Environment, artifact: Artifact, repo: ReleaseRepository) -> ModelPlan:
         """The :class:`ModelPlan` of a dbt project version: from ``env``'s warehouse, else from the
@@ -168,7 +208,8 @@ class DuckDbWarehouseTarget:
         models: Sequence[ModelVersion],
         tests: Sequence[TestVersion],
         release_id: str,
-    ) -> None:
+    ) -> set[str]:
+        """Build ``models`` and run ``tests``; the fingerprints built (registered)."""
         select = sorted({m.name for m in models} | {t.name for t in tests})
         dbt_vars = physical_vars(plan)
         self.log.info("building", models=[str(m) for m in models], tests=len(tests))
@@ -203,6 +244,7 @@ class DuckDbWarehouseTarget:
                 f"building release {release_id} in {db} failed (published layer unchanged): {error}"
             ) from error
         self.built_models += len(good)
+        return {by_id[uid].fingerprint for uid in good}
 
     def _drop_partial(self, con: duckdb.DuckDBPyConnection, models: Sequence[ModelVersion]) -> None:
         """Drop what a failed build left of ``models`` (a retry builds them from scratch)."""
@@ -231,10 +273,54 @@ class DuckDbWarehouseTarget:
                     f"dbt project {artifact.digest[:12]} was never prepared in {db}: nothing to publish"
                 )
             with self.connect(db) as con:
+                older = self._older_tables(con, plan)
                 layer.publish(con, plan, manifest.release_id, str(db))
+            path = refresher.queue_file(self.warehouse_dir, str(env))
+            if older:
+                stamp = state.now().isoformat(timespec="seconds")
+                refresher.queue(path, manifest.release_id, older, stamp)
+            elif (refresher.read_queue(path) or {}).get("state") == "queued":
+                path.unlink(missing_ok=True)  # nothing of this release is older than before
         if retired and not artifacts and db.exists():
             with self.connect(db) as con:
                 layer.unpublish(con)
+
+    def _older_tables(
+        self, con: duckdb.DuckDBPyConnection, plan: ModelPlan
+    ) -> list[dict[str, str]]:
+        """Table models of ``plan`` whose relation holds older data than the one its view shows now."""
+        live = state.published_view_fingerprints(con)
+        as_of = {fp: refreshed for fp, refreshed in state.refreshed_at(con).items()}
+        older = []
+        for m in plan.relations:
+            live_fp = live.get((m.published_schema, m.published_name))
+            if not m.is_table or m.resource_type != "model" or live_fp in {None, m.fingerprint}:
+                continue
+            mine, theirs = as_of.get(m.fingerprint), as_of.get(str(live_fp))
+            if mine is not None and theirs is not None and mine < theirs:
+                older.append(
+                    {
+                        "model": m.name,
+                        "relation": m.physical_name,
+                        "as_of": mine.isoformat(timespec="seconds"),
+                    }
+                )
+        return older
+
+    def after_live(self, env: Environment, manifest: ReleaseManifest) -> None:
+        """Once the operation is live: start the background refresh its switch queued, if any."""
+        if self.background_refresh:
+            path = refresher.queue_file(self.warehouse_dir, str(env))
+            if refresher.start(path, self.warehouse_dir, self.projects_dir, str(env)):
+                self.log.info("refreshing in the background", environment=str(env))
+
+    def refresh_status(self, env: Environment) -> dict[str, Any] | None:
+        """The last background refresh of ``env``: state, release, when, and per relation as of when."""
+        return refresher.read_queue(refresher.queue_file(self.warehouse_dir, str(env)))
+
+    def wait_for_refresh(self, env: Environment, timeout_s: float = 600.0) -> dict[str, Any] | None:
+        """Block until ``env``'s background refresh (if any) has ended."""
+        return refresher.wait(refresher.queue_file(self.warehouse_dir, str(env)), timeout_s)
 
     def apply(
         self,

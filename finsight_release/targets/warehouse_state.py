@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from finsight_release.targets.data_diff import ModelDiff
 from finsight_release.targets.model_plan import ModelPlan, ModelVersion
 
 CONTROL_SCHEMA = "_finsight"
@@ -33,6 +34,8 @@ DDL = (
     f"create table if not exists {CONTROL_SCHEMA}.published (key varchar primary key, value varchar)",
     f"create table if not exists {CONTROL_SCHEMA}.published_views (schema_name varchar, "
     "view_name varchar, fingerprint varchar, primary key (schema_name, view_name))",
+    f"create table if not exists {CONTROL_SCHEMA}.diffs (fingerprint varchar, live_fingerprint varchar, "
+    "release_id varchar, diff varchar, diffed_at timestamp, primary key (fingerprint, live_fingerprint))",
 )
 
 
@@ -203,3 +206,48 @@ def freshness(
         for fp, name, physical, materialized, refreshed, refreshing in rows
         if fp in wanted
     ]
+
+
+def published_view_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str]:
+    return {
+        (str(schema), str(view)): str(fp)
+        for schema, view, fp in con.execute(
+            f"select schema_name, view_name, fingerprint from {CONTROL_SCHEMA}.published_views"
+        ).fetchall()
+    }
+
+
+def save_diff(
+    con: duckdb.DuckDBPyConnection, fingerprint: str, live: str, release_id: str, diff: ModelDiff
+) -> None:
+    con.execute(
+        f"insert or replace into {CONTROL_SCHEMA}.diffs values (?, ?, ?, ?, ?)",
+        [fingerprint, live, release_id, diff.model_dump_json(), now()],
+    )
+
+
+def load_diff(con: duckdb.DuckDBPyConnection, fingerprint: str, live: str) -> ModelDiff | None:
+    row = con.execute(
+        f"select diff from {CONTROL_SCHEMA}.diffs where fingerprint = ? and live_fingerprint = ?",
+        [fingerprint, live],
+    ).fetchone()
+    return ModelDiff.model_validate_json(row[0]) if row else None
+
+
+def diffs_for(con: duckdb.DuckDBPyConnection, release_id: str) -> list[ModelDiff]:
+    rows = con.execute(
+        f"select diff from {CONTROL_SCHEMA}.diffs where release_id = ? order by diffed_at",
+        [release_id],
+    ).fetchall()
+    return [ModelDiff.model_validate_json(diff) for (diff,) in rows]
+
+
+def refreshed_at(con: duckdb.DuckDBPyConnection) -> dict[str, datetime]:
+    """As of when each registered relation's data is, by fingerprint."""
+    return {
+        str(fp): at
+        for fp, at in con.execute(
+            f"select fingerprint, refreshed_at from {CONTROL_SCHEMA}.relations"
+        ).fetchall()
+        if at is not None
+    }

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from finsight_release.cli.releases import refresh_line
 from finsight_release.targets.model_plan import PHYSICAL_SCHEMA, ModelPlan
 from finsight_release.targets.warehouse import WarehouseDeployError
 from tests.targets.warehouse_project import (
@@ -220,3 +221,72 @@ def test_snapshot_policy_a_sql_change_keeps_the_snapshot_table(tmp_path: Path) -
         },
     )
     assert project.prepare(v3) == 1  # a new identity starts a new snapshot table
+
+
+DIFF_YML = (
+    "version: 2\nmodels:\n  - name: fct_payments\n    config:\n      meta:\n        finsight:\n"
+    "          diff: {max_row_change_pct: 5, max_keys_removed: 0}\n"
+    "    columns:\n      - name: payment_id\n        constraints: [{type: primary_key}]\n"
+    "        data_tests: [not_null, unique]\n"
+)
+
+
+def test_data_diff_of_a_changed_mart_is_recorded_and_its_meta_thresholds_block(
+    tmp_path: Path,
+) -> None:
+    project = make_project(tmp_path)
+    v1 = project.release("v1", {"dbt_project/models/marts/_marts.yml": DIFF_YML})
+    project.deploy(v1)
+    shrinking = {
+        "dbt_project/models/marts/_marts.yml": DIFF_YML,
+        "dbt_project/models/marts/fct_payments.sql": PROJECT[
+            "dbt_project/models/marts/fct_payments.sql"
+        ]
+        + "where p.payment_id % 10 <> 0\n",
+    }
+    v2 = project.release("v2", shrinking)
+    with pytest.raises(WarehouseDeployError, match="data diff blocks") as info:
+        project.prepare(v2)
+    message = str(info.value)
+    assert "fct_payments: rows changed 10.0% > 5%" in message and "60 keys removed > 0" in message
+    assert project.target.published(DEV)["release"] == v1.release_id
+    with pytest.raises(WarehouseDeployError, match="data diff blocks"):
+        project.prepare(v2)  # a retry, with the relation already built, is still refused
+    (diff,) = project.target.diffs(DEV, v2.release_id)
+    assert (diff.rows_live, diff.rows_new, diff.keys_added, diff.keys_removed) == (600, 540, 0, 60)
+    amount = next(c for c in diff.columns if c.column == "amount")
+    assert amount.sum_new is not None and amount.sum_live is not None
+    assert amount.sum_new < amount.sum_live and amount.null_rate_new == 0.0
+    # Without thresholds a diff is recorded, never blocking.
+    v3 = project.release("v3", {k: v for k, v in shrinking.items() if k.endswith(".sql")})
+    project.deploy(v3)
+    assert [d.model for d in project.target.diffs(DEV, v3.release_id)] == ["fct_payments"]
+
+
+def test_rollback_refreshes_the_restored_tables_in_the_background_until_counts_agree(
+    tmp_path: Path,
+) -> None:
+    project = make_project(tmp_path)
+    v1, v2 = project.release("v1"), project.release("v2", STG_ACCOUNTS_V2)
+    project.deploy(v1)
+    project.deploy(v2)
+    add_payment(project, 10_000_001)  # a load after v2 was built: every mart is behind now
+    project.switch(v1)  # the rollback's switch: instant, v1's tables are older than v2's
+    status = project.target.refresh_status(DEV)
+    assert status is not None and status["state"] == "queued" and status["release"] == v1.release_id
+    assert {r["model"] for r in status["relations"]} == {"dim_accounts", "fct_payments"}
+    assert query(project, "select count(*) from analytics_marts_x.fct_payments")[0][0] == 600
+    project.target.after_live(DEV, v1)
+    done = project.target.wait_for_refresh(DEV, timeout_s=300)
+    assert done is not None and done["state"] == "done", done
+    assert done["started_at"] <= done["finished_at"]
+    assert all(r["as_of"] == done["finished_at"] for r in done["relations"])
+    staging = query(project, "select count(*) from analytics.stg_payments")[0][0]
+    marts = query(project, "select count(*) from analytics_marts_x.fct_payments")[0][0]
+    assert staging == marts == 601
+    line = refresh_line(DEV, done)
+    assert f"refreshed at {done['finished_at']}" in line and "dim_accounts, fct_payments" in line
+    # Promoting v2 again: the refresh made v1's tables newer than v2's, so v2's are queued in turn.
+    project.switch(v2)
+    again = project.target.refresh_status(DEV)
+    assert again is not None and again["state"] == "queued" and again["release"] == v2.release_id
