@@ -34,9 +34,16 @@ def publish(con: duckdb.DuckDBPyConnection, plan: ModelPlan, release_id: str, wh
             f"{', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''} (prepare builds them again)"
         )
     wanted = {(m.published_schema, m.published_name): m for m in plan.relations}
+    live = state.published_view_fingerprints(con)
+    views = {
+        (str(s), str(v))
+        for s, v in con.execute(
+            "select schema_name, view_name from duckdb_views() where not internal"
+        ).fetchall()
+    }
     con.execute("begin transaction")
     try:
-        for schema, view in state.published_views(con) - set(wanted):
+        for schema, view in set(live) - set(wanted):
             con.execute(f'drop view if exists "{schema}"."{view}"')
             con.execute(
                 f"delete from {CONTROL_SCHEMA}.published_views "
@@ -46,6 +53,8 @@ def publish(con: duckdb.DuckDBPyConnection, plan: ModelPlan, release_id: str, wh
         for schema in sorted({s for s, _ in wanted}):
             con.execute(f'create schema if not exists "{schema}"')
         for (schema, view), m in wanted.items():
+            if live.get((schema, view)) == m.fingerprint and (schema, view) in views:
+                continue  # already reads this relation: the same model version in both releases
             con.execute(
                 f'create or replace view "{schema}"."{view}" as '
                 f'select * from {PHYSICAL_SCHEMA}."{m.physical_name}"'

@@ -94,6 +94,7 @@ class DuckDbWarehouseTarget:
         self.lock_timeout_s = lock_timeout_s
         self.background_refresh = background_refresh
         self.built_models = 0  # models the last prepare built (the benchmark reports it)
+        self.compile_seconds = 0.0  # the last dbt compile that made a plan
         self.log = get_logger("finsight_release.warehouse")
 
     def database(self, env: Environment) -> Path:
@@ -120,6 +121,8 @@ class DuckDbWarehouseTarget:
         self.built_models = 0
         for artifact in artifacts:
             db = self.database(env)
+            if self._prepared(db, artifact.digest, manifest.release_id):
+                continue
             self._ensure_raw_data(db)
             plan = self.plan(env, artifact, repo)
             models, tests = self.pending_work(env, plan)
@@ -130,25 +133,52 @@ class DuckDbWarehouseTarget:
                 built = self._build(project, db, plan, models, tests, manifest.release_id)
             self._diff_gate(db, plan, built, manifest.release_id)
 
+    def _prepared(self, db: Path, digest: str, release_id: str) -> bool:
+        """The fast path (a rollback, a re-promotion): every model and test of the version is built and
+        passed here already; checked on one connection, stored diffs included."""
+        if not db.exists():
+            return False
+        with self.connect(db) as con:
+            state.ensure(con)
+            plan = state.load_plan(con, digest)
+            if plan is None:
+                return False
+            built = state.built(con, plan, PHYSICAL_SCHEMA)
+            passed = state.passed_tests(con)
+            if plan.fingerprints() - built or {t.fingerprint for t in plan.tests} - passed:
+                return False
+            self._gate_diffs(con, db, plan, set(), release_id)
+        return True
+
     def _diff_gate(self, db: Path, plan: ModelPlan, built: set[str], release_id: str) -> None:
+        with self.connect(db) as con:
+            self._gate_diffs(con, db, plan, built, release_id)
+
+    def _gate_diffs(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        db: Path,
+        plan: ModelPlan,
+        built: set[str],
+        release_id: str,
+    ) -> None:
         """Diff the table models just built against the live relations they would replace (stored by
         fingerprint); refuse while any stored diff of this plan's switching models is over its
         thresholds."""
         blocked = []
-        with self.connect(db) as con:
-            live = state.published_view_fingerprints(con)
-            rows = {r[0]: r for r in state.relation_rows(con)}
-            for m in plan.relations:
-                live_fp = live.get((m.published_schema, m.published_name))
-                if not m.is_table or m.resource_type != "model" or live_fp in {None, m.fingerprint}:
-                    continue
-                if m.fingerprint in built and live_fp in rows:
-                    diff = diff_model(con, PHYSICAL_SCHEMA, m, rows[live_fp][3])
-                    state.save_diff(con, m.fingerprint, str(live_fp), release_id, diff)
-                    self.log.info("data diff", model=m.name, diff=diff.summary())
-                stored = state.load_diff(con, m.fingerprint, str(live_fp))
-                if stored is not None and stored.blocking:
-                    blocked.append(f"{m.name}: {'; '.join(stored.violations)}")
+        live = state.published_view_fingerprints(con)
+        rows = {r[0]: r for r in state.relation_rows(con)}
+        for m in plan.relations:
+            live_fp = live.get((m.published_schema, m.published_name))
+            if not m.is_table or m.resource_type != "model" or live_fp in {None, m.fingerprint}:
+                continue
+            if m.fingerprint in built and live_fp in rows:
+                diff = diff_model(con, PHYSICAL_SCHEMA, m, rows[live_fp][3])
+                state.save_diff(con, m.fingerprint, str(live_fp), release_id, diff)
+                self.log.info("data diff", model=m.name, diff=diff.summary())
+            stored = state.load_diff(con, m.fingerprint, str(live_fp))
+            if stored is not None and stored.blocking:
+                blocked.append(f"{m.name}: {'; '.join(stored.violations)}")
         if blocked:
             raise WarehouseDeployError(
                 f"data diff blocks release {release_id} in {db} (published layer unchanged): "
@@ -174,12 +204,14 @@ class DuckDbWarehouseTarget:
             plan = ModelPlan.model_validate_json(cached.read_text())
         else:
             project = self._project(artifact, repo)
+            started = time.perf_counter()
             try:
                 plan = compile_plan(project, artifact.digest, PUBLISHED_SCHEMA)
             except DbtRunError as exc:
                 raise WarehouseDeployError(
                     f"dbt project {artifact.name} ({artifact.digest[:12]}) does not compile: {exc}"
                 ) from exc
+            self.compile_seconds = time.perf_counter() - started
             tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
             tmp.write_text(plan.model_dump_json())
             tmp.replace(cached)
@@ -268,11 +300,11 @@ class DuckDbWarehouseTarget:
             with self.connect(db) as con:
                 state.ensure(con)
                 plan = state.load_plan(con, artifact.digest)
-            if plan is None:
-                raise WarehouseDeployError(
-                    f"dbt project {artifact.digest[:12]} was never prepared in {db}: nothing to publish"
-                )
-            with self.connect(db) as con:
+                if plan is None:
+                    raise WarehouseDeployError(
+                        f"dbt project {artifact.digest[:12]} was never prepared in {db}: "
+                        "nothing to publish"
+                    )
                 older = self._older_tables(con, plan)
                 layer.publish(con, plan, manifest.release_id, str(db))
             path = refresher.queue_file(self.warehouse_dir, str(env))
