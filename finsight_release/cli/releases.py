@@ -99,6 +99,9 @@ def rollback(env: Environment, to_release: str | None) -> None:
         )
         return
     out.print(f"{env}: rolled back to {record.to_release} ({record.id}, {record.seconds:.2f}s)")
+    refresh = system.warehouse_target.refresh_status(env)
+    if refresh and refresh.get("release") == record.to_release and refresh["state"] != "done":
+        out.print(refresh_line(env, refresh), highlight=False)
 
 
 @main.command()

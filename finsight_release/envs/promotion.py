@@ -902,7 +902,9 @@ class Deployer:
             and record.state is not OperationState.LIVE
             and record.to_release == pointer.release_id
         ):
-            return self._mark_live(record, "completed by the next command"), True
+            record = self._mark_live(record, "completed by the next command")
+            self._after_live(record, self.repo.get(record.to_release))
+            return record, True
         return record, False
 
 
