@@ -163,3 +163,19 @@ class StoreAddressError(FinsightError):
 
 class DagsterStartError(FinsightError):
     """The local Dagster webserver or daemon did not come up."""
+
+
+class TargetError(FinsightError):
+    """A target cannot prepare, switch or read a version (names the target and the version)."""
+
+
+class WarehouseDeployError(TargetError):
+    """dbt build or publication into the warehouse failed (the published layer is unchanged)."""
+
+
+class NothingPublishedError(FinsightError):
+    """The environment's warehouse publishes no release: there is nothing to judge."""
+
+
+class PublishError(WarehouseDeployError):
+    """The published layer could not be switched (it still serves what it served before)."""

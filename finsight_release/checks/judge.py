@@ -26,7 +26,7 @@ import duckdb
 from finsight_release.checks.results import CheckResult, Severity
 from finsight_release.checks.soda_contracts import verify_contracts
 from finsight_release.envs.environment import Environment
-from finsight_release.errors import FinsightError
+from finsight_release.errors import NothingPublishedError
 from finsight_release.targets import warehouse_state as state
 from finsight_release.targets.dbt_overlay import SelectionFailed, build_selection
 from finsight_release.targets.model_plan import ModelPlan, SourceTable, physical_vars
@@ -34,10 +34,6 @@ from finsight_release.targets.model_plan import ModelPlan, SourceTable, physical
 if TYPE_CHECKING:
     from finsight_release.envs.promotion import AuditSink, Deployer
     from finsight_release.targets.warehouse import DuckDbWarehouseTarget
-
-
-class NothingPublishedError(FinsightError):
-    """The environment's warehouse publishes no release: there is nothing to judge."""
 
 
 @dataclass

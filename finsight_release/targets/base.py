@@ -6,18 +6,9 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from finsight_release.envs.environment import Environment
-from finsight_release.errors import FinsightError
 from finsight_release.release.artifact import Artifact, ArtifactKind
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
-
-
-class TargetError(FinsightError):
-    """A target cannot prepare, switch or read a version (names the target and the version)."""
-
-
-class WarehouseDeployError(TargetError):
-    """dbt build or publication into the warehouse failed (the published layer is unchanged)."""
 
 
 class Target(Protocol):

@@ -21,10 +21,10 @@ from pathlib import Path
 
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.faults import fault_point
+from finsight_release.errors import TargetError
 from finsight_release.release.artifact import Artifact, ArtifactKind, sha256_bytes
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
-from finsight_release.targets.base import TargetError
 
 DIR_MODE = 0o755
 FILE_MODE = 0o644

@@ -41,11 +41,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from finsight_release.envs.environment import Environment
+from finsight_release.errors import TargetError
 from finsight_release.observe.logging import get_logger
 from finsight_release.release.artifact import Artifact, ArtifactKind
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
-from finsight_release.targets.base import TargetError
 from finsight_release.targets.self_managed import check_inside
 
 DAGS = "airflow/dags"

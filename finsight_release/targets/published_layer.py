@@ -12,14 +12,10 @@ from __future__ import annotations
 import duckdb
 
 from finsight_release.envs.faults import fault_point
+from finsight_release.errors import PublishError
 from finsight_release.targets import warehouse_state as state
-from finsight_release.targets.base import WarehouseDeployError
 from finsight_release.targets.model_plan import PHYSICAL_SCHEMA, ModelPlan
 from finsight_release.targets.warehouse_state import CONTROL_SCHEMA
-
-
-class PublishError(WarehouseDeployError):
-    """The published layer could not be switched (it still serves what it served before)."""
 
 
 def publish(con: duckdb.DuckDBPyConnection, plan: ModelPlan, release_id: str, where: str) -> None:

@@ -97,7 +97,8 @@ def wait(path: Path, timeout_s: float = 600.0) -> dict[str, Any] | None:
 
 def run(warehouse_dir: Path, projects_dir: Path, env: str, queue_id: str) -> int:
     """The refresher process: refresh the queued relations, recording each step in the queue file."""
-    from finsight_release.targets.warehouse import DuckDbWarehouseTarget, WarehouseDeployError
+    from finsight_release.errors import WarehouseDeployError
+    from finsight_release.targets.warehouse import DuckDbWarehouseTarget
     from finsight_release.targets.warehouse_state import now
 
     path = queue_file(warehouse_dir, env)

@@ -50,7 +50,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from finsight_release.envs.environment import Environment
-from finsight_release.errors import AirflowApiError
+from finsight_release.errors import AirflowApiError, TargetError
 from finsight_release.observe.logging import get_logger
 from finsight_release.one_line import one_line
 from finsight_release.release.artifact import Artifact, ArtifactKind
@@ -58,7 +58,6 @@ from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
 from finsight_release.targets.airflow_api import AirflowApi, AirflowEndpoint, parse_time
 from finsight_release.targets.airflow_start import StartCheck, StartResult, measure_starts
-from finsight_release.targets.base import TargetError
 from finsight_release.targets.folder import FolderTarget, make_readable
 from finsight_release.validate.airflow.bundle import DagBundle
 

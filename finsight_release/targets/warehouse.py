@@ -28,7 +28,7 @@ import duckdb
 
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.faults import fault_point
-from finsight_release.errors import DbtRunError, FinsightError
+from finsight_release.errors import DbtRunError, FinsightError, WarehouseDeployError
 from finsight_release.observe.logging import get_logger
 from finsight_release.release.artifact import Artifact, ArtifactKind
 from finsight_release.release.manifest import ReleaseManifest
@@ -36,7 +36,6 @@ from finsight_release.release.repository import ReleaseRepository
 from finsight_release.targets import published_layer as layer
 from finsight_release.targets import refresher
 from finsight_release.targets import warehouse_state as state
-from finsight_release.targets.base import WarehouseDeployError
 from finsight_release.targets.data_diff import ModelDiff, diff_model
 from finsight_release.targets.dbt_overlay import (
     OVERLAY_FILE,

@@ -103,7 +103,7 @@ def test_a_duplicate_key_in_a_mart_fails_the_contract_and_the_dbt_test_and_marks
 
 
 def test_nothing_published_is_one_clear_error(tmp_path: Path) -> None:
-    from finsight_release.checks.judge import NothingPublishedError
+    from finsight_release.errors import NothingPublishedError
 
     system = ReleaseSystem(load_settings(home=tmp_path, actor="tester", require_validation=()))
     system.warehouse_target.database(DEV).parent.mkdir(parents=True)

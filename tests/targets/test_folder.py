@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from finsight_release.envs.environment import Environment
+from finsight_release.errors import TargetError
 from finsight_release.release.artifact import ArtifactKind
 from finsight_release.release.repository import ReleaseRepository
 from finsight_release.store.local import LocalObjectStore
-from finsight_release.targets.base import TargetError
 from finsight_release.targets.folder import FolderTarget
 from tests.mini_platform import make_platform
 

@@ -14,10 +14,10 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from finsight_release.envs.environment import Environment
+from finsight_release.errors import TargetError
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
 from finsight_release.store.local import LocalObjectStore
-from finsight_release.targets.base import TargetError
 from finsight_release.targets.mwaa import (
     SYNC_INTENT,
     SYNC_MANIFEST,

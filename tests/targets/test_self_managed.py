@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from finsight_release.envs.environment import Environment
-from finsight_release.errors import PromotionFailedError
+from finsight_release.errors import PromotionFailedError, TargetError
 from finsight_release.release.artifact import Artifact, ArtifactFile, ArtifactKind
 from finsight_release.targets.airflow_api import AirflowEndpoint
-from finsight_release.targets.base import TargetError
 from finsight_release.targets.self_managed import (
     AirflowDeployPolicy,
     SelfManagedAirflowTarget,

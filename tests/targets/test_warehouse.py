@@ -10,7 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from finsight_release.targets.warehouse import DuckDbWarehouseTarget, WarehouseDeployError
+from finsight_release.errors import WarehouseDeployError
+from finsight_release.targets.warehouse import DuckDbWarehouseTarget
 
 HOLDER = """
 import sys, time, duckdb

@@ -10,8 +10,8 @@ import duckdb
 import pytest
 
 from finsight_release.cli.releases import refresh_line
+from finsight_release.errors import WarehouseDeployError
 from finsight_release.targets.model_plan import PHYSICAL_SCHEMA, ModelPlan
-from finsight_release.targets.warehouse import WarehouseDeployError
 from tests.targets.warehouse_project import (
     DEV,
     PROJECT,
