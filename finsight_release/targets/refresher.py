@@ -18,10 +18,20 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import duckdb
 
 from finsight_release.envs.environment import Environment
+from finsight_release.targets import warehouse_state as state
+from finsight_release.targets.dbt_overlay import OVERLAY_FILE, SelectionFailed, build_selection
+from finsight_release.targets.model_plan import ModelPlan, physical_vars
+
+if TYPE_CHECKING:
+    from finsight_release.targets.dbt_overlay import BuildOutcome
+    from finsight_release.targets.warehouse import DuckDbWarehouseTarget
 
 STATES_DONE = {"done", "failed"}
 
@@ -93,6 +103,68 @@ def wait(path: Path, timeout_s: float = 600.0) -> dict[str, Any] | None:
         if data is None or data.get("state") in STATES_DONE or time.monotonic() > deadline:
             return data
         time.sleep(0.2)
+
+
+def older_tables(con: duckdb.DuckDBPyConnection, plan: ModelPlan) -> list[dict[str, str]]:
+    """Table models of ``plan`` whose relation holds older data than the one its view shows now."""
+    as_of = state.refreshed_at(con)
+    older = []
+    for m, live_fp in state.switching_tables(con, plan):
+        mine, theirs = as_of.get(m.fingerprint), as_of.get(live_fp)
+        if mine is not None and theirs is not None and mine < theirs:
+            stamp = mine.isoformat(timespec="seconds")
+            older.append({"model": m.name, "relation": m.physical_name, "as_of": stamp})
+    return older
+
+
+def refresh_published(
+    target: DuckDbWarehouseTarget, env: Environment, names: Sequence[str] | None = None
+) -> list[str]:
+    """Recompute the table models (tables and incremental models, not views, seeds or snapshots) of
+    the release ``env`` publishes from current sources, in place: ``dbt run`` on their physical
+    relations, so a table is rebuilt and an incremental model appends what is new. ``names`` limits
+    it to those models. Each relation is marked refreshing while it runs and gets ``refreshed_at``
+    when it is done. Returns the names refreshed.
+    """
+    from finsight_release.targets.warehouse import PUBLISHED_SCHEMA, WarehouseDeployError
+
+    db = target.database(env)
+    with target.connect(db) as con:
+        digest = state.published(con).get("digest")
+        plan = state.load_plan(con, digest) if digest else None
+    if plan is None:
+        raise WarehouseDeployError(f"nothing is published in {db}: nothing to refresh")
+    models = [
+        m
+        for m in plan.relations
+        if m.is_table and m.resource_type == "model" and (names is None or m.name in names)
+    ]
+    project = target.projects_dir / plan.digest
+    if not models:
+        return []
+    if not (project / "macros" / OVERLAY_FILE).is_file():
+        raise WarehouseDeployError(f"dbt project {plan.digest[:12]} is not materialized here")
+    with target.connect(db) as con:
+        state.mark_refreshing(con, [m.fingerprint for m in models])
+    dbt_vars, select = physical_vars(plan), [m.name for m in models]
+    outcome: BuildOutcome | None = None
+    try:
+        outcome = target.wait_for_lock(
+            db,
+            lambda: build_selection(project, db, PUBLISHED_SCHEMA, dbt_vars, select, command="run"),
+        )
+    except SelectionFailed as exc:
+        outcome = exc.outcome
+        raise WarehouseDeployError(f"refreshing {env}'s models failed: {exc}") from exc
+    finally:
+        done = [
+            m.fingerprint
+            for m in models
+            if outcome and outcome.statuses.get(m.unique_id) == "success"
+        ]
+        with target.connect(db) as con:
+            state.mark_refreshed(con, [m.fingerprint for m in models], done)
+    return [m.name for m in models]
 
 
 def run(warehouse_dir: Path, projects_dir: Path, env: str, queue_id: str) -> int:

@@ -36,7 +36,7 @@ from finsight_release.release.repository import ReleaseRepository
 from finsight_release.targets import published_layer as layer
 from finsight_release.targets import refresher
 from finsight_release.targets import warehouse_state as state
-from finsight_release.targets.data_diff import ModelDiff, diff_model
+from finsight_release.targets.data_diff import ModelDiff
 from finsight_release.targets.dbt_overlay import (
     OVERLAY_FILE,
     BuildOutcome,
@@ -45,6 +45,7 @@ from finsight_release.targets.dbt_overlay import (
     compile_plan,
     install_overlay,
 )
+from finsight_release.targets.diff_gate import gate_diffs
 from finsight_release.targets.folder import make_readable
 from finsight_release.targets.model_plan import (
     PHYSICAL_SCHEMA,
@@ -161,23 +162,11 @@ class DuckDbWarehouseTarget:
         built: set[str],
         release_id: str,
     ) -> None:
-        """Diff the table models just built against the live relations they would replace (stored by
-        fingerprint); refuse while any stored diff of this plan's switching models is over its
-        thresholds."""
-        blocked = []
-        live = state.published_view_fingerprints(con)
-        rows = {r[0]: r for r in state.relation_rows(con)}
-        for m in plan.relations:
-            live_fp = live.get((m.published_schema, m.published_name))
-            if not m.is_table or m.resource_type != "model" or live_fp in {None, m.fingerprint}:
-                continue
-            if m.fingerprint in built and live_fp in rows:
-                diff = diff_model(con, PHYSICAL_SCHEMA, m, rows[live_fp][3])
-                state.save_diff(con, m.fingerprint, str(live_fp), release_id, diff)
-                self.log.info("data diff", model=m.name, diff=diff.summary())
-            stored = state.load_diff(con, m.fingerprint, str(live_fp))
-            if stored is not None and stored.blocking:
-                blocked.append(f"{m.name}: {'; '.join(stored.violations)}")
+        """Refuse ``plan`` while a stored data diff of one of its switching tables is over its
+        thresholds (the tables just ``built`` are diffed first)."""
+        diffs, blocked = gate_diffs(con, plan, built, release_id)
+        for diff in diffs:
+            self.log.info("data diff", model=diff.model, diff=diff.summary())
         if blocked:
             raise WarehouseDeployError(
                 f"data diff blocks release {release_id} in {db} (published layer unchanged): "
@@ -247,7 +236,7 @@ class DuckDbWarehouseTarget:
         error: DbtRunError | None = None
         outcome: BuildOutcome | None
         try:
-            outcome = self._wait_for_lock(
+            outcome = self.wait_for_lock(
                 db,
                 lambda: build_selection(project, db, PUBLISHED_SCHEMA, dbt_vars, select),
             )
@@ -304,7 +293,7 @@ class DuckDbWarehouseTarget:
                         f"dbt project {artifact.digest[:12]} was never prepared in {db}: "
                         "nothing to publish"
                     )
-                older = self._older_tables(con, plan)
+                older = refresher.older_tables(con, plan)
                 layer.publish(con, plan, manifest.release_id, str(db))
             path = refresher.queue_file(self.warehouse_dir, str(env))
             if older:
@@ -315,28 +304,6 @@ class DuckDbWarehouseTarget:
         if retired and not artifacts and db.exists():
             with self.connect(db) as con:
                 layer.unpublish(con)
-
-    def _older_tables(
-        self, con: duckdb.DuckDBPyConnection, plan: ModelPlan
-    ) -> list[dict[str, str]]:
-        """Table models of ``plan`` whose relation holds older data than the one its view shows now."""
-        live = state.published_view_fingerprints(con)
-        as_of = {fp: refreshed for fp, refreshed in state.refreshed_at(con).items()}
-        older = []
-        for m in plan.relations:
-            live_fp = live.get((m.published_schema, m.published_name))
-            if not m.is_table or m.resource_type != "model" or live_fp in {None, m.fingerprint}:
-                continue
-            mine, theirs = as_of.get(m.fingerprint), as_of.get(str(live_fp))
-            if mine is not None and theirs is not None and mine < theirs:
-                older.append(
-                    {
-                        "model": m.name,
-                        "relation": m.physical_name,
-                        "as_of": mine.isoformat(timespec="seconds"),
-                    }
-                )
-        return older
 
     def after_live(self, env: Environment, manifest: ReleaseManifest) -> None:
         """Once the operation is live: start the background refresh its switch queued, if any."""
@@ -365,61 +332,15 @@ class DuckDbWarehouseTarget:
         self.switch(env, manifest, artifacts)
 
     def refresh(self, env: Environment, names: Sequence[str] | None = None) -> list[str]:
-        """Recompute the table models (tables and incremental models, not views, seeds or snapshots) of
-        the release ``env`` publishes from current sources, in place: ``dbt run`` on their physical
-        relations, so a table is rebuilt and an incremental model appends what is new. ``names`` limits
-        it to those models. Each relation is marked refreshing while it runs and gets ``refreshed_at``
-        when it is done. Returns the names refreshed.
-        """
-        db = self.database(env)
-        with self.connect(db) as con:
-            digest = state.published(con).get("digest")
-            plan = state.load_plan(con, digest) if digest else None
-        if plan is None:
-            raise WarehouseDeployError(f"nothing is published in {db}: nothing to refresh")
-        models = [
-            m
-            for m in plan.relations
-            if m.is_table and m.resource_type == "model" and (names is None or m.name in names)
-        ]
-        project = self.projects_dir / plan.digest
-        if not models:
-            return []
-        if not (project / "macros" / OVERLAY_FILE).is_file():
-            raise WarehouseDeployError(f"dbt project {plan.digest[:12]} is not materialized here")
-        with self.connect(db) as con:
-            state.mark_refreshing(con, [m.fingerprint for m in models])
-        outcome: BuildOutcome | None = None
-        try:
-            outcome = self._wait_for_lock(
-                db,
-                lambda: build_selection(
-                    project,
-                    db,
-                    PUBLISHED_SCHEMA,
-                    physical_vars(plan),
-                    [m.name for m in models],
-                    command="run",
-                ),
-            )
-        except SelectionFailed as exc:
-            outcome = exc.outcome
-            raise WarehouseDeployError(f"refreshing {env}'s models failed: {exc}") from exc
-        finally:
-            done = [
-                m.fingerprint
-                for m in models
-                if outcome and outcome.statuses.get(m.unique_id) == "success"
-            ]
-            with self.connect(db) as con:
-                state.mark_refreshed(con, [m.fingerprint for m in models], done)
-        return [m.name for m in models]
+        """Recompute the published release's table models from current sources, in place
+        (:func:`finsight_release.targets.refresher.refresh_published`); the names refreshed."""
+        return refresher.refresh_published(self, env, names)
 
     def connect(self, db: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
         """A connection to ``db``, waiting up to ``lock_timeout_s`` while another process holds its lock."""
-        return self._wait_for_lock(db, lambda: duckdb.connect(str(db), read_only=read_only))
+        return self.wait_for_lock(db, lambda: duckdb.connect(str(db), read_only=read_only))
 
-    def _wait_for_lock(self, db: Path, attempt: Callable[[], T]) -> T:
+    def wait_for_lock(self, db: Path, attempt: Callable[[], T]) -> T:
         """Run ``attempt`` until it is not refused for DuckDB's file lock, with backoff, for a bounded time."""
         deadline = time.monotonic() + self.lock_timeout_s
         delay = 0.05
@@ -475,7 +396,7 @@ class DuckDbWarehouseTarget:
                 "select count(*) from information_schema.schemata where schema_name = 'raw'"
             ).fetchone()
         if not has_raw or not has_raw[0]:
-            self._wait_for_lock(db, lambda: generate_warehouse(db, scale=self.seed_scale))
+            self.wait_for_lock(db, lambda: generate_warehouse(db, scale=self.seed_scale))
 
     def _project(self, artifact: Artifact, repo: ReleaseRepository) -> Path:
         """The dbt project version's directory, materialized once (under a temporary name first, so a

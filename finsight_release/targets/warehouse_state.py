@@ -251,3 +251,17 @@ def refreshed_at(con: duckdb.DuckDBPyConnection) -> dict[str, datetime]:
         ).fetchall()
         if at is not None
     }
+
+
+def switching_tables(
+    con: duckdb.DuckDBPyConnection, plan: ModelPlan
+) -> list[tuple[ModelVersion, str]]:
+    """Table models of ``plan`` whose published view reads another version now, with that version's
+    fingerprint (what publishing ``plan`` would switch)."""
+    live = published_view_fingerprints(con)
+    switching = []
+    for m in plan.relations:
+        live_fp = live.get((m.published_schema, m.published_name))
+        if m.is_table and m.resource_type == "model" and live_fp not in {None, m.fingerprint}:
+            switching.append((m, str(live_fp)))
+    return switching
