@@ -206,12 +206,11 @@ class Deployer:
                 env, pointer, record, "resolve", hint="wait for it, or stop that process first"
             )
         self._take_claim(env, pointer, token, record, "resolve")
-        self.audit.append(
-            actor=self.actor,
-            action="resolve",
+        self._audit(
+            "resolve",
+            env,
+            "started",
             release_id=record.to_release if record else None,
-            environment=str(env),
-            outcome="started",
             details={
                 "operation_id": pointer.pending,
                 "decision": decision,
@@ -276,13 +275,30 @@ class Deployer:
         self.ledger.set_health(
             HealthRecord(environment=env, release_id=release_id, healthy=healthy, reason=reason)
         )
+        self._audit(
+            "health",
+            env,
+            "healthy" if healthy else "unhealthy",
+            release_id=release_id,
+            details={"reason": reason},
+        )
+
+    def _audit(
+        self,
+        action: str,
+        env: Environment,
+        outcome: str,
+        release_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """Append this deployer's evidence for ``env`` (the actor is the deployer's)."""
         self.audit.append(
             actor=self.actor,
-            action="health",
+            action=action,
             release_id=release_id,
             environment=str(env),
-            outcome="healthy" if healthy else "unhealthy",
-            details={"reason": reason},
+            outcome=outcome,
+            details=details,
         )
 
     # -- gates and refusals ------------------------------------------------------------------
@@ -301,12 +317,11 @@ class Deployer:
         reason: str,
         exc: Exception | None = None,
     ) -> NoReturn:
-        self.audit.append(
-            actor=self.actor,
-            action="refuse",
+        self._audit(
+            "refuse",
+            env,
+            "refused",
             release_id=release_id,
-            environment=str(env),
-            outcome="refused",
             details={"operation": kind, "reason": reason},
         )
         self.log.warning(
@@ -333,12 +348,11 @@ class Deployer:
             where = {"alive": "running", "gone": "crashed", "unknown": "running elsewhere?"}[status]
             holder = f"{record.kind} to {record.to_release} ({record.id}, {record.state}, {where})"
         message = f"environment {env} is busy: {holder}; {hint}"
-        self.audit.append(
-            actor=self.actor,
-            action="refuse",
+        self._audit(
+            "refuse",
+            env,
+            "refused",
             release_id=record.to_release if record else None,
-            environment=str(env),
-            outcome="refused",
             details={"operation": kind, "reason": message, "held_by": pointer.pending},
         )
         self.log.warning("busy", environment=str(env), operation=kind, held_by=pointer.pending)
@@ -359,12 +373,11 @@ class Deployer:
                 reason + " (or use an audited emergency override)",
             )
         if reason and override_reason:
-            self.audit.append(
-                actor=self.actor,
-                action="override",
+            self._audit(
+                "override",
+                env,
+                "ok",
                 release_id=manifest.release_id,
-                environment=str(env),
-                outcome="ok",
                 details={"skipped": reason, "reason": override_reason},
             )
 
@@ -425,12 +438,11 @@ class Deployer:
             f"environment {env} is busy: another operation moved it while this one started "
             f"(it now runs {latest.release_id}, seq {latest.seq}); re-run to act on the new state"
         )
-        self.audit.append(
-            actor=self.actor,
-            action="refuse",
+        self._audit(
+            "refuse",
+            env,
+            "refused",
             release_id=latest.release_id,
-            environment=str(env),
-            outcome="refused",
             details={"operation": kind, "reason": message},
         )
         raise EnvironmentBusyError(message)
@@ -554,12 +566,11 @@ class Deployer:
             else None
         )
         if refusal:
-            self.audit.append(
-                actor=self.actor,
-                action="refuse",
+            self._audit(
+                "refuse",
+                env,
+                "refused",
                 release_id=record.to_release,
-                environment=str(env),
-                outcome="refused",
                 details={
                     "operation": record.kind,
                     "reason": refusal,
@@ -789,12 +800,11 @@ class Deployer:
         failure is audited: ``resolve --abort`` (or ``rollback``) finishes the job.
         """
         env = record.environment
-        self.audit.append(
-            actor=self.actor,
-            action="fail",
+        self._audit(
+            "fail",
+            env,
+            "failed",
             release_id=record.to_release,
-            environment=str(env),
-            outcome="failed",
             details={
                 "operation_id": record.id,
                 "error": record.error,
@@ -806,12 +816,11 @@ class Deployer:
             record, f"{record.kind} of {record.to_release} to {env} failed ({record.error})"
         )
         self.metrics.emit(event_record(ROLLBACK, str(env), Automatic=True))
-        self.audit.append(
-            actor=self.actor,
-            action="rollback",
+        self._audit(
+            "rollback",
+            env,
+            "ok",
             release_id=record.from_release,
-            environment=str(env),
-            outcome="ok",
             details={"operation_id": record.id, "automatic": True, "cause": record.error},
         )
         self._release_claim(env, record.id)
@@ -845,12 +854,11 @@ class Deployer:
             # lets rollback or resolve take it over at once.
             self.ledger.save(record.model_copy(update={"owner": None}))
             self._give_up_claim(env, record.id)
-            self.audit.append(
-                actor=self.actor,
-                action="restore",
+            self._audit(
+                "restore",
+                env,
+                "failed",
                 release_id=record.from_release,
-                environment=str(env),
-                outcome="failed",
                 details={"operation_id": record.id, "cause": record.error, "error": problem},
             )
             raise PromotionFailedError(
@@ -873,12 +881,11 @@ class Deployer:
         self._switch_back_or_give_up(
             record, f"aborting {record.kind} {record.id} of {record.to_release}"
         )
-        self.audit.append(
-            actor=self.actor,
-            action="rollback",
+        self._audit(
+            "rollback",
+            env,
+            "ok",
             release_id=record.from_release,
-            environment=str(env),
-            outcome="ok",
             details={
                 "operation_id": record.id,
                 "aborted": record.kind,
