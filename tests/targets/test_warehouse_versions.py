@@ -84,6 +84,7 @@ def test_first_release_builds_every_model_and_publishes_custom_schemas(project: 
 def test_one_staging_change_builds_it_and_its_downstream_only(project: Project) -> None:
     v1 = project.release("v1")
     v2 = project.release("v2", STG_ACCOUNTS_V2)
+    project.deploy(v1)  # each test stands alone (xdist may run it on a fresh worker)
     before = physical(project)
     assert project.prepare(v2) == 3  # stg_accounts, dim_accounts, fct_payments
     p1, p2 = plan_of(project, v1), plan_of(project, v2)
@@ -101,6 +102,7 @@ def test_one_staging_change_builds_it_and_its_downstream_only(project: Project) 
 
 def test_rollback_is_a_switch_of_every_view_back(project: Project) -> None:
     v1, v2 = project.release("v1"), project.release("v2", STG_ACCOUNTS_V2)
+    project.deploy(v1)
     project.deploy(v2)
     assert project.prepare(v1) == 0  # built before: nothing to build
     project.switch(v1)
@@ -140,6 +142,7 @@ def test_a_relation_dropped_by_hand_refuses_the_switch_and_prepare_rebuilds_it(
     project: Project,
 ) -> None:
     v1, v2 = project.release("v1"), project.release("v2", STG_ACCOUNTS_V2)
+    project.deploy(v1)
     project.deploy(v2)
     dim = plan_of(project, v1).by_id()["model.mini.dim_accounts"]
     with duckdb.connect(str(project.target.database(DEV))) as con:
