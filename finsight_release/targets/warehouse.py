@@ -320,17 +320,6 @@ class DuckDbWarehouseTarget:
         """Block until ``env``'s background refresh (if any) has ended."""
         return refresher.wait(refresher.queue_file(self.warehouse_dir, str(env)), timeout_s)
 
-    def apply(
-        self,
-        env: Environment,
-        manifest: ReleaseManifest,
-        artifacts: Sequence[Artifact],
-        repo: ReleaseRepository,
-    ) -> None:
-        """Prepare then switch."""
-        self.prepare(env, manifest, artifacts, repo)
-        self.switch(env, manifest, artifacts)
-
     def refresh(self, env: Environment, names: Sequence[str] | None = None) -> list[str]:
         """Recompute the published release's table models from current sources, in place
         (:func:`finsight_release.targets.refresher.refresh_published`); the names refreshed."""
