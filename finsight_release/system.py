@@ -353,10 +353,7 @@ class ReleaseSystem:
         return self._deployed(self.deployer.resolve(env, decision, reason))
 
     def _deployed(self, record: OperationRecord) -> OperationRecord:
-        from finsight_release.envs.operation import OperationState
-
-        # An operation that was undone (a takeover's abort) leaves the environment on from_release.
-        live = record.to_release if record.state is OperationState.LIVE else record.from_release
+        live = record.live_release
         if live is not None:
             self._notify("deployed", record.environment, self.repo.get(live), record)
         return record

@@ -18,7 +18,7 @@ from finsight_release.assets.releases import (
 )
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.envs.environment import Environment
-from finsight_release.envs.operation import OperationRecord, OperationState
+from finsight_release.envs.operation import OperationRecord
 from finsight_release.observe.dora import dora_metadata
 from finsight_release.observe.logging import log_context
 
@@ -67,9 +67,7 @@ def _deployed(
     system_res: ReleaseSystemResource, record: OperationRecord
 ) -> Iterator[dg.AssetMaterialization]:
     system = system_res.system()
-    # A rollback that took over a crashed operation returns that operation, undone: the environment
-    # is back on its from_release.
-    live = record.to_release if record.state is OperationState.LIVE else record.from_release
+    live = record.live_release  # a rollback that undid a crashed operation: its from_release
     if live is None:
         return
     manifest = system.repo.get(live)

@@ -87,6 +87,12 @@ class OperationRecord(BaseModel):
         return self.model_copy(update={"switched": (*self.switched, target)})
 
     @property
+    def live_release(self) -> str | None:
+        """The release the environment runs after this operation: ``to_release`` once live; otherwise
+        (it failed and was restored, or a takeover undid it) ``from_release``."""
+        return self.to_release if self.state is OperationState.LIVE else self.from_release
+
+    @property
     def reached_switching(self) -> bool:
         """True once any target may have been switched (the record ever entered ``switching``)."""
         return any(t.state is OperationState.SWITCHING for t in self.transitions)
