@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -231,7 +232,7 @@ def render_markdown(report: ValidationReport) -> str:
     return "\n".join(lines)
 
 
-RENDERERS = {
+RENDERERS: dict[str, Callable[[ValidationReport], str]] = {
     "text": render_text,
     "json": render_json,
     "junit": render_junit,

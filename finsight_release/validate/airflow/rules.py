@@ -154,7 +154,11 @@ def rule_findings(source: str, rel: str, artifact: str) -> list[Finding]:
                 )
             args = keyword(node, "default_args")
             if isinstance(args, ast.Dict):
-                keys = {k.value for k in args.keys if isinstance(k, ast.Constant)}
+                keys = {
+                    k.value
+                    for k in args.keys
+                    if isinstance(k, ast.Constant) and isinstance(k.value, str)
+                }
                 if missing := {"owner", "retries"} - keys:
                     add(
                         "missing_owner_retries",
