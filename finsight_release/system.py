@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from finsight_release.store.base import ObjectStore
     from finsight_release.targets.airflow_health import AirflowHealth
     from finsight_release.targets.janitor import JanitorReport
+    from finsight_release.targets.mwaa import MwaaTarget
     from finsight_release.targets.warehouse import DuckDbWarehouseTarget
     from finsight_release.validate.record import ValidationOutcome
     from finsight_release.validate.runner import CheckProgress
@@ -119,8 +120,24 @@ class ReleaseSystem:
     @cached_property
     def targets(self) -> list[Target]:
         """The deploy targets in switch order: the warehouse (models) before the DAG folder, so new DAGs
-        never run against old models (a rollback switches back in the reverse order)."""
+        never run against old models (a rollback switches back in the reverse order). With MWAA
+        environments (AWS mode), MWAA takes their Airflow artifacts and the folder target the rest."""
+        if self.mwaa_target is not None:
+            from finsight_release.targets.mwaa_environments import route_airflow
+
+            return [self.warehouse_target, *route_airflow(self.mwaa_target, self.folder_target)]
         return [self.warehouse_target, self.folder_target]
+
+    @cached_property
+    def mwaa_target(self) -> MwaaTarget | None:
+        """In AWS mode, the MWAA target of the environments whose config in the platform tree says
+        ``airflow.target: mwaa``; None locally or when no environment does."""
+        if not self.settings.is_aws:
+            return None
+        from finsight_release.targets.mwaa_environments import mwaa_placements, open_mwaa_target
+
+        placements = mwaa_placements(self.settings.platform)
+        return open_mwaa_target(placements) if placements else None
 
     @cached_property
     def warehouse_target(self) -> DuckDbWarehouseTarget:

@@ -1,0 +1,212 @@
+"""MWAA wired into ReleaseSystem: in AWS mode an environment whose config says ``airflow.target:
+mwaa`` gets its DAG bundle, requirements and plugins from the MWAA target, and the folder target no
+longer takes them there. The artifact store and MWAA's bucket are on moto's server over HTTP; the MWAA
+API (``invoke_rest_api``, ``update_environment``, ``get_environment``), which no local server
+implements, goes through botocore's Stubber with responses shaped like the AWS API reference."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from finsight_release.envs.environment import Environment
+from finsight_release.errors import ConfigError, PromotionFailedError
+from finsight_release.settings import Mode, load_settings
+from finsight_release.system import ReleaseSystem
+from finsight_release.targets.mwaa import SYNC_MANIFEST
+from finsight_release.targets.mwaa_environments import mwaa_placements
+from tests.mini_platform import make_platform
+
+REPO = Path(__file__).resolve().parents[2]
+DEV, STAGING = Environment.DEV, Environment.STAGING
+DAGS_DIR = "release_assets/airflow/dags"
+MWAA_ENV = "finsight-staging"
+
+
+def staging_config(bucket: str) -> str:
+    """The reference platform's staging config (MWAA), its DAGs in the test's bucket."""
+    text = (REPO / "release_assets/config/staging.yaml").read_text()
+    return text.replace("s3://finsight-staging-airflow/dags/", f"s3://{bucket}/dags/")
+
+
+@dataclass
+class World:
+    system: ReleaseSystem
+    stub: Stubber
+    s3: Any
+    bucket: str
+    v1: str
+    v2: str
+
+    def to_dev(self, release: str) -> None:
+        """Promote ``release`` to dev (the folder target) and record its checks passed there."""
+        self.system.promote(DEV, release)
+        self.system.deployer.mark_health(DEV, release, True, "post-deploy checks passed")
+
+    def dags_keys(self) -> set[str]:
+        listed = self.s3.list_objects_v2(Bucket=self.bucket, Prefix="dags/").get("Contents", [])
+        return {o["Key"].removeprefix("dags/") for o in listed}
+
+    def expect_import_errors(self, errors: list[dict[str, Any]] | None = None) -> None:
+        self.stub.add_response(
+            "invoke_rest_api",
+            {
+                "RestApiStatusCode": 200,
+                "RestApiResponse": {
+                    "import_errors": errors or [],
+                    "total_entries": len(errors or []),
+                },
+            },
+            {"Name": MWAA_ENV, "Path": "/importErrors", "Method": "GET"},
+        )
+
+    def expect_update(self, plugins: bool = False) -> None:
+        """``UpdateEnvironment`` to the new requirements (and plugins) object versions, then one
+        ``GetEnvironment`` that finds it AVAILABLE."""
+        expected = {
+            "Name": MWAA_ENV,
+            "RequirementsS3Path": "requirements.txt",
+            "RequirementsS3ObjectVersion": ANY,
+        }
+        if plugins:
+            expected |= {"PluginsS3Path": "plugins.zip", "PluginsS3ObjectVersion": ANY}
+        arn = f"arn:aws:airflow:us-east-1:111122223333:environment/{MWAA_ENV}"
+        self.stub.add_response("update_environment", {"Arn": arn}, expected)
+        available = {"Name": MWAA_ENV, "Status": "AVAILABLE", "LastUpdate": {"Status": "SUCCESS"}}
+        self.stub.add_response("get_environment", {"Environment": available}, {"Name": MWAA_ENV})
+
+
+@pytest.fixture
+def world(moto_server: str, tmp_path: Path) -> Iterator[World]:
+    suffix = tmp_path.name.lower().replace("_", "-")[:30]
+    bucket, state = f"mwaa-{suffix}", f"state-{suffix}"
+    s3 = boto3.client("s3")
+    for name in (bucket, state):
+        s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    config = {"release_assets/config/staging.yaml": staging_config(bucket)}
+    p1 = make_platform(tmp_path / "p1", config, without="dbt")
+    p2 = make_platform(
+        tmp_path / "p2",
+        {
+            **config,
+            f"{DAGS_DIR}/ingest_core.py": "# dag one, v2\nDAG_ID = 'ingest_core'\n",
+            "release_assets/airflow/requirements.txt": "apache-airflow-providers-snowflake==6.7.0\n",
+            "release_assets/spark/ledger_compaction/job.yaml": "name: ledger_compaction\n# v2\n",
+        },
+        without="dbt",
+    )
+    settings = load_settings(
+        home=tmp_path / "home",
+        mode=Mode.AWS,
+        platform=p1,
+        store_url=f"s3://{state}/finsight",
+        actor="tester",
+        require_validation=(),
+    )
+    system = ReleaseSystem(settings)
+    v1 = system.build(p1)[0].release_id
+    v2 = system.build(p2)[0].release_id
+    mwaa = system.mwaa_target
+    assert mwaa is not None
+    mwaa.poll_s = 0.01
+    stub = Stubber(mwaa.mwaa)
+    with stub:
+        yield World(system, stub, s3, bucket, v1, v2)
+    stub.assert_no_pending_responses()
+
+
+def test_mwaa_takes_the_airflow_artifacts_of_its_environment_and_rolls_them_back(
+    world: World,
+) -> None:
+    system, folder = world.system, world.system.folder_target
+    world.to_dev(world.v1)
+    assert folder.live_path(DEV, "airflow/dags").is_dir()  # dev is local: the folder target
+    assert world.dags_keys() == set()
+
+    world.expect_update(plugins=True)  # the first release brings requirements and plugins
+    world.expect_import_errors()
+    record = system.promote(STAGING, world.v1)
+    assert "mwaa" in record.switched
+    v1_dags = system.repo.get(world.v1).artifact("airflow/dags")
+    assert v1_dags is not None
+    assert world.dags_keys() == {f.path for f in v1_dags.files} | {SYNC_MANIFEST}
+    assert not folder.live_path(STAGING, "airflow/dags").exists()  # not also in the folder
+    assert folder.live_path(STAGING, "spark/ledger_compaction").is_dir()  # the rest still is
+
+    world.to_dev(world.v2)
+    world.expect_update()  # the slow path: requirements through update_environment
+    world.expect_import_errors()
+    system.promote(STAGING, world.v2)
+    state = system.mwaa_target.sync_state(STAGING)  # type: ignore[union-attr]
+    assert state["digest"] == system.repo.get(world.v2).artifact("airflow/dags").digest  # type: ignore[union-attr]
+    first_requirements = system.mwaa_target.last_update  # type: ignore[union-attr]
+
+    world.expect_update()
+    world.expect_import_errors()
+    system.rollback(STAGING)
+    assert system.board.read(STAGING)[0].release_id == world.v1
+    assert system.mwaa_target.sync_state(STAGING)["digest"] == v1_dags.digest  # type: ignore[union-attr]
+    restored = system.mwaa_target.last_update  # type: ignore[union-attr]
+    assert restored is not None and first_requirements is not None
+    assert (
+        restored["RequirementsS3ObjectVersion"] != first_requirements["RequirementsS3ObjectVersion"]
+    )
+    body = world.s3.get_object(Bucket=world.bucket, Key="requirements.txt")["Body"].read()
+    assert body == b"apache-airflow-providers-snowflake==6.6.1\n"
+    assert not folder.live_path(STAGING, "airflow/dags").exists()
+
+
+def test_an_import_error_on_mwaa_fails_the_promotion_and_restores_the_previous_bundle(
+    world: World,
+) -> None:
+    system = world.system
+    world.to_dev(world.v1)
+    world.expect_update(plugins=True)
+    world.expect_import_errors()
+    system.promote(STAGING, world.v1)
+    world.to_dev(world.v2)
+    world.expect_update()
+    world.expect_import_errors(
+        [
+            {
+                "import_error_id": 1,
+                "filename": "/usr/local/airflow/dags/ingest_core.py",
+                "stack_trace": "Traceback ...\nValueError: broken on purpose\n",
+                "timestamp": "2026-12-02T10:00:00+00:00",
+            }
+        ]
+    )
+    world.expect_update()  # the restore puts the previous requirements back
+    with pytest.raises(PromotionFailedError, match="broken on purpose"):
+        system.promote(STAGING, world.v2)
+    assert system.board.read(STAGING)[0].release_id == world.v1
+    v1_dags = system.repo.get(world.v1).artifact("airflow/dags")
+    assert system.mwaa_target.sync_state(STAGING) == {  # type: ignore[union-attr]
+        "state": "clean",
+        "digest": v1_dags.digest if v1_dags else None,
+        "intent": None,
+    }
+
+
+def test_a_mwaa_config_without_its_environment_is_one_line(tmp_path: Path) -> None:
+    config = staging_config("b").replace("  mwaa_environment: finsight-staging\n", "")
+    platform = make_platform(tmp_path, {"release_assets/config/staging.yaml": config})
+    with pytest.raises(ConfigError, match=r"staging.yaml: airflow.mwaa_environment: required"):
+        mwaa_placements(platform)
+    assert mwaa_placements(make_platform(tmp_path / "local")) == {}  # no config says mwaa
+
+
+def test_local_mode_never_routes_to_mwaa(tmp_path: Path) -> None:
+    platform = make_platform(
+        tmp_path / "p", {"release_assets/config/staging.yaml": staging_config("b")}
+    )
+    system = ReleaseSystem(load_settings(home=tmp_path / "home", platform=platform))
+    assert system.mwaa_target is None
+    assert [t.name for t in system.targets] == ["warehouse", "folder"]
