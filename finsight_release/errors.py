@@ -179,3 +179,8 @@ class NothingPublishedError(FinsightError):
 
 class PublishError(WarehouseDeployError):
     """The published layer could not be switched (it still serves what it served before)."""
+
+
+class SparkDeployError(TargetError):
+    """A Spark job deploy stopped (build, import on the runtime, artifact location, switch); the job
+    definitions the orchestrator launches are unchanged. The message starts with ``spark:``."""

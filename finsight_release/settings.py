@@ -100,6 +100,11 @@ class Settings(BaseModel):
     # secret: it is never logged, and belongs in the environment (Secrets Manager in AWS mode).
     alert_webhook: str | None = None
     retain_releases: int = 5
+    # Inconclusive post-deploy judgements of a release before its pipeline pauses for a person.
+    check_attempts: int = 3
+    # Spark jobs deployed as wheels + job definitions (targets/spark); off: only copied to the folders.
+    spark_deploy: bool = True
+    spark_artifacts_url: str = ""  # the Spark artifact location: a folder, or s3://bucket/prefix
 
     @property
     def is_aws(self) -> bool:
@@ -140,11 +145,22 @@ def load_settings(**overrides: object) -> Settings:
         "bake_s": float(env.get("FINSIGHT_BAKE_S", "1800")),
         "alert_webhook": env.get("FINSIGHT_ALERT_WEBHOOK") or None,
         "retain_releases": _positive_int("FINSIGHT_RETAIN_RELEASES", 5),
+        "check_attempts": _positive_int("FINSIGHT_CHECK_ATTEMPTS", 3),
         "require_validation": tuple(
             e.strip()
             for e in env.get("FINSIGHT_REQUIRE_VALIDATION", "prod").split(",")
             if e.strip()
         ),
     }
+    values["spark_deploy"] = env.get("FINSIGHT_SPARK_DEPLOY", "on").strip().lower() not in {
+        "off",
+        "0",
+        "false",
+    }
+    values["spark_artifacts_url"] = env.get("FINSIGHT_SPARK_ARTIFACTS_URL") or (
+        f"{values['store_url']}/spark-artifacts"
+        if str(values["store_url"]).startswith("s3://")
+        else str(home / "spark")
+    )
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

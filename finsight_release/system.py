@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from finsight_release.targets.airflow_health import AirflowHealth
     from finsight_release.targets.janitor import JanitorReport
     from finsight_release.targets.mwaa import MwaaTarget
+    from finsight_release.targets.spark.target import PublishedSmoke, SparkJobTarget
     from finsight_release.targets.warehouse import DuckDbWarehouseTarget
     from finsight_release.validate.record import ValidationOutcome
     from finsight_release.validate.runner import CheckProgress
@@ -113,7 +114,9 @@ class ReleaseSystem:
 
         return SelfManagedAirflowTarget(
             self.settings.home / "targets",
-            frozenset(ArtifactKind) - {ArtifactKind.DBT_PROJECT},
+            frozenset(ArtifactKind)
+            - {ArtifactKind.DBT_PROJECT}
+            - {kind for target in self.spark_targets for kind in target.kinds},
             endpoints_from_environ(),
         )
 
@@ -125,8 +128,12 @@ class ReleaseSystem:
         if self.mwaa_target is not None:
             from finsight_release.targets.mwaa_environments import route_airflow
 
-            return [self.warehouse_target, *route_airflow(self.mwaa_target, self.folder_target)]
-        return [self.warehouse_target, self.folder_target]
+            return [
+                self.warehouse_target,
+                *self.spark_targets,
+                *route_airflow(self.mwaa_target, self.folder_target),
+            ]
+        return [self.warehouse_target, *self.spark_targets, self.folder_target]
 
     @cached_property
     def mwaa_target(self) -> MwaaTarget | None:
@@ -807,3 +814,40 @@ class ReleaseSystem:
             },
         )
         return attribution
+
+    @cached_property
+    def spark_targets(self) -> list[SparkJobTarget]:
+        """The Spark job target (wheels and job definitions at ``settings.spark_artifacts_url``),
+        switched after the warehouse and before the DAG folder, so DAGs that launch a new job version
+        go live after it; none when ``FINSIGHT_SPARK_DEPLOY=off`` (the folders then copy Spark jobs)."""
+        if not self.settings.spark_deploy:
+            return []
+        from finsight_release.targets.spark.location import ArtifactLocation
+        from finsight_release.targets.spark.target import SparkJobTarget
+
+        location = ArtifactLocation(open_store(self.settings.spark_artifacts_url))
+        return [SparkJobTarget(location, self.repo, self.settings.spark_python)]
+
+    def spark_smoke(self, env: Environment, names: list[str] | None = None) -> PublishedSmoke:
+        """Smoke-run the published Spark wheels ``env`` launches (artifact names ``names``, default all).
+
+        Audited; a failing run marks the release unhealthy in ``env`` (``Deployer.mark_health``).
+        """
+        from finsight_release.errors import SparkDeployError
+
+        if not self.spark_targets:
+            raise SparkDeployError("spark: Spark deploys are off (FINSIGHT_SPARK_DEPLOY=off)")
+        smoke = self.spark_targets[0].smoke_published(env, names)
+        self.audit.append(
+            actor=self.settings.actor,
+            action="spark_smoke",
+            release_id=smoke.release_id,
+            environment=str(env),
+            outcome="healthy" if smoke.healthy else "unhealthy",
+            details={"jobs": smoke.jobs},
+        )
+        if not smoke.healthy and smoke.release_id:
+            self.deployer.mark_health(
+                env, smoke.release_id, False, f"spark: {'; '.join(smoke.problems())}"
+            )
+        return smoke

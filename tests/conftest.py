@@ -38,6 +38,20 @@ def newcomer_shell() -> Iterator[None]:
     os.environ["PATH"] = saved
 
 
+@pytest.fixture(scope="session", autouse=True)
+def spark_deploys_off() -> Iterator[None]:
+    """Promotions copy Spark jobs into the folders as before the Spark target: the mini platform's job
+    is a bare job.yaml, not a package. tests/targets/spark and tests/assets/test_spark_jobs.py turn
+    the Spark target on (``FINSIGHT_SPARK_DEPLOY=on``) where they test it."""
+    saved = os.environ.get("FINSIGHT_SPARK_DEPLOY")
+    os.environ["FINSIGHT_SPARK_DEPLOY"] = "off"
+    yield
+    if saved is None:
+        os.environ.pop("FINSIGHT_SPARK_DEPLOY", None)
+    else:
+        os.environ["FINSIGHT_SPARK_DEPLOY"] = saved
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
