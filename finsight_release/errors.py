@@ -184,3 +184,16 @@ class PublishError(WarehouseDeployError):
 class SparkDeployError(TargetError):
     """A Spark job deploy stopped (build, import on the runtime, artifact location, switch); the job
     definitions the orchestrator launches are unchanged. The message starts with ``spark:``."""
+
+
+class StreamingDeployError(TargetError):
+    """A streaming deploy stopped (schema registry or consumer rollout); the running version keeps
+    consuming. The message starts with the layer (``streaming/schema``, ``streaming/consumer``)."""
+
+
+class RolloutStoppedError(StreamingDeployError):
+    """A consumer rollout was stopped and rolled back; ``report`` says what it measured."""
+
+    def __init__(self, message: str, report: object = None) -> None:
+        super().__init__(message)
+        self.report = report
