@@ -7,10 +7,13 @@ import dagster as dg
 from finsight_release.assets.airflow_health import airflow_health_checks, airflow_health_job
 from finsight_release.assets.checks import release_validation
 from finsight_release.assets.detection import detection_checks, detection_job, detection_schedule
+from finsight_release.assets.judgement_checks import release_contracts
 from finsight_release.assets.pipeline import pipeline_checks
 from finsight_release.assets.platform import platform_assets, platform_resources
 from finsight_release.assets.releases import deployment_specs, release_specs
 from finsight_release.assets.resources import ReleaseSystemResource
+from finsight_release.assets.spark_jobs import spark_job_assets, spark_smoke_checks, spark_smoke_job
+from finsight_release.automation.audit_retention import prune_audit_job, prune_audit_schedule
 from finsight_release.automation.jobs import (
     build_release_job,
     promote_job,
@@ -22,8 +25,15 @@ from finsight_release.automation.rollback_sensor import rollback_on_failed_check
 from finsight_release.automation.sensors import diagnose_failed_runs
 
 defs = dg.Definitions(
-    assets=[*release_specs(), *deployment_specs(), *platform_assets()],
-    asset_checks=[release_validation, *detection_checks, *pipeline_checks, *airflow_health_checks],
+    assets=[*release_specs(), *deployment_specs(), *platform_assets(), *spark_job_assets],
+    asset_checks=[
+        release_validation,
+        *detection_checks,
+        *pipeline_checks,
+        *airflow_health_checks,
+        release_contracts,
+        *spark_smoke_checks,
+    ],
     jobs=[
         build_release_job,
         promote_job,
@@ -31,8 +41,10 @@ defs = dg.Definitions(
         validate_release_job,
         detection_job,
         airflow_health_job,
+        prune_audit_job,
+        spark_smoke_job,
     ],
-    schedules=[detection_schedule],
+    schedules=[detection_schedule, prune_audit_schedule],
     sensors=[diagnose_failed_runs, *promotion_sensors, rollback_on_failed_checks],
     resources={"release_system": ReleaseSystemResource(), **platform_resources()},
 )

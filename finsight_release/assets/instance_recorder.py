@@ -22,6 +22,7 @@ from finsight_release.assets.releases import (
     release_key,
     release_materializations,
 )
+from finsight_release.assets.spark_jobs import spark_job_materializations
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.operation import OperationRecord
 from finsight_release.release.manifest import ReleaseManifest
@@ -55,6 +56,8 @@ class InstanceRecorder:
         for materialization in deployment_materializations(
             env, manifest, record.actor, record.kind, summary
         ):
+            self.instance.report_runless_asset_event(materialization)
+        for materialization in spark_job_materializations(env, manifest, record):
             self.instance.report_runless_asset_event(materialization)
 
     def validated(

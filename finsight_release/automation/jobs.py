@@ -17,6 +17,7 @@ from finsight_release.assets.releases import (
     release_materializations,
 )
 from finsight_release.assets.resources import ReleaseSystemResource
+from finsight_release.assets.spark_jobs import spark_job_materializations
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.operation import OperationRecord
 from finsight_release.observe.dora import dora_metadata
@@ -76,6 +77,7 @@ def _deployed(
     yield from deployment_materializations(
         record.environment, manifest, record.actor, record.kind, record.change_set.summary(), dora
     )
+    yield from spark_job_materializations(record.environment, manifest, record)
 
 
 def run_actor(context: dg.OpExecutionContext, release_system: ReleaseSystemResource) -> str:

@@ -198,9 +198,13 @@ class SparkJobTarget:
             runs = []
             for job, (artifact, spec) in specs.items():
                 definition = selected[artifact.name]
-                wheel = self.location.download(
-                    definition.wheel_key, definition.wheel_sha256, work / "published" / job
-                )
+                try:
+                    wheel = self.location.download(
+                        definition.wheel_key, definition.wheel_sha256, work / "published" / job
+                    )
+                except SparkDeployError as exc:  # this job's artifact is damaged or gone
+                    problems[job] = str(exc).removeprefix("spark: ")
+                    continue
                 runs.append(RuntimeRun(job, wheel, spec))
             problems.update(run_on_runtime(runs, self.runtime, work / "smoke", smoke=True))
         for name in results:
