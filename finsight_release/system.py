@@ -6,7 +6,6 @@ so every path uses the same store, audit log and targets.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
 
     from finsight_release.audit.export import BundleCheck, ExportResult
     from finsight_release.audit.log import AuditLog
+    from finsight_release.audit.prune import PruneResult
     from finsight_release.checks.judge import ReleaseJudgement
     from finsight_release.diagnose.classifier import Diagnosis
     from finsight_release.diagnose.doctor import DoctorReport
@@ -457,6 +457,7 @@ class ReleaseSystem:
             EVIDENCE_RETENTION,
             change_records,
             parse_range,
+            releases_evidence,
             write_bundle,
         )
         from finsight_release.audit.verify import verify_chain
@@ -467,18 +468,7 @@ class ReleaseSystem:
         marker, history = self.audit.head_marks()
         slice_events = self.audit.events_between(first.isoformat(), last.isoformat())
         everything = self.audit.events()
-        releases = {
-            e["release_id"]
-            for e in slice_events
-            if e["release_id"] and e["environment"] == str(env)
-        }
-        manifests: dict[str, dict[str, Any] | None] = {}
-        verdicts: dict[str, dict[str, Any] | None] = {}
-        for release in releases:
-            obj = self.repo.store.get(f"releases/{release}.json")
-            manifests[release] = json.loads(obj.data) if obj else None
-            verdict = self.repo.store.get(f"releases/{release}/validation/{env}.json")
-            verdicts[release] = json.loads(verdict.data) if verdict else None
+        manifests, verdicts = releases_evidence(self.repo.store, str(env), slice_events)
         records = change_records(str(env), slice_events, everything, manifests, verdicts)
         result = write_bundle(
             dest,
@@ -814,6 +804,40 @@ class ReleaseSystem:
             },
         )
         return attribution
+
+    def prune_audit(
+        self,
+        retention_days: int = 90,
+        archive: str | None = None,
+        now: datetime | None = None,
+        dry_run: bool = False,
+    ) -> PruneResult:
+        """Remove the audit events older than ``retention_days`` (at least 90) after exporting them as
+        an evidence bundle under ``archive`` (a directory or ``s3://`` on an Object Lock bucket;
+        default ``$FINSIGHT_AUDIT_ARCHIVE``, else ``$FINSIGHT_HOME/audit-archive``) and anchoring
+        them, so the remaining chain still verifies (``audit/prune.py``); audited as ``prune``.
+        ``dry_run``: only count what would go."""
+        from finsight_release.audit.prune import PruneResult, plan_prune, prune_audit
+
+        plan = plan_prune(self.audit, retention_days, now)
+        if dry_run or not plan.count:
+            return PruneResult(plan.cutoff, plan.count, dry_run=dry_run)
+        base = (
+            archive
+            or os.environ.get("FINSIGHT_AUDIT_ARCHIVE")
+            or str(self.settings.home / "audit-archive")
+        )
+        location = f"{base.rstrip('/')}/{plan.folder}"
+        resumed = not location.startswith("s3://") and Path(location).is_dir()
+        dest = self._evidence_store(location, for_writing=not resumed)
+        result = prune_audit(self.audit, self.repo.store, dest, plan, self.settings.actor)
+        self.audit.append(
+            actor=self.settings.actor,
+            action="prune",
+            outcome="ok",
+            details={**result.as_dict(), "retention_days": retention_days},
+        )
+        return result
 
     @cached_property
     def spark_targets(self) -> list[SparkJobTarget]:

@@ -188,6 +188,24 @@ def change_records(
     return records
 
 
+def releases_evidence(
+    store: ObjectStore, env: str, slice_events: list[dict[str, Any]]
+) -> tuple[dict[str, dict[str, Any] | None], dict[str, dict[str, Any] | None]]:
+    """The release manifests and ``env`` validation verdicts (None when absent) of every release
+    the slice's events of ``env`` name, read from the artifact ``store``."""
+    releases = {
+        e["release_id"] for e in slice_events if e["release_id"] and e["environment"] == env
+    }
+    manifests: dict[str, dict[str, Any] | None] = {}
+    verdicts: dict[str, dict[str, Any] | None] = {}
+    for release in releases:
+        obj = store.get(f"releases/{release}.json")
+        manifests[release] = json.loads(obj.data) if obj else None
+        verdict = store.get(f"releases/{release}/validation/{env}.json")
+        verdicts[release] = json.loads(verdict.data) if verdict else None
+    return manifests, verdicts
+
+
 def write_bundle(
     dest: ObjectStore,
     *,
@@ -199,9 +217,11 @@ def write_bundle(
     chain: dict[str, Any],
     exporter: str,
     retain_until: datetime,
+    require_changes: bool = True,
 ) -> ExportResult:
-    """Write the bundle create-only (retained until ``retain_until``); the manifest last."""
-    if not records:
+    """Write the bundle create-only (retained until ``retain_until``); the manifest last.
+    ``require_changes=False`` (a prune's export) writes the slice even with no production change."""
+    if not slice_events or (require_changes and not records):
         raise EvidenceExportError(
             f"no production change in {env} between {start.isoformat()} and {end.isoformat()}: "
             "nothing exported"

@@ -4,8 +4,12 @@ Append-only is enforced three ways: the code has no update or delete path; datab
 reject UPDATE and DELETE; and every event carries the hash of the one before, so any edit that gets
 past the triggers (a superuser dropping them) breaks the chain, which ``verify_chain`` detects.
 Concurrent writers are serialized inside the database (SQLite ``BEGIN IMMEDIATE``, PostgreSQL
-``pg_advisory_xact_lock``), so the chain never forks. Events are never purged by this tool: SOX needs
-at least 90 days, and retention beyond that is the database's backup policy.
+``pg_advisory_xact_lock``), so the chain never forks. Events leave the log only through a prune
+(``audit/prune.py``): events older than the retention (90 days at least, SOX) are first exported as an
+evidence bundle, then a *prune anchor* (the first kept seq and the hash of the last pruned event) is
+written create-only to the anchor store and to ``audit_prune_anchors``, and only then are they deleted
+in one transaction that lifts the delete trigger for itself alone. The remaining chain verifies from
+the anchor instead of the genesis hash.
 
 The head marker catches what the chain alone cannot: deleting the newest events, or the whole
 database. With an anchor store, ``audit/head.json`` holds the (seq, hash) of an appended event and
@@ -48,6 +52,13 @@ _PG_LOCK_KEY = 7_310_551_042
 
 COLUMNS = "seq, event_id, ts, actor, action, release_id, environment, digests, outcome, details, prev_hash, hash"
 
+PRUNE_ANCHOR_PREFIX = "audit/prune-anchors/"
+_ANCHOR_COLUMNS = "first_seq, prev_hash, pruned_before, export, manifest_sha256, at"
+_SQLITE_NO_DELETE = """create trigger if not exists audit_events_no_delete before delete on audit_events
+        begin select raise(abort, 'audit_events is append-only'); end"""
+_PG_NO_CHANGE = """create trigger audit_events_no_change before update or delete on audit_events
+        for each statement execute function audit_events_append_only()"""
+
 _SQLITE_DDL = (
     """create table if not exists audit_events (
         seq integer primary key, event_id text not null unique, ts text not null, actor text not null,
@@ -55,8 +66,14 @@ _SQLITE_DDL = (
         outcome text not null, details text not null, prev_hash text not null, hash text not null)""",
     """create trigger if not exists audit_events_no_update before update on audit_events
         begin select raise(abort, 'audit_events is append-only'); end""",
-    """create trigger if not exists audit_events_no_delete before delete on audit_events
-        begin select raise(abort, 'audit_events is append-only'); end""",
+    _SQLITE_NO_DELETE,
+    """create table if not exists audit_prune_anchors (
+        first_seq integer primary key, prev_hash text not null, pruned_before text not null,
+        export text not null, manifest_sha256 text not null, at text not null)""",
+    """create trigger if not exists audit_prune_anchors_no_change before update on audit_prune_anchors
+        begin select raise(abort, 'audit_prune_anchors is append-only'); end""",
+    """create trigger if not exists audit_prune_anchors_no_delete before delete on audit_prune_anchors
+        begin select raise(abort, 'audit_prune_anchors is append-only'); end""",
 )
 _PG_DDL = (
     """create table if not exists audit_events (
@@ -66,9 +83,49 @@ _PG_DDL = (
     """create or replace function audit_events_append_only() returns trigger language plpgsql as $$
         begin raise exception 'audit_events is append-only'; end $$""",
     "drop trigger if exists audit_events_no_change on audit_events",
-    """create trigger audit_events_no_change before update or delete on audit_events
+    _PG_NO_CHANGE,
+    """create table if not exists audit_prune_anchors (
+        first_seq bigint primary key, prev_hash text not null, pruned_before text not null,
+        export text not null, manifest_sha256 text not null, at text not null)""",
+    "drop trigger if exists audit_prune_anchors_no_change on audit_prune_anchors",
+    """create trigger audit_prune_anchors_no_change before update or delete on audit_prune_anchors
         for each statement execute function audit_events_append_only()""",
 )
+
+
+@dataclass(frozen=True)
+class PruneAnchor:
+    """Where the log begins after a prune: the first kept seq and the hash of the last pruned event
+    (the first kept event's ``prev_hash``), with the cut-off and the evidence bundle that holds the
+    pruned events (its location and manifest sha256)."""
+
+    first_seq: int
+    prev_hash: str
+    pruned_before: str
+    export: str
+    manifest_sha256: str
+    at: str
+
+    def to_bytes(self) -> bytes:
+        """The stored form, canonical JSON."""
+        return canonical_json(self.__dict__).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> PruneAnchor:
+        """Parse the stored form; AuditLogError when it is not one."""
+        try:
+            return cls(**json.loads(data))
+        except (ValueError, TypeError) as exc:
+            raise AuditLogError(f"prune anchor unreadable: {data[:40]!r}") from exc
+
+    def describe(self) -> str:
+        """``events before seq N (hash prefix of the last pruned one)``."""
+        return f"events before seq {self.first_seq} (last pruned hash {self.prev_hash[:12]})"
+
+
+def prune_anchor_key(first_seq: int) -> str:
+    """The create-only, retained anchor-store object of the prune that kept ``first_seq`` onward."""
+    return f"{PRUNE_ANCHOR_PREFIX}{first_seq:012d}.json"
 
 
 @dataclass(frozen=True)
@@ -322,6 +379,98 @@ class AuditLog:
         obj = self.anchor.get(HEAD_ANCHOR_KEY)
         return (HeadMark.from_bytes(obj.data) if obj else None), self._newest_history(self.anchor)
 
+    def prune_anchor(self) -> PruneAnchor | None:
+        """The newest prune anchor the database records (``audit_prune_anchors``): where the log now
+        begins. With an anchor store, :func:`verify_chain` checks the store holds the same anchor."""
+        with self.engine.connect() as conn:
+            row: Any = conn.execute(
+                text(
+                    f"select {_ANCHOR_COLUMNS} from audit_prune_anchors "
+                    "order by first_seq desc limit 1"
+                )
+            ).first()
+        if row is None:
+            return None
+        first_seq, prev_hash, pruned_before, export, manifest_sha256, at = row
+        return PruneAnchor(int(first_seq), prev_hash, pruned_before, export, manifest_sha256, at)
+
+    def stored_prune_anchor(self) -> PruneAnchor | None:
+        """The newest prune anchor in the anchor store (None without one, or before any prune)."""
+        if self.anchor is None:
+            return None
+        keys = [k for k in self.anchor.list_retained(PRUNE_ANCHOR_PREFIX) if k.endswith(".json")]
+        obj = self.anchor.get_retained(max(keys)) if keys else None
+        return PruneAnchor.from_bytes(obj.data) if obj is not None else None
+
+    def prune(self, anchor: PruneAnchor) -> int:
+        """Delete every event before ``anchor.first_seq``, recording ``anchor`` first; returns how many.
+
+        The anchor goes to the anchor store (create-only, retained) before the database changes, so
+        a crash in between leaves a log that still verifies from the genesis hash and an anchor that
+        a re-run finds equal. In the database, one transaction under the append lock checks that the
+        event at ``first_seq`` still chains to ``prev_hash``, records the anchor, lifts the delete
+        trigger, deletes, and puts the trigger back: no other session ever sees the table deletable.
+        """
+        self._check_chains_to(anchor)  # before the anchor store holds an anchor that does not fit
+        if self.anchor is not None:
+            key = prune_anchor_key(anchor.first_seq)
+            retain = datetime.now(UTC) + HEAD_HISTORY_RETENTION
+            if not self.anchor.put_retained(key, anchor.to_bytes(), retain):
+                existing = self.anchor.get_retained(key)
+                stored = PruneAnchor.from_bytes(existing.data) if existing else None
+                if stored is None or (stored.first_seq, stored.prev_hash) != (
+                    anchor.first_seq,
+                    anchor.prev_hash,
+                ):
+                    raise AuditLogError(f"{key} already holds another prune anchor; nothing pruned")
+                anchor = stored  # a prune that stopped before its delete: finish with its anchor
+        try:
+            with self.engine.begin() as conn:
+                if not self.is_sqlite:
+                    conn.execute(text("select pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+                self._check_chains_to(anchor, conn)
+                recorded = conn.execute(
+                    text("select 1 from audit_prune_anchors where first_seq = :s"),
+                    {"s": anchor.first_seq},
+                ).first()
+                if recorded is None:
+                    conn.execute(
+                        text(
+                            f"insert into audit_prune_anchors ({_ANCHOR_COLUMNS}) values (:first_seq, "
+                            ":prev_hash, :pruned_before, :export, :manifest_sha256, :at)"
+                        ),
+                        anchor.__dict__,
+                    )
+                if self.is_sqlite:
+                    conn.exec_driver_sql("drop trigger audit_events_no_delete")
+                else:
+                    conn.exec_driver_sql("drop trigger audit_events_no_change on audit_events")
+                deleted = conn.execute(
+                    text("delete from audit_events where seq < :s"), {"s": anchor.first_seq}
+                ).rowcount
+                conn.exec_driver_sql(_SQLITE_NO_DELETE if self.is_sqlite else _PG_NO_CHANGE)
+        except FinsightError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise AuditLogError(
+                f"audit log {self.safe_url}: prune failed: {str(exc).splitlines()[0]}"
+            ) from exc
+        return int(deleted)
+
+    def _check_chains_to(self, anchor: PruneAnchor, conn: Any = None) -> None:
+        """Raise unless the event at ``anchor.first_seq`` has the anchor's hash as its prev_hash."""
+        sql = text("select prev_hash from audit_events where seq = :s")
+        if conn is None:
+            with self.engine.connect() as own:
+                kept = own.execute(sql, {"s": anchor.first_seq}).first()
+        else:
+            kept = conn.execute(sql, {"s": anchor.first_seq}).first()
+        if kept is None or kept[0] != anchor.prev_hash:
+            raise AuditLogError(
+                f"audit log {self.safe_url}: event {anchor.first_seq} does not chain to the prune "
+                f"anchor ({anchor.prev_hash[:12]}); nothing pruned"
+            )
+
     def rows(self, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
         """Every stored row in seq order, streamed (columns as in ``COLUMNS``)."""
         with self.engine.connect() as conn:
@@ -345,6 +494,17 @@ class AuditLog:
                     f"select {COLUMNS} from audit_events where seq between :l and :h order by seq"
                 ),
                 {"l": low, "h": high},
+            ).all()
+        return [_event_dict(row) for row in rows]
+
+    def events_in(self, first_seq: int, last_seq: int) -> list[dict[str, Any]]:
+        """The events ``first_seq``..``last_seq`` (inclusive), in seq order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    f"select {COLUMNS} from audit_events where seq between :l and :h order by seq"
+                ),
+                {"l": first_seq, "h": last_seq},
             ).all()
         return [_event_dict(row) for row in rows]
 

@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from finsight_release.audit.event import GENESIS_HASH
-from finsight_release.audit.log import HEAD_ANCHOR_KEY, AuditLog, HeadMark
+from finsight_release.audit.log import (
+    HEAD_ANCHOR_KEY,
+    AuditLog,
+    HeadMark,
+    PruneAnchor,
+    prune_anchor_key,
+)
 
 _dump = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode
 
@@ -23,12 +29,18 @@ class VerifyResult:
     first_bad_seq: int | None = None
     first_bad_event: str | None = None
     problem: str | None = None
+    first_seq: int = 1  # after a prune: the first kept event, verified from the prune anchor
 
     @property
     def message(self) -> str:
         """One line: the count when intact, else the first bad event (or the head problem) and why."""
         if self.ok:
-            return f"{self.checked} events, chain intact"
+            pruned = (
+                f" (from seq {self.first_seq}: earlier events pruned, chained to the prune anchor)"
+                if self.first_seq > 1
+                else ""
+            )
+            return f"{self.checked} events, chain intact{pruned}"
         if self.first_bad_seq is None:
             return str(self.problem)
         event = f" ({self.first_bad_event})" if self.first_bad_event else ""
@@ -72,8 +84,23 @@ def verify_chain(log: AuditLog, progress: Callable[[int], None] | None = None) -
       seq (newest events deleted, database replaced, chain rewritten); a marker missing while the log
       has events or the marker has a history (marker deleted); a marker behind its own history
       (marker moved back). An install with no events, no marker and no history is fresh, not tampered.
+    - after a prune (``audit/prune.py``): the log begins at the prune anchor's first seq, whose
+      ``prev_hash`` must be the anchor's; the database's anchor must be the one the anchor store
+      holds (a forged anchor hiding deleted events is caught). Events still present before an anchor
+      the store holds (a prune that stopped before its delete) verify from the genesis hash.
     Head problems name the newest vouched event by seq and hash prefix.
     """
+    start = log.prune_anchor()
+    stored = log.stored_prune_anchor()
+    if log.anchor is not None and start is not None:
+        vouched_start = log.anchor.get_retained(prune_anchor_key(start.first_seq))
+        if vouched_start is None or PruneAnchor.from_bytes(vouched_start.data) != start:
+            return _head_problem(
+                0,
+                f"the log's prune anchor ({start.describe()}) is not the one the anchor store "
+                "holds (anchor forged or events deleted)",
+            )
+    pending = stored if stored is not None and stored != start else None
     marker, history = log.head_marks()
     marks = [m for m in (marker, history) if m is not None]
     vouched = max(marks, key=lambda m: m.seq, default=None)
@@ -88,7 +115,8 @@ def verify_chain(log: AuditLog, progress: Callable[[int], None] | None = None) -
             f"the head marker {marker.describe()} disagrees with its history {history.describe()}",
         )
     expected = {m.seq: m for m in marks if m.seq > 0}
-    expected_seq, prev = 1, GENESIS_HASH
+    first_seq, prev = (start.first_seq, start.prev_hash) if start else (1, GENESIS_HASH)
+    expected_seq, count = first_seq, 0
     sha256 = hashlib.sha256
     for row in log.rows():
         seq, stored_prev, stored_hash = row[0], row[10], row[11]
@@ -105,36 +133,40 @@ def verify_chain(log: AuditLog, progress: Callable[[int], None] | None = None) -
             problem = "prev_hash does not match the previous event (event inserted or reordered)"
         elif seq in expected and stored_hash != expected[seq].hash:
             problem = f"hash {stored_hash[:12]}, but the head marker vouches for {expected[seq].describe()} (rewritten)"
+        elif pending is not None and seq == pending.first_seq and stored_prev != pending.prev_hash:
+            problem = (
+                f"prev_hash {stored_prev[:12]}, but the prune anchor says {pending.describe()}"
+            )
         if problem:
-            return VerifyResult(False, expected_seq - 1, seq, row[1], problem)
-        prev, expected_seq = stored_hash, expected_seq + 1
+            return VerifyResult(False, count, seq, row[1], problem, first_seq)
+        prev, expected_seq, count = stored_hash, expected_seq + 1, count + 1
         if progress and seq % 10_000 == 0:
             progress(seq)
-    checked = expected_seq - 1
+    last_seq = expected_seq - 1
     if log.anchor is not None and marker is None:
         if history is not None:
             return _head_problem(
-                checked,
+                count,
                 f"{HEAD_ANCHOR_KEY} missing but its history vouches for {history.describe()} (marker deleted)",
             )
-        if checked > 0:
+        if count > 0:
             return _head_problem(
-                checked,
-                f"{HEAD_ANCHOR_KEY} is missing and no marker history vouches for any of the {checked} events"
+                count,
+                f"{HEAD_ANCHOR_KEY} is missing and no marker history vouches for any of the {count} events"
                 " (marker and its history deleted)",
             )
-    if vouched is not None and checked < vouched.seq:
+    if vouched is not None and last_seq < vouched.seq:
         return _head_problem(
-            checked,
-            f"the head marker vouches for {vouched.describe()} but the log ends at seq {checked}"
+            count,
+            f"the head marker vouches for {vouched.describe()} but the log ends at seq {last_seq}"
             " (newest events deleted or database replaced)",
         )
     if marker is not None and history is not None and history.seq > marker.seq:
         return _head_problem(
-            checked,
+            count,
             f"the head marker vouches for {marker.describe()} but its history for {history.describe()} (moved back)",
         )
-    return VerifyResult(True, checked)
+    return VerifyResult(True, count, first_seq=first_seq)
 
 
 def _head_problem(checked: int, problem: str) -> VerifyResult:

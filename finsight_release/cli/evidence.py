@@ -34,6 +34,43 @@ def audit_verify() -> None:
         )
         sys.exit(2)
     out.print(f"audit chain ok: {result.checked} events verified")
+    if result.first_seq > 1:
+        out.print(f"events before seq {result.first_seq} pruned; the chain starts at their anchor")
+
+
+@audit.command("prune")
+@click.option(
+    "--retention-days",
+    type=int,
+    default=90,
+    show_default=True,
+    help="Keep events newer than this many days (at least 90, SOX).",
+)
+@click.option(
+    "--archive",
+    default=None,
+    help="Where the pruned events are exported first: a directory or s3://BUCKET/PREFIX (Object "
+    "Lock); default $FINSIGHT_AUDIT_ARCHIVE, else $FINSIGHT_HOME/audit-archive.",
+)
+@click.option("--dry-run", is_flag=True, help="Only count the events a prune would remove.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@handles_errors
+def audit_prune(retention_days: int, archive: str | None, dry_run: bool, as_json: bool) -> None:
+    """Export, anchor, then delete the audit events older than the retention."""
+    result = open_system().prune_audit(retention_days, archive, dry_run=dry_run)
+    if as_json:
+        click.echo(json.dumps(result.as_dict()))
+    elif dry_run:
+        out.print(f"would prune {result.pruned} events stamped before {result.cutoff.isoformat()}")
+    elif not result.pruned:
+        out.print(f"nothing to prune: no event before {result.cutoff.isoformat()}")
+    else:
+        assert result.anchor is not None
+        out.print(
+            f"pruned {result.pruned} events stamped before {result.cutoff.isoformat()}; "
+            f"exported to {result.export}; the chain now starts at seq {result.anchor.first_seq} "
+            f"(anchored {result.anchor.prev_hash[:12]})"
+        )
 
 
 @main.command()
