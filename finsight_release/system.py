@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from finsight_release.targets.janitor import JanitorReport
     from finsight_release.targets.mwaa import MwaaTarget
     from finsight_release.targets.spark.target import PublishedSmoke, SparkJobTarget
+    from finsight_release.targets.streaming.target import StreamingTarget
     from finsight_release.targets.warehouse import DuckDbWarehouseTarget
     from finsight_release.validate.record import ValidationOutcome
     from finsight_release.validate.runner import CheckProgress
@@ -131,9 +132,15 @@ class ReleaseSystem:
             return [
                 self.warehouse_target,
                 *self.spark_targets,
+                self.streaming_target,
                 *route_airflow(self.mwaa_target, self.folder_target),
             ]
-        return [self.warehouse_target, *self.spark_targets, self.folder_target]
+        return [
+            self.warehouse_target,
+            *self.spark_targets,
+            self.streaming_target,
+            self.folder_target,
+        ]
 
     @cached_property
     def mwaa_target(self) -> MwaaTarget | None:
@@ -875,3 +882,11 @@ class ReleaseSystem:
                 env, smoke.release_id, False, f"spark: {'; '.join(smoke.problems())}"
             )
         return smoke
+
+    @cached_property
+    def streaming_target(self) -> StreamingTarget:
+        """Topics: schemas into the environment's registry and consumer services rolled out, in the
+        order each topic's compatibility mode requires (``targets/streaming``)."""
+        from finsight_release.targets.streaming.configuration import streaming_target
+
+        return streaming_target(self.settings)
