@@ -85,10 +85,16 @@ def generate(system: ReleaseSystem, days: int, now: datetime) -> dict[str, int]:
             counts["releases"] += 1
             with at(slot + 5):
                 deployer.promote(Environment.DEV, manifest.release_id)
+                deployer.mark_health(  # the post-deploy checks passed
+                    Environment.DEV, manifest.release_id, True, "checks passed"
+                )
             counts["changes"] += 1
             if i < TO_STAGING:
                 with at(slot + 15):
                     deployer.promote(Environment.STAGING, manifest.release_id)
+                    deployer.mark_health(  # the post-deploy checks passed
+                        Environment.STAGING, manifest.release_id, True, "checks passed"
+                    )
                 counts["changes"] += 1
             if weekday and i in TO_PROD_ON_WEEKDAYS:
                 with at(slot + 30):

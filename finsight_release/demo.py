@@ -12,6 +12,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ DEMO_STATE = (
 # v2's change: a DAG behaviour change (the fast path) and a dbt model change (a new warehouse version).
 V2_DAG_FILE = "release_assets/airflow/dags/reconciliation/ledger_vs_payments.py"
 V2_DBT_FILE = "dbt_project/models/staging/stg_payments__payments.sql"
+# The clock the post-deploy checks read: half a day after the synthetic data's last loads.
+DATA_CLOCK = datetime(2024, 12, 31, 12, 0)
 
 
 @dataclass
@@ -149,6 +152,9 @@ def run_demo(
         changed = len(record.change_set.changes)
         return f"{record.to_release} {record.state}; {changed} artifacts applied"
 
+    def judged(judgement: Any) -> str:
+        return f"{judgement.verdict}: {judgement.summary()}"
+
     def validated(value: tuple[Any, Any, Any]) -> str:
         report, verdict, _ = value
         if not verdict.passed:
@@ -168,6 +174,11 @@ def run_demo(
                 )
             timeline.run(
                 f"promote {label} to {env}", partial(system.promote, env, release_id), live
+            )
+            # Health comes from evidence: the post-deploy checks judge what env now runs, on the
+            # synthetic data's clock (its loads end on a fixed date, so freshness is judged as of then).
+            timeline.run(
+                f"checks on {label} in {env}", partial(system.judge, env, DATA_CLOCK), judged
             )
 
     v1, _ = timeline.run("build release v1", lambda: system.build(system.settings.platform), built)

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from finsight_release.diagnose.layers import DoctorContext
     from finsight_release.envs.as_of import RanAt
     from finsight_release.envs.operation import OperationRecord
+    from finsight_release.envs.pause import PauseRecord
     from finsight_release.observe.alerts import WebhookAlerts
     from finsight_release.observe.dora import DoraReport
     from finsight_release.observe.operation_observer import OperationObserver
@@ -180,13 +181,39 @@ class ReleaseSystem:
         )
 
     def judge(self, env: Environment, now: datetime | None = None) -> ReleaseJudgement:
-        """Run the checks that judge the release ``env`` publishes (dbt tests, Soda contracts, source
-        freshness); audited, and a blocking failure marks that release unhealthy in ``env``."""
-        from finsight_release.checks.judge import judge_release
-
-        return judge_release(
-            self.warehouse_target, self.deployer, self.audit, self.settings.actor, env, now
+        """Run the post-deploy checks that judge the release ``env`` runs (dbt tests, Soda contracts,
+        source freshness against what its warehouse publishes) and settle its health from them
+        (``checks.health``: passed -> healthy, a blocking failure -> unhealthy, inconclusive ->
+        judged again, then the pipeline pauses); audited, and told to the observers. A release with
+        no dbt project has no warehouse checks: its judgement is empty, so it passes."""
+        from finsight_release.checks.judge import (
+            ReleaseJudgement,
+            judge_release,
+            record_judgement,
         )
+
+        release_id = self.board.read(env)[0].release_id
+        if release_id and self.repo.get(release_id).artifact("dbt/project") is None:
+            judgement = ReleaseJudgement(str(env), release_id)
+            record_judgement(
+                judgement,
+                self.deployer,
+                self.audit,
+                self.settings.actor,
+                self.settings.check_attempts,
+            )
+        else:
+            judgement = judge_release(
+                self.warehouse_target,
+                self.deployer,
+                self.audit,
+                self.settings.actor,
+                env,
+                now,
+                self.settings.check_attempts,
+            )
+        self._notify("judged", judgement)
+        return judgement
 
     def janitor(self, dry_run: bool = False) -> list[JanitorReport]:
         """Drop the warehouse relations no environment keeps (its last ``retain_releases`` releases, its
@@ -811,6 +838,46 @@ class ReleaseSystem:
             },
         )
         return attribution
+
+    def pause_of(self, env: Environment) -> PauseRecord | None:
+        """What stops ``env``'s pipeline: its own pause or the one of the environment feeding it."""
+        from finsight_release.envs.pause import pipeline_pause
+
+        return pipeline_pause(self.repo.store, env)
+
+    def resume(self, env: Environment, reason: str) -> PauseRecord:
+        """A person resumes ``env``'s paused pipeline (audited); the release's next judgement starts
+        its attempts afresh. FinsightError when ``env`` is not paused (nothing is written)."""
+        from finsight_release.envs.pause import PauseRecord, read_pause, write_pause
+
+        pause = read_pause(self.repo.store, env)
+        if pause is None:
+            raise FinsightError(f"{env} is not paused: nothing to resume")
+        if not reason.strip():
+            raise FinsightError("resume needs a reason (--reason): it goes to the audit trail")
+        if pause.release_id:
+            health = self.deployer.ledger.health(env, pause.release_id)
+            if health is not None and health.pending:
+                self.deployer.mark_health(
+                    env, pause.release_id, False, f"resumed: {reason}", pending=True
+                )
+        cleared = PauseRecord(
+            environment=env,
+            paused=False,
+            release_id=pause.release_id,
+            reason=reason,
+            actor=self.settings.actor,
+        )
+        write_pause(self.repo.store, cleared)
+        self.audit.append(
+            actor=self.settings.actor,
+            action="resume",
+            release_id=pause.release_id,
+            environment=str(env),
+            outcome="resumed",
+            details={"reason": reason, "paused_for": pause.reason},
+        )
+        return cleared
 
     def prune_audit(
         self,

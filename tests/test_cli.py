@@ -33,6 +33,8 @@ def test_build_promote_status_rollback_verify(cli: CliRunner, tmp_path: Path) ->
     for env in ("dev", "staging", "prod"):
         result = cli.invoke(main, ["promote", env, v1])
         assert result.exit_code == 0 and "live" in result.output, result.output
+        judged = cli.invoke(main, ["checks", env])  # health comes from the post-deploy checks
+        assert judged.exit_code == 0 and "passed" in judged.output, judged.output
     p2 = make_platform(
         tmp_path / "p2",
         {"release_assets/airflow/dags/ingest_core.py": "# v2\n"},
@@ -43,6 +45,7 @@ def test_build_promote_status_rollback_verify(cli: CliRunner, tmp_path: Path) ->
     v2 = release_id(built2.output)
     for env in ("dev", "staging", "prod"):
         assert cli.invoke(main, ["promote", env, v2]).exit_code == 0
+        assert cli.invoke(main, ["checks", env]).exit_code == 0
     rolled = cli.invoke(main, ["rollback", "prod"])
     assert rolled.exit_code == 0 and v1 in rolled.output
     status = cli.invoke(main, ["status"])
@@ -87,5 +90,6 @@ def test_prod_requires_a_passing_validation(
     v1 = release_id(cli.invoke(main, ["build", "--platform", str(platform)]).output)
     for env in ("dev", "staging"):
         assert cli.invoke(main, ["promote", env, v1]).exit_code == 0
+        assert cli.invoke(main, ["checks", env]).exit_code == 0
     refused = cli.invoke(main, ["promote", "prod", v1])
     assert refused.exit_code != 0 and "never validated for prod" in refused.output

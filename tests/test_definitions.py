@@ -10,6 +10,7 @@ import pytest
 
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.automation.jobs import build_release_job, promote_job, rollback_job
+from finsight_release.envs.environment import Environment
 from tests.mini_platform import make_platform
 
 
@@ -68,6 +69,7 @@ def test_jobs_build_promote_rollback_record_deployments(
             resources=resources,
             instance=instance,
         )
+        resource.system().judge(Environment.parse(env))  # health from the post-deploy checks
     v2 = build(
         make_platform(
             tmp_path / "p2", {"release_assets/airflow/dags/x.py": "x = 2\n"}, without="dbt_project"
@@ -79,6 +81,7 @@ def test_jobs_build_promote_rollback_record_deployments(
             resources=resources,
             instance=instance,
         )
+        resource.system().judge(Environment.parse(env))  # health from the post-deploy checks
     rollback_job.execute_in_process(
         run_config={"ops": {"rollback_op": {"config": {"env": "prod"}}}},
         resources=resources,
@@ -111,7 +114,6 @@ def test_failed_promotion_fails_the_run(tmp_path: Path) -> None:
 def test_validation_checks_gate_prod(
     tmp_path: Path, defs: dg.Definitions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from finsight_release.envs.environment import Environment
     from finsight_release.errors import PromotionRefusedError
     from finsight_release.validate.record import read_verdict
 
@@ -152,6 +154,7 @@ def test_validation_checks_gate_prod(
     assert verdict and not verdict.passed
     for env in (Environment.DEV, Environment.STAGING):
         system.deployer.promote(env, release_id)
+        system.judge(env)
     with pytest.raises(PromotionRefusedError, match="validation for prod failed"):
         system.deployer.promote(Environment.PROD, release_id)
 
@@ -189,7 +192,6 @@ def test_drift_check_and_gate_hold_back_an_infra_change(
     import shutil
 
     from finsight_release.diagnose.detection import drift_plan_path
-    from finsight_release.envs.environment import Environment
     from finsight_release.errors import PromotionRefusedError
     from finsight_release.settings import REPO_ROOT
 

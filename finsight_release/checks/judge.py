@@ -1,16 +1,19 @@
 """Judge the release an environment publishes: dbt tests, Soda contracts, source freshness.
 
 :func:`run_release_checks` runs all three against what ``env``'s published layer serves and returns
-results that each carry that release's id; :func:`judge_release` also audits them and, when any
-blocking check failed, marks the release unhealthy in ``env`` (``Deployer.mark_health``), which the
+results that each carry that release's id; :func:`judge_release` also audits them and records the
+verdict as the release's health in ``env`` (:mod:`finsight_release.checks.health`: passed -> healthy,
+a blocking failure -> unhealthy, inconclusive -> judged again, then the pipeline pauses), which the
 promotion order and the automation (a rollback) act on.
 
 - dbt tests: every test of the release, run with ``dbt test`` on its physical relations; a test of
-  severity ``error`` that fails blocks, one of severity ``warn`` warns.
-- contracts: :mod:`finsight_release.checks.soda_contracts`.
+  severity ``error`` that fails blocks, one of severity ``warn`` warns, one that errors (could not
+  run) is inconclusive.
+- contracts: :mod:`finsight_release.checks.soda_contracts` (a contract that cannot run is
+  inconclusive).
 - freshness: each source table with a ``loaded_at_field`` and an SLA in the dbt sources
-  (``warn_after`` / ``error_after``): its newest load older than ``error_after`` blocks, older than
-  ``warn_after`` warns, an empty table blocks.
+  (``warn_after`` / ``error_after``): its newest load older than ``error_after`` is late data, so
+  inconclusive (the load may still arrive), older than ``warn_after`` warns, an empty table blocks.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from finsight_release.checks.results import CheckResult, Severity
+from finsight_release.checks.results import CheckResult, Severity, Verdict
 from finsight_release.checks.soda_contracts import verify_contracts
 from finsight_release.envs.environment import Environment
 from finsight_release.errors import NothingPublishedError
@@ -49,17 +52,30 @@ class ReleaseJudgement:
         return [r for r in self.results if r.blocks]
 
     @property
+    def inconclusive(self) -> list[CheckResult]:
+        return [r for r in self.results if r.inconclusive]
+
+    @property
+    def verdict(self) -> Verdict:
+        """failed (a blocking check failed), inconclusive (one could not decide), else passed."""
+        if self.blocking:
+            return "failed"
+        return "inconclusive" if self.inconclusive else "passed"
+
+    @property
     def healthy(self) -> bool:
-        return not self.blocking
+        return self.verdict == "passed"
 
     def summary(self) -> str:
         failed = [r for r in self.results if not r.passed]
         head = f"{len(self.results)} checks on {self.release_id} in {self.environment}: "
         if not failed:
             return head + "all passed"
+        unsure = len(self.inconclusive)
         return (
             head
-            + f"{len(self.blocking)} blocking, {len(failed) - len(self.blocking)} warning: "
+            + f"{len(self.blocking)} blocking, {unsure} inconclusive, "
+            + f"{len(failed) - len(self.blocking) - unsure} warning: "
             + "; ".join(f"{r.asset} {r.name}" for r in failed[:6])
             + (" ..." if len(failed) > 6 else "")
         )
@@ -92,28 +108,43 @@ def judge_release(
     actor: str,
     env: Environment,
     now: datetime | None = None,
+    attempts_allowed: int = 3,
 ) -> ReleaseJudgement:
-    """Run the checks, audit them, and mark the release unhealthy in ``env`` on a blocking failure."""
+    """Run the checks, audit them, and record the verdict as the release's health in ``env``."""
     judgement = run_release_checks(target, env, now)
+    record_judgement(judgement, deployer, audit, actor, attempts_allowed)
+    return judgement
+
+
+def record_judgement(
+    judgement: ReleaseJudgement,
+    deployer: Deployer,
+    audit: AuditSink,
+    actor: str,
+    attempts_allowed: int,
+) -> None:
+    """Audit ``judgement`` and settle the release's health from it (:func:`health.settle`)."""
+    from finsight_release.checks.health import settle
+
     audit.append(
         actor=actor,
         action="checks",
         release_id=judgement.release_id,
-        environment=str(env),
-        outcome="passed" if judgement.healthy else "failed",
+        environment=judgement.environment,
+        outcome=judgement.verdict,
         details={
             "summary": judgement.summary(),
             "counts": {
                 "total": len(judgement.results),
                 "failed": sum(not r.passed for r in judgement.results),
                 "blocking": len(judgement.blocking),
+                "inconclusive": len(judgement.inconclusive),
             },
             "blocking": [r.line() for r in judgement.blocking[:20]],
+            "inconclusive": [r.line() for r in judgement.inconclusive[:20]],
         },
     )
-    if not judgement.healthy:
-        deployer.mark_health(env, judgement.release_id, False, judgement.summary())
-    return judgement
+    settle(judgement, deployer, audit, actor, attempts_allowed)
 
 
 def dbt_test_results(
@@ -148,6 +179,7 @@ def dbt_test_results(
                 detail="" if status == "pass" else outcome.messages.get(test.unique_id, status),
                 release_id=release_id,
                 environment=env,
+                inconclusive=status not in {"pass", "warn", "fail"},  # errored or skipped
             )
         )
     return results
@@ -166,7 +198,7 @@ def freshness_results(
     for source in plan.sources:
         if not source.loaded_at_field or not (source.warn_after_hours or source.error_after_hours):
             continue
-        severity, passed, detail = _freshness(con, source, moment)
+        severity, passed, detail, inconclusive = _freshness(con, source, moment)
         results.append(
             CheckResult(
                 name="freshness",
@@ -177,6 +209,7 @@ def freshness_results(
                 detail=detail,
                 release_id=release_id,
                 environment=env,
+                inconclusive=inconclusive,
             )
         )
     return results
@@ -184,25 +217,35 @@ def freshness_results(
 
 def _freshness(
     con: duckdb.DuckDBPyConnection, source: SourceTable, moment: datetime
-) -> tuple[Severity, bool, str]:
-    """(severity, passed, detail) of one source table's freshness at ``moment``."""
+) -> tuple[Severity, bool, str, bool]:
+    """(severity, passed, detail, inconclusive) of one source table's freshness at ``moment``."""
     try:
         row = con.execute(
             f"select max({source.loaded_at_field}) "  # an expression, as dbt takes it
             f'from "{source.schema_name}"."{source.identifier}"'
         ).fetchone()
     except duckdb.Error as exc:
-        return "blocking", False, str(exc).splitlines()[0]
+        return "blocking", False, str(exc).splitlines()[0], True
     newest = row[0] if row else None
     if newest is None:
-        return "blocking", False, "no rows loaded"
+        return "blocking", False, "no rows loaded", False
     age = (moment - newest).total_seconds() / 3600
     detail = f"newest load {newest:%Y-%m-%d %H:%M}, {age:.1f} h old"
     if source.error_after_hours is not None and age > source.error_after_hours:
-        return "blocking", False, f"{detail} (error after {source.error_after_hours:g} h)"
+        return (
+            "blocking",
+            False,
+            f"late: {detail} (error after {source.error_after_hours:g} h)",
+            True,
+        )
     if source.warn_after_hours is not None and age > source.warn_after_hours:
-        return "warn", False, f"{detail} (warn after {source.warn_after_hours:g} h)"
-    return "blocking", True, detail
+        return "warn", False, f"{detail} (warn after {source.warn_after_hours:g} h)", False
+    return "blocking", True, detail, False
 
 
-__all__: Sequence[str] = ("ReleaseJudgement", "judge_release", "run_release_checks")
+__all__: Sequence[str] = (
+    "ReleaseJudgement",
+    "judge_release",
+    "record_judgement",
+    "run_release_checks",
+)

@@ -4,7 +4,8 @@ The contracts are YAML files in the dbt project's ``contracts/`` folder, so they
 the release they judge: ``dataset: finsight/analytics/<mart>`` reads the published view (the release
 the environment serves), ``finsight/raw/<table>`` a raw table. A FAILED check is blocking, a WARNED one
 (a contract's warn threshold) is a warning; a contract that cannot run at all (unknown dataset, bad
-YAML) is one blocking result naming the file and Soda's error.
+YAML) is one inconclusive result naming the file and Soda's error (judged again, then the pipeline
+pauses for a person: ``checks.health``).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ def verify_contracts(
                         severity="blocking",
                         passed=False,
                         detail=f"contract did not run: {str(exc).splitlines()[0] if str(exc) else exc}",
+                        inconclusive=True,
                         **common,
                     )
                 )
@@ -79,6 +81,7 @@ def verify_contracts(
                             detail=(verification.get_errors_str() or "no check ran").splitlines()[
                                 0
                             ],
+                            inconclusive=True,
                             **common,
                         )
                     )
@@ -101,5 +104,6 @@ def _result(check: object, asset: str, common: dict[str, str]) -> CheckResult:
         severity="warn" if outcome == "WARNED" else "blocking",
         passed=outcome in {"PASSED", "NOT_EVALUATED"} and not getattr(check, "is_failed", False),
         detail="" if outcome == "PASSED" else f"{outcome.lower()}, measured {value}",
-        **common,
+        release_id=common["release_id"],
+        environment=common["environment"],
     )

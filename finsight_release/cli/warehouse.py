@@ -1,5 +1,5 @@
-"""Warehouse commands: the checks that judge a release, and the janitor that drops the relations no
-environment keeps."""
+"""Warehouse commands: the checks that judge a release (and ``resume``, the way out of the pause their
+inconclusive results lead to), and the janitor that drops the relations no environment keeps."""
 
 from __future__ import annotations
 
@@ -34,8 +34,10 @@ def janitor(dry_run: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print every result as JSON.")
 @handles_errors
 def checks(env: Environment, as_json: bool) -> None:
-    """Judge the release ENV publishes: dbt tests, Soda contracts, source freshness (exit 1 when a
-    blocking check fails; the release is then marked unhealthy in ENV)."""
+    """Judge the release ENV runs: dbt tests, Soda contracts, source freshness. Passed: the release
+    becomes healthy in ENV (exit 0). A blocking failure marks it unhealthy (exit 1). Inconclusive (a
+    check errored, data late): it stays pending and is judged again; after FINSIGHT_CHECK_ATTEMPTS
+    such judgements the pipeline pauses for a person (exit 2)."""
     system = open_system()
     judgement = system.judge(env)
     if as_json:
@@ -44,6 +46,21 @@ def checks(env: Environment, as_json: bool) -> None:
         for result in judgement.results:
             if not result.passed:
                 out.print(result.line(), highlight=False)
-        out.print(judgement.summary(), highlight=False)
-    if not judgement.healthy:
-        raise SystemExit(1)
+        out.print(f"{judgement.verdict}: {judgement.summary()}", highlight=False)
+        if (pause := system.pause_of(env)) is not None:
+            out.print(f"{pause.environment} is paused: {pause.reason}", highlight=False)
+    if judgement.verdict != "passed":
+        raise SystemExit(1 if judgement.verdict == "failed" else 2)
+
+
+@main.command()
+@env_argument
+@click.option("--reason", required=True, help="Why the pipeline may go on (audited).")
+@handles_errors
+def resume(env: Environment, reason: str) -> None:
+    """Resume ENV's pipeline, paused because its release's checks stayed inconclusive."""
+    system = open_system()
+    cleared = system.resume(env, reason)
+    out.print(
+        f"{env} resumed by {cleared.actor}; the promotion sensors act on it again", highlight=False
+    )

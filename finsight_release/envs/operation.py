@@ -147,7 +147,11 @@ def owner_status(owner: str | None) -> Literal["alive", "gone", "unknown"]:
 
 
 class HealthRecord(BaseModel):
-    """Whether a release is healthy in an environment, per its latest verification or check."""
+    """Whether a release is healthy in an environment, per the latest evidence on it.
+
+    ``pending``: no conclusive evidence yet (just deployed, or its checks were inconclusive
+    ``attempts`` times); a pending release is not healthy, but it was not found unhealthy either.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -156,6 +160,13 @@ class HealthRecord(BaseModel):
     healthy: bool
     reason: str
     at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    pending: bool = False
+    attempts: int = 0
+
+    @property
+    def found_unhealthy(self) -> bool:
+        """A conclusive verdict against the release (not merely awaiting evidence)."""
+        return not self.healthy and not self.pending
 
 
 class OperationLedger:

@@ -270,17 +270,33 @@ class Deployer:
                 )
             self._busy_moved(env, latest, kind)
 
-    def mark_health(self, env: Environment, release_id: str, healthy: bool, reason: str) -> None:
-        """Record a post-deploy verdict on a release in an environment (drives promotion order)."""
+    def mark_health(
+        self,
+        env: Environment,
+        release_id: str,
+        healthy: bool,
+        reason: str,
+        pending: bool = False,
+        attempts: int = 0,
+    ) -> None:
+        """Record a post-deploy verdict on a release in an environment (drives promotion order);
+        ``pending``: no conclusive verdict yet (``attempts`` inconclusive judgements so far)."""
         self.ledger.set_health(
-            HealthRecord(environment=env, release_id=release_id, healthy=healthy, reason=reason)
+            HealthRecord(
+                environment=env,
+                release_id=release_id,
+                healthy=healthy,
+                reason=reason,
+                pending=pending and not healthy,
+                attempts=attempts,
+            )
         )
         self._audit(
             "health",
             env,
-            "healthy" if healthy else "unhealthy",
+            "healthy" if healthy else "pending" if pending else "unhealthy",
             release_id=release_id,
-            details={"reason": reason},
+            details={"reason": reason, **({"attempts": attempts} if pending else {})},
         )
 
     def _audit(
@@ -781,12 +797,14 @@ class Deployer:
         return pointer, token
 
     def _mark_live(self, record: OperationRecord, detail: str | None = None) -> OperationRecord:
+        # Live is not healthy: health comes from the post-deploy checks (checks.health.settle).
         self.ledger.set_health(
             HealthRecord(
                 environment=record.environment,
                 release_id=record.to_release,
-                healthy=True,
-                reason=f"verified by {record.id}",
+                healthy=False,
+                pending=True,
+                reason=f"live by {record.id}; awaiting its post-deploy checks",
             )
         )
         record = self._save(record.advance(OperationState.LIVE, detail))

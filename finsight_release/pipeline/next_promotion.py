@@ -5,7 +5,8 @@ The rules sensors follow (a person's command is never limited by them):
   newer one, or that release was found unhealthy in dev before (it is not re-deployed automatically);
 - staging takes what dev runs once it is healthy in dev and has baked there for ``bake_s`` seconds;
 - prod is never promoted automatically: approvals and the release window decide, by a person's command.
-A busy environment (an operation holds its claim) waits.
+A busy environment (an operation holds its claim) waits; so does a paused one, and the one after it
+(``envs.pause``: checks that stayed inconclusive), until a person resumes it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.operation import OperationLedger
+from finsight_release.envs.pause import pipeline_pause
 from finsight_release.envs.pointer import PointerBoard
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
@@ -53,8 +55,9 @@ class PipelineView:
         return sorted(manifests, key=lambda m: m.created_at, reverse=True)
 
     def unhealthy_reason(self, env: Environment, release_id: str) -> str | None:
+        """Why ``release_id`` was found unhealthy in ``env`` (None: not found so, or still pending)."""
         health = self.ledger.health(env, release_id)
-        return health.reason if health is not None and not health.healthy else None
+        return health.reason if health is not None and health.found_unhealthy else None
 
 
 def decide(view: PipelineView, env: Environment, bake_s: float, now: datetime) -> PromotionDecision:
@@ -62,6 +65,13 @@ def decide(view: PipelineView, env: Environment, bake_s: float, now: datetime) -
     pointer, _ = view.board.read(env)
     if pointer.pending:
         return PromotionDecision(env, None, f"{env} is busy ({pointer.pending})")
+    if (pause := pipeline_pause(view.store, env)) is not None:
+        return PromotionDecision(
+            env,
+            None,
+            f"{pause.environment} is paused for a person ({pause.reason}); "
+            f"`finsight-release resume {pause.environment}` resumes it",
+        )
     if env is Environment.PROD:
         return PromotionDecision(
             env, None, "prod is promoted by a person's command (approvals, window)"

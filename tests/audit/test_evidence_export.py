@@ -46,6 +46,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     )
     for env in ("dev", "staging", "prod"):
         assert cli.invoke(main, ["promote", env, v1]).exit_code == 0
+        assert cli.invoke(main, ["checks", env]).exit_code == 0
     assert cli.invoke(main, ["promote", "dev", v2]).exit_code == 0
     forced = cli.invoke(main, ["promote", "prod", v2, "--emergency-override", "INC-7 hotfix"])
     assert forced.exit_code == 0, forced.output

@@ -66,7 +66,12 @@ def test_staging_waits_for_the_bake_time_then_the_run_records_the_sensor_as_acto
     system = resource.system()
     v1 = validated_release(system, make_platform(tmp_path / "p", without="dbt_project"))
     system.deployer.promote(DEV, v1)
-    waiting = tick(STAGING, resource, None)
+    unjudged = tick(STAGING, resource, None)
+    assert not unjudged.run_requests and "awaiting its post-deploy checks" in str(
+        unjudged.skip_message
+    )
+    system.judge(DEV)  # the post-deploy checks pass (no dbt project: none applies)
+    waiting = tick(STAGING, resource, unjudged.cursor)
     assert not waiting.run_requests and "bakes in dev until" in str(waiting.skip_message)
     baked = ReleaseSystemResource(home=resource.home)
     with pytest.MonkeyPatch.context() as patch:

@@ -61,23 +61,35 @@ def test_a_healthy_release_passes_every_check_and_each_result_names_it(
     assert kinds == {"dbt_test", "contract", "freshness"}
     assert judgement.healthy, judgement.summary()
     assert {r.release_id for r in judgement.results} == {release}
+    health = system.deployer.ledger.health(DEV, release)  # health from evidence: now healthy
+    assert health is not None and health.healthy and "checks passed" in health.reason
     assets = {r.asset for r in judgement.results if r.kind == "contract"}
     assert assets == {"analytics_marts_x.fct_payments", "raw.payments__payments"}
     event = system.audit.events(environment="dev", action="checks")[0]
     assert event["release_id"] == release and event["outcome"] == "passed"
 
 
-def test_stale_sources_warn_after_one_day_and_block_after_two(system: ReleaseSystem) -> None:
+def test_stale_sources_warn_after_one_day_and_are_inconclusive_after_two(
+    system: ReleaseSystem,
+) -> None:
     warned = system.judge(DEV, now=datetime(2025, 1, 1, 12, 0))
     stale = [r for r in warned.results if r.kind == "freshness" and not r.passed]
     assert stale and {r.severity for r in stale} == {"warn"} and warned.healthy
-    blocked = system.judge(DEV, now=datetime(2025, 1, 4))
-    assert not blocked.healthy
-    assert {r.asset for r in blocked.blocking} == {
+    release = system.board.read(DEV)[0].release_id
+    assert release is not None
+    late = system.judge(DEV, now=datetime(2025, 1, 4))
+    # Late data is no verdict on the release: inconclusive, neither passed nor blocking.
+    assert late.verdict == "inconclusive" and not late.blocking and not late.healthy
+    assert {r.asset for r in late.inconclusive} == {
         "raw.core_banking__accounts",
         "raw.payments__payments",
     }
-    assert "error after 48 h" in blocked.blocking[0].detail
+    assert (
+        "late" in late.inconclusive[0].detail and "error after 48 h" in late.inconclusive[0].detail
+    )
+    health = system.deployer.ledger.health(DEV, release)
+    assert health is not None and health.healthy  # found healthy before: a late load keeps it so
+    assert system.audit.events(environment="dev", action="checks")[0]["outcome"] == "inconclusive"
 
 
 def test_a_duplicate_key_in_a_mart_fails_the_contract_and_the_dbt_test_and_marks_it_unhealthy(
@@ -98,7 +110,8 @@ def test_a_duplicate_key_in_a_mart_fails_the_contract_and_the_dbt_test_and_marks
     assert ("contract", "payment_id.duplicate") in failed
     assert ("dbt_test", "unique_fct_payments_payment_id") in failed
     health = system.deployer.ledger.health(DEV, release)
-    assert health is not None and not health.healthy and "blocking" in health.reason
+    assert health is not None and health.found_unhealthy
+    assert "blocking checks failed" in health.reason and "fct_payments" in health.reason
     assert system.audit.events(environment="dev", action="health")[0]["outcome"] == "unhealthy"
 
 

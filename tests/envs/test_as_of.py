@@ -115,10 +115,12 @@ def test_as_of_command_across_promotions_and_a_rollback(
     for env in ("dev", "staging", "prod"):
         done = cli.invoke(main, ["promote", env, v1])
         assert done.exit_code == 0, done.output
+        assert cli.invoke(main, ["checks", env]).exit_code == 0
     on_v1 = stamp()
     v2 = build("p2", "# v2\n")
     for env in ("dev", "staging", "prod"):
         assert cli.invoke(main, ["promote", env, v2]).exit_code == 0
+        assert cli.invoke(main, ["checks", env]).exit_code == 0
     on_v2 = stamp()
     assert cli.invoke(main, ["rollback", "prod"]).exit_code == 0
     rolled = stamp()

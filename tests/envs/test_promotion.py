@@ -83,9 +83,15 @@ def world(tmp_path: Path) -> dict[str, Any]:
     }
 
 
+def checks_passed(d: Deployer, env: Environment, release_id: str) -> None:
+    """What the post-deploy checks record when they pass (ReleaseSystem.judge in the product)."""
+    d.mark_health(env, release_id, True, "post-deploy checks passed")
+
+
 def promote_all(d: Deployer, release_id: str) -> None:
     for env in (DEV, STAGING, PROD):
         d.promote(env, release_id)
+        checks_passed(d, env, release_id)
 
 
 def test_promote_through_envs_and_rollback(world: dict[str, Any]) -> None:
@@ -126,6 +132,9 @@ def test_order_enforced_unless_audited_override(world: dict[str, Any]) -> None:
 def test_unhealthy_in_staging_blocks_prod(world: dict[str, Any]) -> None:
     d, v1 = world["d"], world["v1"]
     d.promote(DEV, v1.release_id)
+    with pytest.raises(PromotionRefusedError, match="not healthy in dev: live by .* awaiting"):
+        d.promote(STAGING, v1.release_id)  # live is not healthy: only passing checks make it so
+    checks_passed(d, DEV, v1.release_id)
     d.promote(STAGING, v1.release_id)
     d.mark_health(STAGING, v1.release_id, healthy=False, reason="soda: payments freshness failed")
     with pytest.raises(PromotionRefusedError, match="not healthy in staging: soda"):

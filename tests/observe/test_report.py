@@ -69,6 +69,7 @@ def test_report_renders_in_headless_chromium(
         releases.append(next(w for w in built.output.split() if w.startswith("r-")))
         for env in ("dev", "staging", "prod"):
             assert cli.invoke(main, ["promote", env, releases[-1]]).exit_code == 0
+            assert cli.invoke(main, ["checks", env]).exit_code == 0
     assert cli.invoke(main, ["rollback", "prod"]).exit_code == 0
 
     page = tmp_path / "out" / "report.html"

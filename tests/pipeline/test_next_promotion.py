@@ -69,8 +69,11 @@ def test_staging_waits_for_health_and_bake_time_and_prod_for_a_person(
     system: ReleaseSystem, tmp_path: Path
 ) -> None:
     v1 = built(system, tmp_path, "v1")
-    system.deployer.promote(DEV, v1)  # live marks it healthy (the post-deploy verdict)
+    system.deployer.promote(DEV, v1)
     now = datetime.now(UTC)
+    pending = decide(view(system), STAGING, 600, now + timedelta(seconds=601))
+    assert not pending.promote and "awaiting its post-deploy checks" in pending.reason
+    system.judge(DEV)  # no dbt project: no warehouse check judges it, so it passes
     waiting = decide(view(system), STAGING, 600, now)
     assert not waiting.promote and "bakes in dev until" in waiting.reason
     assert behind(view(system), STAGING) is not None
