@@ -88,12 +88,13 @@ class SparkJobTarget:
                 problems[job] = exc.message
         return specs
 
-    def _refusal(self, problems: dict[str, str], what: str) -> SparkDeployError:
+    def _refusal(self, problems: dict[str, str]) -> SparkDeployError:
+        """One line: the layer, the runtime, and each job's cause."""
         runtime = self.runtime
         causes = "; ".join(f"{job} {problem}" for job, problem in sorted(problems.items()))
         return SparkDeployError(
-            f"spark: {what} on the Spark runtime (pyspark {runtime.pyspark_version}, "
-            f"Python {runtime.python_version}): {causes}"
+            f"spark: not deployable on the Spark runtime (pyspark {runtime.pyspark_version}, "
+            f"Python {runtime.python_version}), nothing published or switched: {causes}"
         )
 
     def prepare(
@@ -130,7 +131,7 @@ class SparkJobTarget:
                     runs.append(RuntimeRun(job, built.wheel, specs[job][1]))
             problems.update(run_on_runtime(runs, runtime, work / "import", smoke=False))
             if problems:
-                raise self._refusal(problems, "not deployable, nothing published or switched")
+                raise self._refusal(problems)
             for run in runs:
                 artifact, spec = specs[run.job]
                 key, sha = self.location.publish_wheel(env, run.job, run.wheel)

@@ -56,3 +56,40 @@ def test_a_spark_change_is_promoted_refused_and_rolled_back(
     live = target.live(DEV)
     assert (live.release_id, live.jobs[ARTIFACT].wheel_uri) == (v1.release_id, v1_wheel)
     assert system.board.read(DEV)[0].release_id == v1.release_id
+
+
+def test_a_published_wheel_that_fails_its_smoke_run_is_switched_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FINSIGHT_SPARK_DEPLOY", "on")
+    platform = tmp_path / "platform"
+    copy_job(platform)
+    edit(  # imports fine (prepare passes), fails when main runs on the sample (verify)
+        platform / MAIN,
+        "def transform(payments: DataFrame) -> DataFrame:\n",
+        "def transform(payments: DataFrame) -> DataFrame:\n"
+        '    raise ValueError("no risk model for this sample")\n',
+    )
+    system = ReleaseSystem(load_settings(home=tmp_path / "home", platform=platform, actor="tester"))
+    broken, _ = system.build(platform, DEV)
+    with pytest.raises(PromotionFailedError) as failed:
+        system.promote(DEV, broken.release_id)
+    assert (
+        "spark: published artifact smoke run: spark/merchant_risk_scoring: smoke run failed"
+        in str(failed.value)
+    )
+    assert "no risk model for this sample" in str(failed.value)
+    assert system.spark_targets[0].live(DEV).jobs == {}  # switched back: nothing launches it
+    assert system.board.read(DEV)[0].release_id is None
+
+
+def test_aws_mode_publishes_under_the_store_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FINSIGHT_MODE", "aws")
+    monkeypatch.setenv("FINSIGHT_STORE_URL", "s3://finsight-releases/state")
+    monkeypatch.setenv("FINSIGHT_SPARK_DEPLOY", "on")
+    system = ReleaseSystem(load_settings())
+    assert system.spark_targets[0].location.url == "s3://finsight-releases/state/spark-artifacts"
+    monkeypatch.setenv("FINSIGHT_SPARK_ARTIFACTS_URL", "s3://finsight-spark/jobs")
+    assert load_settings().spark_artifacts_url == "s3://finsight-spark/jobs"
+    monkeypatch.setenv("FINSIGHT_SPARK_DEPLOY", "off")
+    assert ReleaseSystem(load_settings()).spark_targets == []
