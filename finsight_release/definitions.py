@@ -13,6 +13,7 @@ from finsight_release.assets.platform import platform_assets, platform_resources
 from finsight_release.assets.releases import deployment_specs, release_specs
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.assets.spark_jobs import spark_job_assets, spark_smoke_checks, spark_smoke_job
+from finsight_release.automation.alert_sensor import alert_on_audit_events
 from finsight_release.automation.audit_retention import prune_audit_job, prune_audit_schedule
 from finsight_release.automation.jobs import (
     build_release_job,
@@ -45,6 +46,11 @@ defs = dg.Definitions(
         spark_smoke_job,
     ],
     schedules=[detection_schedule, prune_audit_schedule],
-    sensors=[diagnose_failed_runs, *promotion_sensors, rollback_on_failed_checks],
+    sensors=[
+        diagnose_failed_runs,
+        *promotion_sensors,
+        rollback_on_failed_checks,
+        alert_on_audit_events,
+    ],
     resources={"release_system": ReleaseSystemResource(), **platform_resources()},
 )

@@ -388,6 +388,8 @@ class ReleaseSystem:
         health = read_airflow_health(target, env, release_id, measure_start, must_succeed)
         if not health.configured:
             return health
+        for record in health.metric_records():  # a missed start SLA pages (CloudWatch alarm)
+            self.metrics.emit(record)
         self.audit.append(
             actor=self.settings.actor,
             action="airflow_health",

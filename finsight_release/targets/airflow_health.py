@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from finsight_release.envs.environment import Environment
+from finsight_release.observe.metrics import CRITICAL_DAG_SLA_MISSED, event_record
 from finsight_release.targets.airflow_start import (
     START_SLA_S,
     StartCheck,
@@ -52,6 +53,20 @@ class AirflowHealth:
         if self.late_starts:
             parts.append(f"no start within {START_SLA_S:.0f} s: {', '.join(self.late_starts)}")
         return "; ".join(parts) or "healthy"
+
+    def metric_records(self) -> list[dict[str, Any]]:
+        """The EMF records this reading raises: one ``CriticalDagSlaMissed`` count when a critical
+        DAG did not start (or its smoke run failed) within the SLA (its CloudWatch alarm pages)."""
+        if not self.late_starts:
+            return []
+        return [
+            event_record(
+                CRITICAL_DAG_SLA_MISSED,
+                self.environment,
+                ReleaseId=self.release_id,
+                Dags=self.late_starts,
+            )
+        ]
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -16,6 +16,7 @@ from finsight_release.errors import PromotionFailedError
 from finsight_release.observe.metrics import (
     ALARM_METRICS,
     BLOCKING_CHECK_FAILED,
+    CRITICAL_DAG_SLA_MISSED,
     DEPLOY_FAILED,
     DRIFT_DETECTED,
     NAMESPACE,
@@ -26,6 +27,8 @@ from finsight_release.release.repository import ReleaseRepository
 from finsight_release.settings import REPO_ROOT, load_settings
 from finsight_release.store.local import LocalObjectStore
 from finsight_release.system import ReleaseSystem
+from finsight_release.targets.airflow_health import AirflowHealth
+from finsight_release.targets.airflow_start import StartResult
 from tests.envs.test_promotion import FailingTarget, ListAudit
 from tests.mini_platform import make_platform
 
@@ -107,3 +110,14 @@ def test_the_code_emits_every_alarm_metric(tmp_path: Path) -> None:
         Environment.PROD, plans / "hashicorp-terraform__show-json_drift.json"
     )
     assert DRIFT_DETECTED in _emitted(tmp_path / "validate.jsonl")
+
+    # A critical DAG whose smoke run did not start in time: the reading ``airflow_health`` emits.
+    late = StartResult("ingest_core_banking", "smoke", False, None, "r1", "queued", "not started")
+    on_time = StartResult("smoke_ok", "smoke", True, 4.2, "r2", "success", "started")
+    sink = MetricSink(tmp_path / "airflow.jsonl")
+    for record in AirflowHealth("prod", "r-x", True, starts=[late, on_time]).metric_records():
+        sink.emit(record)
+    assert _emitted(tmp_path / "airflow.jsonl") == {CRITICAL_DAG_SLA_MISSED}
+    (record,) = AirflowHealth("prod", "r-x", True, starts=[late]).metric_records()
+    assert record["Dags"] == ["ingest_core_banking"] and record["Environment"] == "prod"
+    assert AirflowHealth("prod", "r-x", True, starts=[on_time]).metric_records() == []

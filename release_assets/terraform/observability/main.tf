@@ -1,7 +1,7 @@
 # Alerts and retention for the release system (issue 19).
 #
 # The alarms watch the CloudWatch EMF counts finsight_release emits (observe/metrics.py: DeployFailed,
-# Rollback, BlockingCheckFailed, DriftDetected; namespace FinSight/Release, dimension Environment): a test compares
+# Rollback, BlockingCheckFailed, DriftDetected, CriticalDagSlaMissed; namespace FinSight/Release, dimension Environment): a test compares
 # the metric names here with the ones the code emits. Deployment logs are kept 90 days (SOX), and
 # evidence bundles go to a bucket whose Object Lock keeps every object 90 days in COMPLIANCE mode.
 terraform {
@@ -37,6 +37,10 @@ locals {
     drift_detected = {
       metric      = "DriftDetected"
       description = "A refresh-only plan found infrastructure drift: see `finsight-release doctor --env prod`"
+    }
+    critical_dag_sla_missed = {
+      metric      = "CriticalDagSlaMissed"
+      description = "A critical DAG did not start (or its smoke run failed) within 10 minutes of a deploy: see `finsight-release airflow-health prod --start`"
     }
   }
 }
@@ -95,6 +99,21 @@ resource "aws_cloudwatch_metric_alarm" "prod_drift_detected" {
   alarm_description   = local.alarms.drift_detected.description
   namespace           = local.namespace
   metric_name         = local.alarms.drift_detected.metric
+  dimensions          = { Environment = "prod" }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.release_alerts.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "prod_critical_dag_sla_missed" {
+  alarm_name          = "finsight-prod-critical-dag-sla-missed"
+  alarm_description   = local.alarms.critical_dag_sla_missed.description
+  namespace           = local.namespace
+  metric_name         = local.alarms.critical_dag_sla_missed.metric
   dimensions          = { Environment = "prod" }
   statistic           = "Sum"
   period              = 300
