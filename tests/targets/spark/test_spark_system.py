@@ -18,13 +18,22 @@ from tests.targets.spark.spark_world import ARTIFACT, MAIN, PYPROJECT, copy_job,
 DEV = Environment.DEV
 
 
-def test_a_spark_change_is_promoted_refused_and_rolled_back(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A platform tree with one reference Spark job, Spark deploys on."""
     monkeypatch.setenv("FINSIGHT_SPARK_DEPLOY", "on")
-    platform = tmp_path / "platform"
-    copy_job(platform)
-    system = ReleaseSystem(load_settings(home=tmp_path / "home", platform=platform, actor="tester"))
+    copy_job(tmp_path / "platform")
+    return tmp_path / "platform"
+
+
+def system_of(platform: Path) -> ReleaseSystem:
+    """The release system with its home beside ``platform``."""
+    home = platform.parent / "home"
+    return ReleaseSystem(load_settings(home=home, platform=platform, actor="tester"))
+
+
+def test_a_spark_change_is_promoted_refused_and_rolled_back(platform: Path, tmp_path: Path) -> None:
+    system = system_of(platform)
     (target,) = system.spark_targets
     assert isinstance(target, SparkJobTarget)
     assert [t.name for t in system.targets][-1] == system.folder_target.name
@@ -58,19 +67,14 @@ def test_a_spark_change_is_promoted_refused_and_rolled_back(
     assert system.board.read(DEV)[0].release_id == v1.release_id
 
 
-def test_a_published_wheel_that_fails_its_smoke_run_is_switched_back(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("FINSIGHT_SPARK_DEPLOY", "on")
-    platform = tmp_path / "platform"
-    copy_job(platform)
+def test_a_published_wheel_that_fails_its_smoke_run_is_switched_back(platform: Path) -> None:
     edit(  # imports fine (prepare passes), fails when main runs on the sample (verify)
         platform / MAIN,
         "def transform(payments: DataFrame) -> DataFrame:\n",
         "def transform(payments: DataFrame) -> DataFrame:\n"
         '    raise ValueError("no risk model for this sample")\n',
     )
-    system = ReleaseSystem(load_settings(home=tmp_path / "home", platform=platform, actor="tester"))
+    system = system_of(platform)
     broken, _ = system.build(platform, DEV)
     with pytest.raises(PromotionFailedError) as failed:
         system.promote(DEV, broken.release_id)
