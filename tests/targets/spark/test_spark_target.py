@@ -4,10 +4,12 @@ imported and smoke-run in local mode; published to a local folder and to S3 on m
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 
 import boto3
 import pytest
+from moto.core.authorization import enable_iam_authentication
 
 from finsight_release.envs.environment import Environment
 from finsight_release.errors import SparkDeployError
@@ -111,7 +113,7 @@ def test_a_wheel_that_does_not_import_on_the_runtime_stops_before_the_switch(
     )
 
 
-def test_an_unreachable_or_missing_s3_location_is_one_clear_line(
+def test_an_unreachable_forbidden_or_missing_s3_location_is_one_clear_line(
     tmp_path: Path, moto_server: str
 ) -> None:
     closed = boto3.client(
@@ -121,19 +123,31 @@ def test_an_unreachable_or_missing_s3_location_is_one_clear_line(
         aws_access_key_id="x",
         aws_secret_access_key="y",
     )
-    missing_bucket = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
-    for store in (
-        S3ObjectStore("s3://nowhere/spark", client=closed),
-        S3ObjectStore(
-            f"s3://no-such-bucket-{tmp_path.name.lower()[-20:]}/spark", client=missing_bucket
+    forbidden = s3_store(
+        moto_server, f"spark-denied-{tmp_path.name.lower().replace('_', '-')[-30:]}"
+    )
+    on_moto = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
+    cases = {
+        "unreachable": S3ObjectStore("s3://nowhere/spark", client=closed),
+        # moto's server checks IAM while enable_iam_authentication is on: these keys exist nowhere.
+        "forbidden": forbidden,
+        "missing bucket": S3ObjectStore(
+            f"s3://no-such-bucket-{tmp_path.name.lower()[-20:]}/spark", client=on_moto
         ),
-    ):
-        world = SparkWorld.create(tmp_path / store.bucket, store)
+    }
+    for case, store in cases.items():
+        world = SparkWorld.create(tmp_path / case.replace(" ", "-"), store)
         v1 = world.build()
-        with pytest.raises(SparkDeployError) as failed:
-            world.target.prepare(DEV, v1, world.jobs(v1), world.repo)
+        with enable_iam_authentication() if case == "forbidden" else nullcontext():
+            with pytest.raises(SparkDeployError) as failed:
+                world.target.prepare(DEV, v1, world.jobs(v1), world.repo)
+            with pytest.raises(SparkDeployError):
+                world.target.switch(DEV, v1, world.jobs(v1))
         message = str(failed.value)
-        assert message.startswith(f"spark: artifact location {store.url} failed while reading")
+        assert message.startswith(f"spark: artifact location {store.url} failed while reading"), (
+            case
+        )
         assert "\n" not in message
-        with pytest.raises(SparkDeployError):
-            world.target.switch(DEV, v1, world.jobs(v1))
+        if case == "forbidden":
+            assert "InvalidAccessKeyId" in message or "AccessDenied" in message
+    assert forbidden.list("") == []  # nothing was written while forbidden
