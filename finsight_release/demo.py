@@ -28,6 +28,7 @@ from finsight_release.system import ReleaseSystem
 DEMO_STATE = (
     "store",
     "targets",
+    "spark",  # the Spark artifact location (the local default of FINSIGHT_SPARK_ARTIFACTS_URL)
     "warehouse",
     "audit.db",
     "metrics.jsonl",
