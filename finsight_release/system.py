@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -370,10 +370,15 @@ class ReleaseSystem:
                 target.canary_dags = ()
 
     def airflow_health(
-        self, env: Environment, measure_start: bool = False, must_succeed: bool = True
+        self,
+        env: Environment,
+        measure_start: bool = False,
+        must_succeed: bool = True,
+        last_runs: Mapping[str, str] | None = None,
     ) -> AirflowHealth:
         """What ``env``'s Airflow says about its live release (import errors, the critical DAGs' last
-        runs; with ``measure_start`` a smoke run each, measured against the 10-minute start SLA).
+        runs, or ``last_runs`` as another observer read them (the Dagster checks: dagster-airlift);
+        with ``measure_start`` a smoke run each, measured against the 10-minute start SLA).
 
         Audited; a failing reading marks the release unhealthy in ``env`` (``Deployer.mark_health``).
         An environment without an Airflow API returns an unconfigured reading and writes nothing.
@@ -385,7 +390,9 @@ class ReleaseSystem:
         target = self.folder_target
         if not isinstance(target, SelfManagedAirflowTarget):
             return AirflowHealth(str(env), release_id, configured=False)
-        health = read_airflow_health(target, env, release_id, measure_start, must_succeed)
+        health = read_airflow_health(
+            target, env, release_id, measure_start, must_succeed, last_runs
+        )
         if not health.configured:
             return health
         for record in health.metric_records():  # a missed start SLA pages (CloudWatch alarm)

@@ -1,13 +1,16 @@
 """Post-deploy Airflow health as asset checks on each ``<env>/airflow_dags`` deployment asset: import
-errors, the critical DAGs' last runs, and their start SLA (a smoke run each, measured). Thin: the core's
-``ReleaseSystem.airflow_health`` reads Airflow's REST API, audits, and marks the release unhealthy in
-the environment when a check fails. Run by ``airflow_health_job`` after a deploy (its smoke runs load
-data, so it has no schedule); an environment without an Airflow API passes as not configured."""
+errors, the critical DAGs' last runs, and their start SLA (a smoke run each, measured). Thin: the last
+run states are observed through dagster-airlift's ``AirflowInstance`` (``assets/airflow_view.py``);
+the core's ``ReleaseSystem.airflow_health`` reads the rest through Airflow's REST API, audits, and
+marks the release unhealthy in the environment when a check fails. Run by ``airflow_health_job`` after
+a deploy (its smoke runs load data, so it has no schedule); an environment without an Airflow API
+passes as not configured."""
 
 from collections.abc import Iterator
 
 import dagster as dg
 
+from finsight_release.assets.airflow_view import airflow_instance, critical_last_runs
 from finsight_release.assets.releases import deployment_key
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.envs.environment import Environment
@@ -36,8 +39,22 @@ def airflow_health_check(env: Environment) -> dg.AssetChecksDefinition:
         context: dg.AssetCheckExecutionContext, release_system: ReleaseSystemResource
     ) -> Iterator[dg.AssetCheckResult]:
         selected = {k.name for k in context.selected_asset_check_keys}
-        health = release_system.system().airflow_health(env, measure_start=START_SLA in selected)
-        base = {"release_id": health.release_id or "", "configured": health.configured}
+        system = release_system.system()
+        # The last run states as dagster-airlift's AirflowInstance observes them (same endpoint).
+        endpoint = getattr(system.folder_target, "endpoints", {}).get(env)
+        last_runs = (
+            critical_last_runs(airflow_instance(env, endpoint))
+            if endpoint is not None and LAST_RUNS in selected
+            else None
+        )
+        health = system.airflow_health(
+            env, measure_start=START_SLA in selected, last_runs=last_runs
+        )
+        base = {
+            "release_id": health.release_id or "",
+            "configured": health.configured,
+            "last_runs_observed_by": "dagster-airlift" if last_runs is not None else "",
+        }
         verdicts = {
             IMPORT_ERRORS: (health.import_errors, "import errors"),
             LAST_RUNS: (health.failed_runs, "critical DAGs whose last run failed"),
@@ -49,6 +66,8 @@ def airflow_health_check(env: Environment) -> dg.AssetChecksDefinition:
                 **base,
                 "problems": "\n".join(problems[:20]),
             }
+            if name == LAST_RUNS:
+                metadata["last_runs"] = dg.MetadataValue.json(health.last_runs)
             if name == START_SLA:
                 metadata["started_s"] = dg.MetadataValue.json(
                     {s.dag_id: s.started_s for s in health.starts}

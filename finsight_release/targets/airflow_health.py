@@ -4,6 +4,7 @@ run. Plain Python: the Dagster asset checks and ``ReleaseSystem.airflow_health``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -86,19 +87,25 @@ def read_airflow_health(
     release_id: str | None,
     measure_start: bool = False,
     must_succeed: bool = True,
+    last_runs: Mapping[str, str] | None = None,
 ) -> AirflowHealth:
     """Import errors and the critical DAGs' last runs; with ``measure_start``, a smoke run of each
-    critical DAG and its start measured (it loads data: post-deploy only, never on a schedule)."""
+    critical DAG and its start measured (it loads data: post-deploy only, never on a schedule).
+    ``last_runs`` (critical DAG -> last run state) is the reading of another observer of the same
+    Airflow (the Dagster checks pass dagster-airlift's), used instead of reading the runs here."""
     api = target.api(env)
     health = AirflowHealth(str(env), release_id, configured=api is not None)
     if api is None:
         return health
     health.import_errors = target.import_problems(env, api)
     critical = critical_dags(api)
-    for dag_id in critical:
-        runs = api.dag_runs(dag_id)
-        if runs:
-            health.last_runs[dag_id] = str(runs[0]["state"])
+    if last_runs is not None:
+        health.last_runs = dict(last_runs)
+    else:
+        for dag_id in critical:
+            runs = api.dag_runs(dag_id)
+            if runs:
+                health.last_runs[dag_id] = str(runs[0]["state"])
     if measure_start and critical:
         health.starts = measure_starts(
             api,
