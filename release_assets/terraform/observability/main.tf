@@ -135,7 +135,29 @@ resource "aws_cloudwatch_log_group" "airflow_task_logs" {
   retention_in_days = 90
 }
 
-# Evidence bundles (`finsight-release evidence export --out s3://finsight-prod-evidence/...`).
+# Airflow task logs the self-managed (ECS) Airflow ships to S3 (remote logging) and archived
+# deployment logs: expired 90 days after they are written, old versions too (SOX keeps them 90 days).
+resource "aws_s3_bucket" "logs" {
+  bucket = "finsight-prod-logs"
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "logs" {
+  bucket = aws_s3_bucket.logs.id
+  rule {
+    id     = "expire-after-90-days"
+    status = "Enabled"
+    filter {}
+    expiration {
+      days = 90
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 90
+    }
+  }
+}
+
+# Evidence bundles (`finsight-release evidence export --out s3://finsight-prod-evidence/...`, and the
+# events `finsight-release audit prune --archive s3://finsight-prod-evidence/audit-archive` removes).
 resource "aws_s3_bucket" "evidence" {
   bucket              = "finsight-prod-evidence"
   object_lock_enabled = true
