@@ -33,8 +33,10 @@ def test_the_reference_platform_has_one_asset_per_spark_job() -> None:
     assert spark_job_specs([JOB])[0].key == KEY
 
 
-def run_smoke_check(resource: ReleaseSystemResource, instance: dg.DagsterInstance) -> bool:
-    """Run dev's smoke check of the one job; True when it passed."""
+def run_smoke_check(
+    resource: ReleaseSystemResource, instance: dg.DagsterInstance
+) -> dg.AssetCheckEvaluation:
+    """Run dev's smoke check of the one job; its evaluation."""
     check = spark_smoke_check(DEV, [JOB])
     job = dg.define_asset_job("smoke", selection=dg.AssetSelection.checks(check))
     defs = dg.Definitions(
@@ -46,7 +48,7 @@ def run_smoke_check(resource: ReleaseSystemResource, instance: dg.DagsterInstanc
     result = defs.resolve_job_def("smoke").execute_in_process(instance=instance)
     (evaluation,) = result.get_asset_check_evaluations()
     assert evaluation.check_name == f"dev_{SMOKE_CHECK}"
-    return evaluation.passed
+    return evaluation
 
 
 def test_promote_job_materializes_the_job_and_a_broken_published_wheel_fails_its_check(
@@ -76,13 +78,13 @@ def test_promote_job_materializes_the_job_and_a_broken_published_wheel_fails_its
     assert metadata["release_id"].value == manifest.release_id
     assert metadata["digest"].value == manifest.artifact(ARTIFACT).digest
 
-    assert run_smoke_check(resource, instance)
+    assert run_smoke_check(resource, instance).passed
 
     # The wheel dev launches is damaged at its artifact location: the check fails, the release is
     # unhealthy in dev (which blocks its promotion to staging).
     wheel_key = system.spark_targets[0].live(DEV).jobs[ARTIFACT].wheel_key
     (tmp_path / "home" / "spark" / wheel_key).write_bytes(b"not a wheel")
-    assert not run_smoke_check(resource, instance)
+    assert not run_smoke_check(resource, instance).passed
     health = system.deployer.ledger.health(DEV, manifest.release_id)
     assert health is not None and not health.healthy
     assert health.reason.startswith(f"spark: spark/{JOB}: ") and "sha256" in health.reason
@@ -104,3 +106,10 @@ def test_a_cli_promotion_is_recorded_on_the_spark_job_asset(tmp_path: Path) -> N
         manifest.release_id,
     )
     assert metadata["actor"].value == "alice" and metadata["operation"].value == "promote"
+
+
+def test_with_spark_deploys_off_the_check_passes_as_not_deployed(tmp_path: Path) -> None:
+    resource = ReleaseSystemResource(home=str(tmp_path / "home"), platform=str(tmp_path))
+    evaluation = run_smoke_check(resource, dg.DagsterInstance.ephemeral())
+    assert evaluation.passed and evaluation.description == "not deployed in dev"
+    assert evaluation.metadata["deployed"].value is False

@@ -112,6 +112,11 @@ def test_a_wheel_that_does_not_import_on_the_runtime_stops_before_the_switch(
         world.jobs(v1)[0].digest,
     )
 
+    # A release without the job retires it: no longer launched, its wheel still published.
+    world.target.switch(DEV, undeclared, [], retired=[ARTIFACT])
+    assert world.target.live(DEV).jobs == {}
+    assert location.exists(live.jobs[ARTIFACT].wheel_key)
+
 
 def test_an_unreachable_forbidden_or_missing_s3_location_is_one_clear_line(
     tmp_path: Path, moto_server: str
