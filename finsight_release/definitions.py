@@ -12,6 +12,11 @@ from finsight_release.assets.platform import platform_assets, platform_resources
 from finsight_release.assets.releases import deployment_specs, release_specs
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.assets.spark_jobs import spark_job_assets, spark_smoke_checks, spark_smoke_job
+from finsight_release.assets.streaming import (
+    streaming_health_checks,
+    streaming_health_job,
+    topic_assets,
+)
 from finsight_release.automation.alert_sensor import alert_on_audit_events
 from finsight_release.automation.audit_retention import prune_audit_job, prune_audit_schedule
 from finsight_release.automation.jobs import (
@@ -25,13 +30,20 @@ from finsight_release.automation.rollback_sensor import rollback_on_failed_check
 from finsight_release.automation.sensors import diagnose_failed_runs
 
 defs = dg.Definitions(
-    assets=[*release_specs(), *deployment_specs(), *platform_assets(), *spark_job_assets],
+    assets=[
+        *release_specs(),
+        *deployment_specs(),
+        *platform_assets(),
+        *spark_job_assets,
+        *topic_assets,
+    ],
     asset_checks=[
         release_validation,
         *detection_checks,
         *pipeline_checks,
         *airflow_health_checks,
         *spark_smoke_checks,
+        *streaming_health_checks,
     ],
     jobs=[
         build_release_job,
@@ -42,6 +54,7 @@ defs = dg.Definitions(
         airflow_health_job,
         prune_audit_job,
         spark_smoke_job,
+        streaming_health_job,
     ],
     schedules=[detection_schedule, prune_audit_schedule],
     sensors=[

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from finsight_release.targets.janitor import JanitorReport
     from finsight_release.targets.mwaa import MwaaTarget
     from finsight_release.targets.spark.target import PublishedSmoke, SparkJobTarget
+    from finsight_release.targets.streaming.health import TopicHealth
     from finsight_release.targets.streaming.target import StreamingTarget
     from finsight_release.targets.warehouse import DuckDbWarehouseTarget
     from finsight_release.validate.record import ValidationOutcome
@@ -966,3 +967,29 @@ class ReleaseSystem:
         from finsight_release.targets.streaming.configuration import streaming_target
 
         return streaming_target(self.settings)
+
+    def streaming_health(self, env: Environment) -> list[TopicHealth]:
+        """What ``env``'s topics run against the release it runs: the live schema version, the
+        release's schema against the registry's history, each consumer's version, tasks, lag and last
+        event. Audited; a schema not live or a consumer not healthy marks the release unhealthy in
+        ``env`` (``Deployer.mark_health``), as the other layers' checks do."""
+        from finsight_release.targets.streaming.health import read_streaming_health
+
+        release_id = self.board.read(env)[0].release_id
+        if not release_id:
+            return []
+        topics = read_streaming_health(
+            self.streaming_target, env, self.repo.get(release_id), self.repo
+        )
+        problems = [p for topic in topics for p in topic.rollout_problems]
+        self.audit.append(
+            actor=self.settings.actor,
+            action="streaming_health",
+            release_id=release_id,
+            environment=str(env),
+            outcome="unhealthy" if problems else "healthy",
+            details={"topics": [t.topic for t in topics], "problems": problems},
+        )
+        if problems:
+            self.deployer.mark_health(env, release_id, False, f"streaming: {'; '.join(problems)}")
+        return topics

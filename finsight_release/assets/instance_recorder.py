@@ -23,6 +23,7 @@ from finsight_release.assets.releases import (
     release_materializations,
 )
 from finsight_release.assets.spark_jobs import spark_job_materializations
+from finsight_release.assets.streaming import topic_materializations
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.operation import OperationRecord
 from finsight_release.release.manifest import ReleaseManifest
@@ -58,6 +59,8 @@ class InstanceRecorder:
         ):
             self.instance.report_runless_asset_event(materialization)
         for materialization in spark_job_materializations(env, manifest, record):
+            self.instance.report_runless_asset_event(materialization)
+        for materialization in topic_materializations(env, manifest, record):
             self.instance.report_runless_asset_event(materialization)
 
     def validated(

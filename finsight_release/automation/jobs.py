@@ -18,6 +18,7 @@ from finsight_release.assets.releases import (
 )
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.assets.spark_jobs import spark_job_materializations
+from finsight_release.assets.streaming import topic_materializations
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.operation import OperationRecord
 from finsight_release.observe.dora import dora_metadata
@@ -78,6 +79,7 @@ def _deployed(
         record.environment, manifest, record.actor, record.kind, record.change_set.summary(), dora
     )
     yield from spark_job_materializations(record.environment, manifest, record)
+    yield from topic_materializations(record.environment, manifest, record)
 
 
 def run_actor(context: dg.OpExecutionContext, release_system: ReleaseSystemResource) -> str:

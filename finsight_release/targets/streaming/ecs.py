@@ -181,3 +181,7 @@ class EcsConsumerRuntime:
         if running < desired:
             return [f"{self.name}: {running}/{desired} tasks running"]
         return []
+
+    def reading(self) -> tuple[int | None, float | None]:
+        """Not read from ECS: lag and last event live in the broker's and CloudWatch's metrics."""
+        return None, None

@@ -139,6 +139,18 @@ class LocalConsumerService:
         fresh = time.time() - float(health.get("last_poll", 0)) < HEALTH_STALE_S
         return bool(health.get("state") == "consuming" and fresh)
 
+    def last_event_at(self) -> float | None:
+        """The latest time any task of the service reported consuming an event."""
+        times = []
+        for path in (self.root / "tasks").glob("*.json"):
+            try:
+                value = json.loads(path.read_text()).get("last_event_at")
+            except (OSError, ValueError):
+                continue
+            if value is not None:
+                times.append(float(value))
+        return max(times, default=None)
+
     def last_words(self, task: TaskHandle) -> str:
         """The last line a dead task wrote (its crash reason), for the error that reports it."""
         path = self.root / "tasks" / f"{task.task_id}.log"

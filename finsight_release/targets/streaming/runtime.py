@@ -35,6 +35,10 @@ class ConsumerRuntime(Protocol):
         """Why the service does not run ``version`` healthily (empty: it does)."""
         ...
 
+    def reading(self) -> tuple[int | None, float | None]:
+        """Consumer lag (events) and the time of the last event consumed, when known."""
+        ...
+
 
 class LocalConsumerRuntime:
     """A :class:`LocalConsumerService` rolled by :class:`RollingDeployment` against a broker."""
@@ -66,3 +70,16 @@ class LocalConsumerRuntime:
         if healthy < desired:
             return [f"{self.name}: {healthy}/{desired} tasks healthy"]
         return []
+
+    def reading(self) -> tuple[int | None, float | None]:
+        """The group's lag from the broker; the latest event any task reported consuming."""
+        probe = BrokerProbe(self.service.bootstrap)
+        try:
+            lag: int | None = probe.position(
+                self.service.spec.group_id, self.service.spec.topic
+            ).lag
+        except Exception:  # noqa: BLE001 - a reading, not a deploy: an unreachable broker is unknown lag
+            lag = None
+        finally:
+            probe.close()
+        return lag, self.service.last_event_at()

@@ -85,7 +85,7 @@ class StreamingTarget:
         registry = self.registry_for(env)
         for artifact in artifacts:
             _, spec = self._topic(env, artifact)
-            number = _registered(registry, spec)
+            number = registered_number(registry, spec)
             live = registry.live(spec.subject)
             deploy_order(spec.subject, spec.mode, _is_rollback(number, live), self.none_override)
             if number is None:
@@ -126,7 +126,7 @@ class StreamingTarget:
         registry = self.registry_for(env)
         for artifact in artifacts:
             folder, spec = self._topic(env, artifact)
-            number = _registered(registry, spec)
+            number = registered_number(registry, spec)
             live = registry.live(spec.subject)
             order = deploy_order(
                 spec.subject, spec.mode, _is_rollback(number, live), self.none_override
@@ -189,7 +189,7 @@ class StreamingTarget:
         registry = self.registry_for(env)
         for artifact in artifacts:
             folder, spec = self._topic(env, artifact)
-            number = _registered(registry, spec)
+            number = registered_number(registry, spec)
             live = registry.live(spec.subject)
             if number is None or live != number:
                 problems.append(f"{spec.subject} live at v{live}, expected the release's schema")
@@ -200,7 +200,7 @@ class StreamingTarget:
         return problems
 
 
-def _registered(registry: SchemaRegistry, spec: TopicSpec) -> int | None:
+def registered_number(registry: SchemaRegistry, spec: TopicSpec) -> int | None:
     """The registered version number with the topic's schema, or None."""
     for version in registry.versions(spec.subject):
         if same_definition(version.definition, spec.schema):
