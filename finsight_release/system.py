@@ -157,9 +157,23 @@ class ReleaseSystem:
 
     @cached_property
     def warehouse_target(self) -> DuckDbWarehouseTarget:
+        """The dbt project's target: DuckDB files; in AWS mode, each environment whose config in the
+        platform tree says ``warehouse.type: snowflake`` deploys to its Snowflake database instead."""
         from finsight_release.targets.warehouse import DuckDbWarehouseTarget
 
-        return DuckDbWarehouseTarget(self.settings.warehouse_path, self.folder_target.root / "dbt")
+        projects = self.folder_target.root / "dbt"
+        if self.settings.is_aws:
+            from finsight_release.targets.snowflake_warehouse import (
+                SnowflakeWarehouseTarget,
+                snowflake_environments,
+            )
+            from finsight_release.targets.warehouse_by_environment import WarehouseByEnvironment
+
+            environments = snowflake_environments(self.settings.platform)
+            if environments:
+                snowflake = SnowflakeWarehouseTarget(projects, environments)
+                return WarehouseByEnvironment(self.settings.warehouse_path, projects, snowflake)
+        return DuckDbWarehouseTarget(self.settings.warehouse_path, projects)
 
     @cached_property
     def deployer(self) -> Deployer:

@@ -16,7 +16,9 @@ does).
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +27,9 @@ from typing import Any
 
 from finsight_release.errors import DbtRunError
 from finsight_release.reference.dbt_runner import run_dbt
+from finsight_release.release.artifact import Artifact
+from finsight_release.release.repository import ReleaseRepository
+from finsight_release.targets.folder import make_readable
 from finsight_release.targets.model_plan import ModelPlan, plan_from_manifest
 
 OVERLAY_FILE = "_finsight_virtual_layer.sql"
@@ -81,8 +86,8 @@ def install_overlay(project: Path) -> None:
     )
 
 
-def compile_plan(project: Path, digest: str, published_schema: str) -> ModelPlan:
-    """``dbt compile`` the project against a scratch DuckDB file and derive its :class:`ModelPlan`.
+def compile_manifest(project: Path, published_schema: str) -> dict[str, Any]:
+    """``dbt compile`` the project against a scratch DuckDB file; its ``manifest.json``.
 
     The scratch file is always called ``finsight.duckdb``, so compiled SQL (and the fingerprints)
     are the same whichever environment's warehouse the project later builds into.
@@ -95,8 +100,34 @@ def compile_plan(project: Path, digest: str, published_schema: str) -> ModelPlan
             published_schema,
             target_path=Path(scratch) / "target",
         )
-        manifest = json.loads((result.target_path / "manifest.json").read_text())
-    return plan_from_manifest(digest, manifest)
+        manifest: dict[str, Any] = json.loads((result.target_path / "manifest.json").read_text())
+    return manifest
+
+
+def compile_plan(project: Path, digest: str, published_schema: str) -> ModelPlan:
+    """The :class:`ModelPlan` of the project from its compiled manifest (:func:`compile_manifest`)."""
+    return plan_from_manifest(digest, compile_manifest(project, published_schema))
+
+
+def project_copy(projects_dir: Path, artifact: Artifact, repo: ReleaseRepository) -> Path:
+    """The dbt project version's directory with the overlay installed, materialized once (under a
+    temporary name first, so a crash never leaves a half-written project that looks complete)."""
+    project = projects_dir / artifact.digest
+    if (project / "macros" / OVERLAY_FILE).is_file():
+        return project
+    projects_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=projects_dir, prefix=".staging-"))
+    try:
+        repo.materialize(artifact, tmp)
+        install_overlay(tmp)
+        make_readable(tmp)  # like the published folders: readable by the platform's other users
+        if project.exists():  # a half-written directory from before this layout
+            shutil.rmtree(project)
+        os.rename(tmp, project)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return project
 
 
 class SelectionFailed(DbtRunError):

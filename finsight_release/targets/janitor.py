@@ -9,24 +9,17 @@ failed builds included. Snapshot tables are never dropped: their history cannot 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from finsight_release.envs.environment import Environment
 from finsight_release.release.artifact import ArtifactKind
 from finsight_release.release.repository import ReleaseRepository
 from finsight_release.targets import published_layer as layer
 from finsight_release.targets import warehouse_state as state
 from finsight_release.targets.model_plan import PHYSICAL_SCHEMA
+from finsight_release.targets.virtual_layer import JanitorReport, janitor_split
 from finsight_release.targets.warehouse import DuckDbWarehouseTarget
+from finsight_release.targets.warehouse_by_environment import WarehouseByEnvironment
 
-
-@dataclass
-class JanitorReport:
-    """What the janitor kept and dropped in one environment's warehouse."""
-
-    environment: Environment
-    kept: list[str] = field(default_factory=list)
-    dropped: list[str] = field(default_factory=list)
+__all__ = ["JanitorReport", "protected_digests", "sweep"]
 
 
 def protected_digests(repo: ReleaseRepository, releases: dict[str, str]) -> set[str]:
@@ -43,23 +36,24 @@ def sweep(
 ) -> JanitorReport:
     """Drop the physical relations of ``env``'s warehouse that no plan of ``digests`` (nor the
     published layer) uses; ``dry_run`` only reports."""
+    if isinstance(target, WarehouseByEnvironment) and target.snowflake.serves(env):
+        return target.snowflake.sweep(env, digests, dry_run)
     report = JanitorReport(env)
     db = target.database(env)
     if not db.exists():
         return report
     with target.connect(db) as con:
         state.ensure(con)
-        live = state.published(con).get("digest")
-        keep: set[str] = set()
-        for plan in state.all_plans(con):
-            if plan.digest in digests or plan.digest == live:
-                keep |= {m.physical_name for m in plan.relations}
         snapshots = {
             physical for _, _, _, physical, kind in state.relation_rows(con) if kind == "snapshot"
         }
-        present = state.existing_relations(con, PHYSICAL_SCHEMA)
-        report.kept = sorted(present & (keep | snapshots))
-        report.dropped = sorted(present - keep - snapshots)
+        report.kept, report.dropped = janitor_split(
+            state.all_plans(con),
+            digests,
+            state.published(con).get("digest"),
+            snapshots,
+            state.existing_relations(con, PHYSICAL_SCHEMA),
+        )
         if dry_run:
             return report
         con.execute("begin transaction")

@@ -15,6 +15,7 @@ from finsight_release.envs.faults import fault_point
 from finsight_release.errors import PublishError
 from finsight_release.targets import warehouse_state as state
 from finsight_release.targets.model_plan import PHYSICAL_SCHEMA, ModelPlan
+from finsight_release.targets.virtual_layer import missing_message, missing_relations, view_changes
 from finsight_release.targets.warehouse_state import CONTROL_SCHEMA
 
 
@@ -22,35 +23,28 @@ def publish(con: duckdb.DuckDBPyConnection, plan: ModelPlan, release_id: str, wh
     """Make the published views read ``plan``'s physical relations, atomically. Refused, with the
     published layer untouched, while any of them is missing."""
     state.ensure(con)
-    present = state.existing_relations(con, PHYSICAL_SCHEMA)
-    missing = [m.name for m in plan.relations if m.physical_name not in present]
+    missing = missing_relations(plan, state.existing_relations(con, PHYSICAL_SCHEMA))
     if missing:
-        raise PublishError(
-            f"release {release_id} cannot be published in {where}: physical relations missing for "
-            f"{', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''} (prepare builds them again)"
-        )
-    wanted = {(m.published_schema, m.published_name): m for m in plan.relations}
-    live = state.published_view_fingerprints(con)
+        raise PublishError(missing_message(release_id, where, missing))
     views = {
         (str(s), str(v))
         for s, v in con.execute(
             "select schema_name, view_name from duckdb_views() where not internal"
         ).fetchall()
     }
+    changes = view_changes(plan, state.published_view_fingerprints(con), views)
     con.execute("begin transaction")
     try:
-        for schema, view in set(live) - set(wanted):
+        for schema, view in changes.drop:
             con.execute(f'drop view if exists "{schema}"."{view}"')
             con.execute(
                 f"delete from {CONTROL_SCHEMA}.published_views "
                 "where schema_name = ? and view_name = ?",
                 [schema, view],
             )
-        for schema in sorted({s for s, _ in wanted}):
+        for schema in changes.schemas:
             con.execute(f'create schema if not exists "{schema}"')
-        for (schema, view), m in wanted.items():
-            if live.get((schema, view)) == m.fingerprint and (schema, view) in views:
-                continue  # already reads this relation: the same model version in both releases
+        for (schema, view), m in changes.replace:
             con.execute(
                 f'create or replace view "{schema}"."{view}" as '
                 f'select * from {PHYSICAL_SCHEMA}."{m.physical_name}"'

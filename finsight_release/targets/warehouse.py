@@ -17,8 +17,6 @@ with a bounded retry (``lock_timeout_s``) instead of failing the deploy.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -38,15 +36,13 @@ from finsight_release.targets import refresher
 from finsight_release.targets import warehouse_state as state
 from finsight_release.targets.data_diff import ModelDiff
 from finsight_release.targets.dbt_overlay import (
-    OVERLAY_FILE,
     BuildOutcome,
     SelectionFailed,
     build_selection,
     compile_plan,
-    install_overlay,
+    project_copy,
 )
 from finsight_release.targets.diff_gate import gate_diffs
-from finsight_release.targets.folder import make_readable
 from finsight_release.targets.model_plan import (
     PHYSICAL_SCHEMA,
     ModelPlan,
@@ -388,21 +384,4 @@ class DuckDbWarehouseTarget:
             self.wait_for_lock(db, lambda: generate_warehouse(db, scale=self.seed_scale))
 
     def _project(self, artifact: Artifact, repo: ReleaseRepository) -> Path:
-        """The dbt project version's directory, materialized once (under a temporary name first, so a
-        crash never leaves a half-written project that looks complete)."""
-        project = self.projects_dir / artifact.digest
-        if (project / "macros" / OVERLAY_FILE).is_file():
-            return project
-        self.projects_dir.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=self.projects_dir, prefix=".staging-"))
-        try:
-            repo.materialize(artifact, tmp)
-            install_overlay(tmp)
-            make_readable(tmp)  # like the published folders: readable by the platform's other users
-            if project.exists():  # a half-written directory from before this layout
-                shutil.rmtree(project)
-            os.rename(tmp, project)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-        return project
+        return project_copy(self.projects_dir, artifact, repo)

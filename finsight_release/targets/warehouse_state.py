@@ -19,6 +19,7 @@ import duckdb
 
 from finsight_release.targets.data_diff import ModelDiff
 from finsight_release.targets.model_plan import ModelPlan, ModelVersion
+from finsight_release.targets.virtual_layer import built_fingerprints
 
 CONTROL_SCHEMA = "_finsight"
 
@@ -82,16 +83,11 @@ def existing_relations(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
 def built(con: duckdb.DuckDBPyConnection, plan: ModelPlan, schema: str) -> set[str]:
     """Fingerprints of ``plan`` registered as built here whose relation still exists (one dropped by
     hand counts as not built: the next prepare builds it again)."""
-    present = existing_relations(con, schema)
     registered = {
-        fp
+        str(fp)
         for (fp,) in con.execute(f"select fingerprint from {CONTROL_SCHEMA}.relations").fetchall()
     }
-    return {
-        m.fingerprint
-        for m in plan.relations
-        if m.fingerprint in registered and m.physical_name in present
-    }
+    return built_fingerprints(plan, registered, existing_relations(con, schema))
 
 
 def passed_tests(con: duckdb.DuckDBPyConnection) -> set[str]:

@@ -32,12 +32,8 @@ from finsight_release.validate.secrets.refs import SecretResolver
 from finsight_release.validate.warehouse import problem as codes
 from finsight_release.validate.warehouse.duckdb_preflight import duckdb_preflight
 from finsight_release.validate.warehouse.problem import WarehouseProblem
-from finsight_release.validate.warehouse.snowflake_preflight import (
-    Connect,
-    SnowflakeIdentity,
-    private_key_der,
-    snowflake_preflight,
-)
+from finsight_release.validate.warehouse.snowflake_identity import deploy_identity, source_vars
+from finsight_release.validate.warehouse.snowflake_preflight import Connect, snowflake_preflight
 
 DBT_ARTIFACT = "dbt/project"
 DBT_DIR = next(path for kind, _name, path in SINGLE_ARTIFACTS if kind is ArtifactKind.DBT_PROJECT)
@@ -120,64 +116,11 @@ class WarehousePreflightCheck(CheckDefaults):
             ]
 
     def _snowflake(self, project: Path, config: PlatformConfig) -> list[WarehouseProblem]:
-        settings = config.warehouse
-        absent = [
-            name for name in ("account", "user", "role", "warehouse") if not getattr(settings, name)
-        ]
-        ref = settings.private_key_secret or settings.password_secret
-        if absent or ref is None:
-            fields = [f"warehouse.{name}" for name in absent] + (
-                [] if ref else ["warehouse.private_key_secret"]
-            )
-            return [
-                WarehouseProblem(
-                    codes.CONFIG,
-                    Severity.ERROR,
-                    f"the snowflake warehouse of {config.environment} lacks {', '.join(fields)}",
-                    "set them in the env config (the deploy identity: account, user, role, warehouse, and a "
-                    "private_key_secret or password_secret reference)",
-                )
-            ]
-        resolver = self.resolver or SecretResolver(region=config.aws.region)
-        secret = resolver.read(str(ref))
-        if not secret.ok or not secret.value:
-            return [
-                WarehouseProblem(
-                    codes.CONNECT,
-                    Severity.ERROR,
-                    f"cannot log in to Snowflake as {settings.user}: credential {ref} does not resolve "
-                    f"({secret.detail})",
-                    f"create {ref} in {config.environment}'s Secrets Manager (or set the variable)",
-                )
-            ]
-        private_key = None
-        if settings.private_key_secret is not None:
-            try:
-                private_key = private_key_der(secret.value)
-            except ValueError as exc:
-                return [
-                    WarehouseProblem(
-                        codes.CONNECT,
-                        Severity.ERROR,
-                        f"cannot log in to Snowflake as {settings.user}: {ref} is {exc}",
-                        f"store the user's PKCS#8 PEM private key (unencrypted) in {ref}",
-                    )
-                ]
-        identity = SnowflakeIdentity(
-            account=str(settings.account),
-            user=str(settings.user),
-            role=str(settings.role),
-            warehouse=str(settings.warehouse),
-            database=settings.database,
-            password=None if private_key else secret.value,
-            private_key=private_key,
-            credential_ref=str(ref),
-        )
-        # The env config's variables describe the deploy's environment (finsight_raw_database is what
-        # the sources read as env_var('FINSIGHT_RAW_DATABASE')).
-        env_vars = {name.upper(): value for name, value in config.variables.items()}
+        identity = deploy_identity(config, self.resolver)
+        if isinstance(identity, WarehouseProblem):
+            return [identity]
         tables, problems = self._tables(
-            project, DbtTarget("snowflake", settings.database), env_vars
+            project, DbtTarget("snowflake", identity.database), source_vars(config)
         )
         return problems + snowflake_preflight(identity, tables, connect=self.connect)
 
