@@ -518,12 +518,11 @@ class ReleaseSystem:
             releases_evidence,
             write_bundle,
         )
-        from finsight_release.audit.verify import verify_chain
+        from finsight_release.audit.verify import chain_record, verify_chain
 
         first, last = parse_range(start, end)
         dest = self._evidence_store(out, for_writing=True)
         chain = verify_chain(self.audit)
-        marker, history = self.audit.head_marks()
         slice_events = self.audit.events_between(first.isoformat(), last.isoformat())
         everything = self.audit.events()
         manifests, verdicts = releases_evidence(self.repo.store, str(env), slice_events)
@@ -535,13 +534,7 @@ class ReleaseSystem:
             end=last,
             slice_events=slice_events,
             records=records,
-            chain={
-                "ok": chain.ok,
-                "checked": chain.checked,
-                "message": chain.message,
-                "head_marker": marker.__dict__ if marker else None,
-                "head_history": history.__dict__ if history else None,
-            },
+            chain=chain_record(self.audit, chain),
             exporter=self.settings.actor,
             retain_until=datetime.now(UTC) + EVIDENCE_RETENTION,
         )

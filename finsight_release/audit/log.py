@@ -483,19 +483,12 @@ class AuditLog:
         """Every event from the first stamped at or after ``start`` to the last stamped at or before
         ``end`` (ISO timestamps), in seq order and without gaps, so the slice verifies as a chain."""
         with self.engine.connect() as conn:
-            low, high = conn.execute(
+            bounds: Any = conn.execute(
                 text("select min(seq), max(seq) from audit_events where ts >= :a and ts <= :b"),
                 {"a": start, "b": end},
             ).one()
-            if low is None:
-                return []
-            rows = conn.execute(
-                text(
-                    f"select {COLUMNS} from audit_events where seq between :l and :h order by seq"
-                ),
-                {"l": low, "h": high},
-            ).all()
-        return [_event_dict(row) for row in rows]
+        low, high = bounds
+        return [] if low is None else self.events_in(int(low), int(high))
 
     def events_in(self, first_seq: int, last_seq: int) -> list[dict[str, Any]]:
         """The events ``first_seq``..``last_seq`` (inclusive), in seq order."""

@@ -37,7 +37,7 @@ from finsight_release.audit.export import (
     write_bundle,
 )
 from finsight_release.audit.log import AuditLog, PruneAnchor
-from finsight_release.audit.verify import verify_chain
+from finsight_release.audit.verify import chain_record, verify_chain
 from finsight_release.errors import AuditLogError
 from finsight_release.store.base import ObjectStore
 
@@ -135,7 +135,6 @@ def prune_audit(
     if location is None:
         manifests, verdicts = releases_evidence(releases, PRUNE_ENV, slice_events)
         records = change_records(PRUNE_ENV, slice_events, log.events(), manifests, verdicts)
-        marker, history = log.head_marks()
         exported = write_bundle(
             archive,
             env=PRUNE_ENV,
@@ -143,14 +142,7 @@ def prune_audit(
             end=datetime.fromisoformat(last["ts"]),
             slice_events=slice_events,
             records=records,
-            chain={
-                "ok": chain.ok,
-                "checked": chain.checked,
-                "message": chain.message,
-                "head_marker": marker.__dict__ if marker else None,
-                "head_history": history.__dict__ if history else None,
-                "pruned_before": plan.cutoff.isoformat(),
-            },
+            chain={**chain_record(log, chain), "pruned_before": plan.cutoff.isoformat()},
             exporter=actor,
             retain_until=datetime.now(UTC) + EVIDENCE_RETENTION,
             require_changes=False,

@@ -169,8 +169,21 @@ def verify_chain(log: AuditLog, progress: Callable[[int], None] | None = None) -
     return VerifyResult(True, count, first_seq=first_seq)
 
 
+def chain_record(log: AuditLog, chain: VerifyResult) -> dict[str, Any]:
+    """What an evidence bundle's ``chain.json`` says about the whole log at export time: the
+    verification's outcome and the head marker and its newest history entry."""
+    marker, history = log.head_marks()
+    return {
+        "ok": chain.ok,
+        "checked": chain.checked,
+        "message": chain.message,
+        "head_marker": marker.__dict__ if marker else None,
+        "head_history": history.__dict__ if history else None,
+    }
+
+
 def _head_problem(checked: int, problem: str) -> VerifyResult:
     return VerifyResult(False, checked, None, None, problem)
 
 
-__all__ = ["HeadMark", "VerifyResult", "row_payload", "verify_chain"]
+__all__ = ["HeadMark", "VerifyResult", "chain_record", "row_payload", "verify_chain"]

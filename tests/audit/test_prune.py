@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from finsight_release.audit.export import verify_bundle
 from finsight_release.audit.log import AuditLog, PruneAnchor, prune_anchor_key
-from finsight_release.audit.prune import plan_prune, prune_audit
+from finsight_release.audit.prune import PrunePlan, plan_prune, prune_audit
 from finsight_release.audit.verify import verify_chain
 from finsight_release.cli import main
 from finsight_release.errors import AuditLogError
@@ -28,6 +28,13 @@ NOW = datetime.now(UTC)
 def fill_at(log: AuditLog, days_ago: int, n: int) -> None:
     with time_machine.travel(NOW - timedelta(days=days_ago), tick=True):
         fill(log, n)
+
+
+def three_old_one_recent(log: AuditLog) -> PrunePlan:
+    """Events 1-3 stamped 150 days ago, 4 three days ago; the plan prunes 1-3."""
+    fill_at(log, 150, 3)
+    fill_at(log, 3, 1)
+    return plan_prune(log, 90, NOW)
 
 
 def seqs(log: AuditLog) -> list[int]:
@@ -114,9 +121,7 @@ def test_retention_under_90_days_and_a_broken_chain_are_refused(
 def test_a_prune_stopped_after_its_export_finishes_on_the_next_run(
     log: AuditLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fill_at(log, 150, 3)
-    fill_at(log, 3, 1)
-    plan = plan_prune(log, 90, NOW)
+    plan = three_old_one_recent(log)
     archive = LocalObjectStore(tmp_path / "archive")
 
     def dies(*_args: object) -> int:
@@ -149,9 +154,7 @@ def test_a_prune_whose_delete_never_ran_still_verifies_and_finishes(
     log: AuditLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The anchor reached the anchor store, the database transaction never ran."""
-    fill_at(log, 150, 3)
-    fill_at(log, 3, 1)
-    plan = plan_prune(log, 90, NOW)
+    plan = three_old_one_recent(log)
     store, archive = LocalObjectStore(tmp_path / "s"), LocalObjectStore(tmp_path / "a")
     monkeypatch.setattr(log, "engine", CrashBeforeCommit(log.engine))
     with pytest.raises(AuditLogError, match="prune failed: killed before the delete"):

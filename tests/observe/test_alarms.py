@@ -63,7 +63,11 @@ def test_alarm_metric_names_are_the_ones_the_code_declares() -> None:
     assert {a["metric_name"] for a in alarms} == set(ALARM_METRICS)
     for alarm in alarms:
         assert alarm["namespace"] == NAMESPACE and alarm["dimensions"] == {"Environment": "prod"}
-    assert len(re.findall(r'resource "aws_cloudwatch_metric_alarm"', source)) == len(alarms)
+    # One for_each alarm over local.alarms: every alarm the plan creates comes from that table.
+    assert re.findall(r'resource "aws_cloudwatch_metric_alarm" "(\w+)"', source) == ["prod"]
+    assert "for_each            = local.alarms" in source
+    assert len(alarms) == len(ALARM_METRICS)
+    assert all(a["alarm_name"].startswith("finsight-prod-") for a in alarms)
 
 
 def test_the_code_emits_every_alarm_metric(tmp_path: Path) -> None:

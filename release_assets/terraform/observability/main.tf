@@ -49,71 +49,13 @@ resource "aws_sns_topic" "release_alerts" {
   name = "finsight-release-alerts"
 }
 
-resource "aws_cloudwatch_metric_alarm" "prod_deploy_failed" {
-  alarm_name          = "finsight-prod-deploy-failed"
-  alarm_description   = local.alarms.deploy_failed.description
+# One alarm per entry of local.alarms: finsight-prod-deploy-failed, finsight-prod-rollback, ...
+resource "aws_cloudwatch_metric_alarm" "prod" {
+  for_each            = local.alarms
+  alarm_name          = "finsight-prod-${replace(each.key, "_", "-")}"
+  alarm_description   = each.value.description
   namespace           = local.namespace
-  metric_name         = local.alarms.deploy_failed.metric
-  dimensions          = { Environment = "prod" }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.release_alerts.arn]
-}
-
-resource "aws_cloudwatch_metric_alarm" "prod_rollback" {
-  alarm_name          = "finsight-prod-rollback"
-  alarm_description   = local.alarms.rollback.description
-  namespace           = local.namespace
-  metric_name         = local.alarms.rollback.metric
-  dimensions          = { Environment = "prod" }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.release_alerts.arn]
-}
-
-resource "aws_cloudwatch_metric_alarm" "prod_blocking_check_failed" {
-  alarm_name          = "finsight-prod-blocking-check-failed"
-  alarm_description   = local.alarms.blocking_check_failed.description
-  namespace           = local.namespace
-  metric_name         = local.alarms.blocking_check_failed.metric
-  dimensions          = { Environment = "prod" }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.release_alerts.arn]
-}
-
-resource "aws_cloudwatch_metric_alarm" "prod_drift_detected" {
-  alarm_name          = "finsight-prod-drift-detected"
-  alarm_description   = local.alarms.drift_detected.description
-  namespace           = local.namespace
-  metric_name         = local.alarms.drift_detected.metric
-  dimensions          = { Environment = "prod" }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.release_alerts.arn]
-}
-
-resource "aws_cloudwatch_metric_alarm" "prod_critical_dag_sla_missed" {
-  alarm_name          = "finsight-prod-critical-dag-sla-missed"
-  alarm_description   = local.alarms.critical_dag_sla_missed.description
-  namespace           = local.namespace
-  metric_name         = local.alarms.critical_dag_sla_missed.metric
+  metric_name         = each.value.metric
   dimensions          = { Environment = "prod" }
   statistic           = "Sum"
   period              = 300
