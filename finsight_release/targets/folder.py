@@ -34,6 +34,19 @@ FILE_MODE = 0o644
 RELEASE_MARKER = "finsight_release.json"
 
 
+def release_marker(
+    env: Environment, manifest: ReleaseManifest, ids: dict[str, str]
+) -> dict[str, object]:
+    """The body of ``finsight_release.json``: the release, the environment, the artifact digests and
+    the operation's correlation ``ids``."""
+    return {
+        **ids,
+        "release_id": manifest.release_id,
+        "environment": str(env),
+        "digests": {a.name: a.digest for a in manifest.artifacts},
+    }
+
+
 def make_readable(root: Path) -> None:
     """Give ``root`` and everything under it the published modes (0755 directories, 0644 files)."""
     os.chmod(root, DIR_MODE)
@@ -143,14 +156,8 @@ class FolderTarget:
         current = self.root / str(env) / "current"
         self._make_dirs(current)
         marker = current / RELEASE_MARKER
-        body: dict[str, object] = {
-            **ids,
-            "release_id": manifest.release_id,
-            "environment": str(env),
-        }
-        body["digests"] = {a.name: a.digest for a in manifest.artifacts}
         tmp = marker.with_name(f".{RELEASE_MARKER}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(body, sort_keys=True))
+        tmp.write_text(json.dumps(release_marker(env, manifest, ids), sort_keys=True))
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, marker)
 

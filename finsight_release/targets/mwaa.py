@@ -46,6 +46,7 @@ from finsight_release.observe.logging import get_logger
 from finsight_release.release.artifact import Artifact, ArtifactKind
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
+from finsight_release.targets.folder import RELEASE_MARKER, release_marker
 from finsight_release.targets.self_managed import check_inside
 
 DAGS = "airflow/dags"
@@ -209,7 +210,7 @@ class MwaaTarget:
         for page in paginator.paginate(Bucket=target.bucket, Prefix=target.dags_prefix):
             for obj in page.get("Contents", []):
                 rel = obj["Key"][len(target.dags_prefix) :]
-                if rel in {SYNC_MANIFEST, SYNC_INTENT}:
+                if rel in {SYNC_MANIFEST, SYNC_INTENT, RELEASE_MARKER}:
                     continue
                 head = self.s3.head_object(Bucket=target.bucket, Key=obj["Key"])
                 found[rel] = head.get("Metadata", {}).get("sha256", "")
@@ -255,6 +256,17 @@ class MwaaTarget:
         )
         self.s3.delete_object(Bucket=target.bucket, Key=target.dags_prefix + SYNC_INTENT)
         return report
+
+    def mark_release(
+        self, env: Environment, manifest: ReleaseManifest, ids: dict[str, str]
+    ) -> None:
+        """Write ``dags/finsight_release.json`` (release, digests, correlation ``ids``), which the
+        Airflow plugin ``finsight_release_marker`` reads inside the dags folder and writes into every
+        task log; environments this target does not serve are left alone."""
+        if env in self.environments:
+            self._put_json(
+                self.environments[env], RELEASE_MARKER, release_marker(env, manifest, ids)
+            )
 
     def _put_json(self, target: MwaaEnvironment, name: str, body: dict[str, Any]) -> None:
         self.s3.put_object(

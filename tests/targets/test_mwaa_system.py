@@ -6,6 +6,7 @@ implements, goes through botocore's Stubber with responses shaped like the AWS A
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from finsight_release.envs.environment import Environment
 from finsight_release.errors import ConfigError, PromotionFailedError
 from finsight_release.settings import Mode, load_settings
 from finsight_release.system import ReleaseSystem
+from finsight_release.targets.folder import RELEASE_MARKER
 from finsight_release.targets.mwaa import SYNC_MANIFEST
 from finsight_release.targets.mwaa_environments import mwaa_placements
 from tests.mini_platform import make_platform
@@ -48,6 +50,11 @@ class World:
         """Promote ``release`` to dev (the folder target) and record its checks passed there."""
         self.system.promote(DEV, release)
         self.system.deployer.mark_health(DEV, release, True, "post-deploy checks passed")
+
+    def marker(self) -> dict[str, Any]:
+        """The release marker MWAA's Airflow reads inside its dags folder."""
+        body = self.s3.get_object(Bucket=self.bucket, Key=f"dags/{RELEASE_MARKER}")["Body"].read()
+        return dict(json.loads(body))
 
     def dags_keys(self) -> set[str]:
         listed = self.s3.list_objects_v2(Bucket=self.bucket, Prefix="dags/").get("Contents", [])
@@ -136,7 +143,9 @@ def test_mwaa_takes_the_airflow_artifacts_of_its_environment_and_rolls_them_back
     assert "mwaa" in record.switched
     v1_dags = system.repo.get(world.v1).artifact("airflow/dags")
     assert v1_dags is not None
-    assert world.dags_keys() == {f.path for f in v1_dags.files} | {SYNC_MANIFEST}
+    assert world.dags_keys() == {f.path for f in v1_dags.files} | {SYNC_MANIFEST, RELEASE_MARKER}
+    assert world.marker()["release_id"] == world.v1  # what the plugin writes into task logs
+    assert world.marker()["operation_id"] == record.id
     assert not folder.live_path(STAGING, "airflow/dags").exists()  # not also in the folder
     assert folder.live_path(STAGING, "spark/ledger_compaction").is_dir()  # the rest still is
 
@@ -161,6 +170,7 @@ def test_mwaa_takes_the_airflow_artifacts_of_its_environment_and_rolls_them_back
     body = world.s3.get_object(Bucket=world.bucket, Key="requirements.txt")["Body"].read()
     assert body == b"apache-airflow-providers-snowflake==6.6.1\n"
     assert not folder.live_path(STAGING, "airflow/dags").exists()
+    assert world.marker()["release_id"] == world.v1 and world.marker()["environment"] == "staging"
 
 
 def test_an_import_error_on_mwaa_fails_the_promotion_and_restores_the_previous_bundle(
@@ -209,4 +219,5 @@ def test_local_mode_never_routes_to_mwaa(tmp_path: Path) -> None:
     )
     system = ReleaseSystem(load_settings(home=tmp_path / "home", platform=platform))
     assert system.mwaa_target is None
-    assert [t.name for t in system.targets] == ["warehouse", "folder"]
+    assert "mwaa" not in [t.name for t in system.targets]
+    assert system.folder_target in system.targets  # unwrapped: it takes every Airflow artifact
