@@ -396,18 +396,27 @@ class ReleaseSystem:
         with ``measure_start`` a smoke run each, measured against the 10-minute start SLA).
 
         Audited; a failing reading marks the release unhealthy in ``env`` (``Deployer.mark_health``).
-        An environment without an Airflow API returns an unconfigured reading and writes nothing.
+        An MWAA environment (AWS mode) is read through ``invoke_rest_api`` (import errors, last
+        runs; no start measurement there). An environment without an Airflow API returns an
+        unconfigured reading and writes nothing.
         """
-        from finsight_release.targets.airflow_health import AirflowHealth, read_airflow_health
+        from finsight_release.targets.airflow_health import (
+            AirflowHealth,
+            read_airflow_health,
+            read_mwaa_health,
+        )
         from finsight_release.targets.self_managed import SelfManagedAirflowTarget
 
         release_id = self.board.read(env)[0].release_id
         target = self.folder_target
-        if not isinstance(target, SelfManagedAirflowTarget):
+        if self.mwaa_target is not None and env in self.mwaa_target.environments:
+            health = read_mwaa_health(self.mwaa_target, env, release_id)
+        elif not isinstance(target, SelfManagedAirflowTarget):
             return AirflowHealth(str(env), release_id, configured=False)
-        health = read_airflow_health(
-            target, env, release_id, measure_start, must_succeed, last_runs
-        )
+        else:
+            health = read_airflow_health(
+                target, env, release_id, measure_start, must_succeed, last_runs
+            )
         if not health.configured:
             return health
         for record in health.metric_records():  # a missed start SLA pages (CloudWatch alarm)

@@ -18,6 +18,7 @@ from finsight_release.targets.airflow_start import (
     critical_dags,
     measure_starts,
 )
+from finsight_release.targets.mwaa import MwaaTarget
 from finsight_release.targets.self_managed import SelfManagedAirflowTarget
 
 
@@ -112,4 +113,13 @@ def read_airflow_health(
             [StartCheck(d, must_succeed=must_succeed) for d in critical],
             datetime.now(UTC),
         )
+    return health
+
+
+def read_mwaa_health(mwaa: MwaaTarget, env: Environment, release_id: str | None) -> AirflowHealth:
+    """Import errors of the bundle and the critical DAGs' last runs of an MWAA environment, through
+    ``invoke_rest_api`` (the start SLA's smoke runs are measured on self-managed Airflow only)."""
+    health = AirflowHealth(str(env), release_id, configured=True)
+    health.import_errors = mwaa.import_errors(env)
+    health.last_runs = mwaa.critical_last_runs(env)
     return health

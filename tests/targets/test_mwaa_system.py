@@ -73,6 +73,14 @@ class World:
             {"Name": MWAA_ENV, "Path": "/importErrors", "Method": "GET"},
         )
 
+    def expect_rest(self, path: str, query: dict[str, Any], body: dict[str, Any]) -> None:
+        """One ``InvokeRestApi`` GET of ``path`` answering ``body``."""
+        self.stub.add_response(
+            "invoke_rest_api",
+            {"RestApiStatusCode": 200, "RestApiResponse": body},
+            {"Name": MWAA_ENV, "Path": path, "Method": "GET", "QueryParameters": query},
+        )
+
     def expect_update(self, plugins: bool = False) -> None:
         """``UpdateEnvironment`` to the new requirements (and plugins) object versions, then one
         ``GetEnvironment`` that finds it AVAILABLE."""
@@ -221,3 +229,31 @@ def test_local_mode_never_routes_to_mwaa(tmp_path: Path) -> None:
     assert system.mwaa_target is None
     assert "mwaa" not in [t.name for t in system.targets]
     assert system.folder_target in system.targets  # unwrapped: it takes every Airflow artifact
+
+
+def test_health_of_a_mwaa_environment_is_read_through_invoke_rest_api(world: World) -> None:
+    """Import errors and the critical DAGs' last runs of staging's MWAA: a failed last run makes
+    the reading unhealthy, audited, and the release unhealthy in staging."""
+    system = world.system
+    world.to_dev(world.v1)
+    world.expect_update(plugins=True)
+    world.expect_import_errors()
+    system.promote(STAGING, world.v1)
+    world.expect_import_errors()
+    world.expect_rest(
+        "/dags",
+        {"tags": ["critical"], "only_active": True},
+        {"dags": [{"dag_id": "ingest_core", "tags": [{"name": "critical"}]}], "total_entries": 1},
+    )
+    world.expect_rest(
+        "/dags/ingest_core/dagRuns",
+        {"order_by": "-execution_date", "limit": 1},
+        {"dag_runs": [{"dag_id": "ingest_core", "state": "failed"}], "total_entries": 1},
+    )
+    health = system.airflow_health(STAGING)
+    assert health.configured and health.last_runs == {"ingest_core": "failed"}
+    assert not health.healthy and health.reason() == "last run failed: ingest_core"
+    (event,) = system.audit.events(action="airflow_health")
+    assert event["environment"] == "staging" and event["outcome"] == "unhealthy"
+    marked = system.audit.events(release_id=world.v1, environment="staging", action="health")
+    assert marked and marked[0]["outcome"] == "unhealthy"
