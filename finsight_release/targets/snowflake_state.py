@@ -67,23 +67,17 @@ def all_plans(cur: Cursor) -> list[ModelPlan]:
 def existing_relations(cur: Cursor, schema: str = PHYSICAL_SCHEMA) -> dict[str, bool]:
     """Tables and views of ``schema`` in the current database, lower-cased: name -> is a view.
     (Snowflake lists views in INFORMATION_SCHEMA.TABLES too; fakesnow only in VIEWS: both are read.)"""
-    upper = [schema.upper()]
-    views = {
-        str(name).lower()
-        for (name,) in rows(
-            cur,
-            "SELECT table_name FROM information_schema.views WHERE UPPER(table_schema) = %s",
-            upper,
-        )
-    }
-    tables = {
-        str(name).lower()
-        for (name,) in rows(
-            cur,
-            "SELECT table_name FROM information_schema.tables WHERE UPPER(table_schema) = %s",
-            upper,
-        )
-    }
+    views, tables = (
+        {
+            str(name).lower()
+            for (name,) in rows(
+                cur,
+                f"SELECT table_name FROM information_schema.{kind} WHERE UPPER(table_schema) = %s",
+                [schema.upper()],
+            )
+        }
+        for kind in ("views", "tables")
+    )
     return {name: name in views for name in tables | views}
 
 

@@ -119,6 +119,18 @@ def snowflake_environments(platform: Path) -> dict[str, SnowflakeEnvironment]:
     return found
 
 
+def refuse_unsupported(plan: ModelPlan) -> None:
+    """Raise WarehouseDeployError naming the snapshots and seeds of ``plan``: their history or file
+    cannot be rebuilt from a SELECT, and this target deploys models only."""
+    unsupported = [m for m in plan.relations if m.resource_type != "model"]
+    if unsupported:
+        raise WarehouseDeployError(
+            f"dbt project {plan.digest[:12]} has "
+            + ", ".join(f"{m.resource_type} {m.name}" for m in unsupported)
+            + ": the Snowflake target deploys models only (run snapshots and seeds with dbt)"
+        )
+
+
 class SnowflakeWarehouseTarget:
     """Deploys the dbt project into each environment's Snowflake database."""
 
@@ -204,13 +216,7 @@ class SnowflakeWarehouseTarget:
             tmp.write_text(json.dumps(manifest))
             tmp.replace(cached)
         plan = plan_from_manifest(artifact.digest, manifest)
-        unsupported = [m for m in plan.relations if m.resource_type != "model"]
-        if unsupported:
-            raise WarehouseDeployError(
-                f"dbt project {artifact.digest[:12]} has "
-                + ", ".join(f"{m.resource_type} {m.name}" for m in unsupported)
-                + ": the Snowflake target deploys models only (run snapshots and seeds with dbt)"
-            )
+        refuse_unsupported(plan)
         target = self._environment(env)
         try:
             sources = source_tables(
@@ -232,7 +238,8 @@ class SnowflakeWarehouseTarget:
         """Build the models whose fingerprint is new in ``env``'s database (clone them when another
         database holds them) and run the tests whose fingerprint is new; the published layer is
         untouched. A model that fails is dropped and named with Snowflake's message, its downstream
-        models are skipped, and what did build stays registered (a retry reuses it)."""
+        models are skipped, the tests of what built still run, and what built and passed stays
+        registered (a retry reuses it)."""
         self.built_models = self.cloned_models = 0
         for artifact in artifacts:
             plan, project_sql = self.version(env, artifact, repo)
@@ -241,8 +248,9 @@ class SnowflakeWarehouseTarget:
                 done = state.built(cur, plan)
                 todo = [m for m in plan.relations if m.fingerprint not in done]
                 failed = self._build(cur, env, plan, project_sql, todo, manifest.release_id)
-                if not failed:
-                    failed = self._test(cur, plan, project_sql, {m.unique_id for m in todo})
+                broken = {m.unique_id for m in todo if m.name in failed}
+                built = {m.unique_id for m in todo} - broken
+                failed |= self._test(cur, plan, project_sql, built, broken)
             if failed:
                 raise WarehouseDeployError(
                     f"building release {manifest.release_id} in Snowflake database "
@@ -316,15 +324,21 @@ class SnowflakeWarehouseTarget:
         return found
 
     def _test(
-        self, cur: Any, plan: ModelPlan, project_sql: sql.ProjectSql, built: set[str]
+        self,
+        cur: Any,
+        plan: ModelPlan,
+        project_sql: sql.ProjectSql,
+        built: set[str],
+        broken: set[str],
     ) -> dict[str, str]:
-        """Run the tests whose fingerprint never passed here; a failing ``error`` test drops the
-        models it tests that this prepare built (a retry builds them again)."""
+        """Run the tests whose fingerprint never passed here (not those of a ``broken`` model); a
+        failing ``error`` test drops the models it tests that this prepare ``built`` (a retry builds
+        them again)."""
         passed = state.passed_tests(cur)
         failed: dict[str, str] = {}
         blamed: set[str] = set()
         for t in plan.tests:
-            if t.fingerprint in passed:
+            if t.fingerprint in passed or set(t.depends_on) & broken:
                 continue
             query, severity = project_sql.tests[t.unique_id]
             cur.execute(sql.test_query(query))

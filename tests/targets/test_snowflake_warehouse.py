@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -28,12 +29,13 @@ from finsight_release.store.local import LocalObjectStore
 from finsight_release.system import ReleaseSystem
 from finsight_release.targets import snowflake_sql as sql
 from finsight_release.targets.janitor import sweep
-from finsight_release.targets.model_plan import ModelPlan
+from finsight_release.targets.model_plan import ModelPlan, ModelVersion
 from finsight_release.targets.snowflake_warehouse import (
     Connect,
     SnowflakeEnvironment,
     SnowflakeWarehouseTarget,
     SwitchMode,
+    refuse_unsupported,
 )
 from finsight_release.targets.warehouse_by_environment import WarehouseByEnvironment
 from finsight_release.validate.warehouse.snowflake_preflight import SnowflakeIdentity
@@ -48,12 +50,17 @@ PROJECT = {k: v for k, v in DUCKDB_PROJECT.items() if "snapshots/" not in k}
 MODELS = (
     6  # stg_accounts, stg_payments, agg_payment_status, inc_payments, dim_accounts, fct_payments
 )
-BROKEN = {
+BROKEN = {  # one model that fails to build, one that builds but fails its unique test
     "dbt_project/models/agg_payment_status.sql": (
         "{{ config(materialized='table') }}\n"
         "select status, count(*) as n from {{ ref('stg_payments') }} group by status\n"
     ),
     "dbt_project/models/marts/dim_accounts.sql": "select no_such_column from {{ ref('stg_accounts') }}\n",
+    "dbt_project/models/marts/fct_payments.sql": (
+        "select p.payment_id, p.amount, a.customer_id\n"
+        "from {{ ref('stg_payments') }} p join {{ ref('stg_accounts') }} a using (account_id)\n"
+        "union all select 100 as payment_id, 1.0 as amount, 10 as customer_id\n"
+    ),
 }
 
 
@@ -72,10 +79,19 @@ class Releases:
         return self.built[name]
 
 
+VERSIONS = {"v1": {}, "v2": STG_ACCOUNTS_V2, "v3": BROKEN}
+
+
 @pytest.fixture(scope="module")
 def releases(tmp_path_factory: pytest.TempPathFactory) -> Releases:
+    """The module's releases, each compiled by dbt once, the three compiles side by side."""
     root = tmp_path_factory.mktemp("snowflake-releases")
-    return Releases(root, ReleaseRepository(LocalObjectStore(root / "store")), {})
+    built = Releases(root, ReleaseRepository(LocalObjectStore(root / "store")), {})
+    manifests = [built.get(name, changes) for name, changes in VERSIONS.items()]
+    target = make_warehouse(built).target
+    with ThreadPoolExecutor(max_workers=len(manifests)) as pool:
+        list(pool.map(lambda m: target.version(DEV, dbt(m), built.repo), manifests))
+    return built
 
 
 def dbt(manifest: ReleaseManifest) -> Artifact:
@@ -209,7 +225,7 @@ def test_first_release_builds_every_model_and_publishes_the_custom_schema(
 def test_one_staging_change_builds_it_and_its_downstream_then_rollback_is_a_switch(
     warehouse: Warehouse, releases: Releases
 ) -> None:
-    v1, v2 = releases.get("v1"), releases.get("v2", STG_ACCOUNTS_V2)
+    v1, v2 = releases.get("v1"), releases.get("v2")
     warehouse.deploy(v1)
     assert warehouse.deploy(v2) == 3  # stg_accounts and the two marts reading it
     assert warehouse.query(
@@ -230,27 +246,29 @@ def test_one_staging_change_builds_it_and_its_downstream_then_rollback_is_a_swit
     assert warehouse.target.verify(DEV, v1, [dbt(v1)]) == []
 
 
-def test_a_failing_model_is_named_the_published_layer_stays_and_a_retry_reuses_what_built(
+def test_a_failing_model_and_test_are_named_the_layer_stays_and_a_retry_reuses_what_built(
     warehouse: Warehouse, releases: Releases
 ) -> None:
     v1 = releases.get("v1")
     warehouse.deploy(v1)
-    v3 = releases.get("v3", BROKEN)
+    v3 = releases.get("v3")
     with pytest.raises(WarehouseDeployError, match="(?i)dim_accounts: .*no_such_column") as info:
         warehouse.prepare(v3)
     message = str(info.value)
     assert "published layer unchanged" in message and "\n" not in message
+    assert "unique_fct_payments_payment_id: 1 failing row(s)" in message
     with pytest.raises(PublishError, match="physical relations missing for dim_accounts"):
         warehouse.switch(v3)
     assert warehouse.target.published(DEV)["release"] == v1.release_id
     assert warehouse.query("SELECT COUNT(*) FROM analytics_marts_x.dim_accounts") == [(3,)]
     plan = warehouse.plan(v3).by_id()
-    assert plan["model.mini.dim_accounts"].physical_name not in warehouse.physical()
-    assert plan["model.mini.agg_payment_status"].physical_name in warehouse.physical()
-    fixed = releases.get(
-        "v4", {**BROKEN, "dbt_project/models/marts/dim_accounts.sql": "select 1 as account_id\n"}
-    )
-    assert warehouse.deploy(fixed) == 1  # agg_payment_status built by the failed run is reused
+    physical = warehouse.physical()
+    assert plan["model.mini.dim_accounts"].physical_name not in physical  # failed: nothing left
+    assert plan["model.mini.fct_payments"].physical_name not in physical  # its test failed: dropped
+    assert plan["model.mini.agg_payment_status"].physical_name in physical
+    with pytest.raises(WarehouseDeployError, match="dim_accounts"):
+        warehouse.prepare(v3)
+    assert warehouse.target.built_models == 1  # the retry rebuilt fct_payments, reused the agg
 
 
 class _Unreachable(Exception):
@@ -295,7 +313,7 @@ def cut_off_at(marker: str) -> Connect:
 def test_snowflake_unreachable_mid_build_keeps_the_layer_and_the_retry_builds_the_rest(
     warehouse: Warehouse, releases: Releases
 ) -> None:
-    v1, v2 = releases.get("v1"), releases.get("v2", STG_ACCOUNTS_V2)
+    v1, v2 = releases.get("v1"), releases.get("v2")
     warehouse.deploy(v1)
     fct = warehouse.plan(v2).by_id()["model.mini.fct_payments"]
     flaky = make_warehouse(releases, connect=cut_off_at(fct.physical_name))
@@ -328,7 +346,7 @@ def test_snowflake_unreachable_at_login_is_one_line_naming_database_and_user(
 def test_a_relation_dropped_by_hand_refuses_the_switch_and_prepare_rebuilds_it(
     warehouse: Warehouse, releases: Releases
 ) -> None:
-    v1, v2 = releases.get("v1"), releases.get("v2", STG_ACCOUNTS_V2)
+    v1, v2 = releases.get("v1"), releases.get("v2")
     warehouse.deploy(v1)
     warehouse.deploy(v2)
     dim = warehouse.plan(v1).by_id()["model.mini.dim_accounts"]
@@ -339,30 +357,6 @@ def test_a_relation_dropped_by_hand_refuses_the_switch_and_prepare_rebuilds_it(
     assert warehouse.prepare(v1) == 1
     warehouse.switch(v1)
     assert warehouse.target.verify(DEV, v1, [dbt(v1)]) == []
-
-
-def test_a_failing_data_test_names_the_test_and_drops_the_model_it_tests(
-    warehouse: Warehouse, releases: Releases
-) -> None:
-    v1 = releases.get("v1")
-    warehouse.deploy(v1)
-    duplicated = releases.get(
-        "v5",
-        {
-            "dbt_project/models/marts/fct_payments.sql": (
-                "select p.payment_id, p.amount, a.customer_id\n"
-                "from {{ ref('stg_payments') }} p join {{ ref('stg_accounts') }} a using (account_id)\n"
-                "union all select 100 as payment_id, 1.0 as amount, 10 as customer_id\n"
-            )
-        },
-    )
-    with pytest.raises(
-        WarehouseDeployError, match=r"unique_fct_payments_payment_id: 1 failing row"
-    ):
-        warehouse.prepare(duplicated)
-    fct = warehouse.plan(duplicated).by_id()["model.mini.fct_payments"]
-    assert fct.physical_name not in warehouse.physical()
-    assert warehouse.target.published(DEV)["release"] == v1.release_id
 
 
 def test_zero_copy_clone_from_another_database_replaces_the_build_of_each_table(
@@ -383,7 +377,7 @@ def test_zero_copy_clone_from_another_database_replaces_the_build_of_each_table(
 def test_janitor_keeps_what_any_of_three_environments_serves_and_drops_the_rest(
     warehouse: Warehouse, releases: Releases
 ) -> None:
-    v1, v2 = releases.get("v1"), releases.get("v2", STG_ACCOUNTS_V2)
+    v1, v2 = releases.get("v1"), releases.get("v2")
     warehouse.deploy(v1, DEV)
     warehouse.deploy(v2, DEV)
     warehouse.deploy(v1, STAGING)
@@ -406,7 +400,7 @@ def test_janitor_keeps_what_any_of_three_environments_serves_and_drops_the_rest(
 def test_swap_mode_fails_on_fakesnow_at_the_swap_and_leaves_the_layer_as_it_was(
     warehouse: Warehouse, releases: Releases
 ) -> None:
-    v1, v2 = releases.get("v1"), releases.get("v2", STG_ACCOUNTS_V2)
+    v1, v2 = releases.get("v1"), releases.get("v2")
     warehouse.deploy(v1)
     swapping = make_warehouse(releases, mode="swap")
     swapping.prepare(v2)
@@ -527,3 +521,28 @@ def test_aws_mode_deploys_snowflake_environments_to_snowflake_and_the_rest_to_du
     monkeypatch.delenv("FINSIGHT_TEST_SNOWFLAKE_STAGING_PASSWORD")
     with pytest.raises(WarehouseDeployError, match="credential env:FINSIGHT_TEST_SNOWFLAKE_"):
         target.published(STAGING)
+
+
+def test_a_project_version_with_a_snapshot_or_seed_is_refused_naming_them() -> None:
+    def node(name: str, kind: str) -> ModelVersion:
+        return ModelVersion(
+            unique_id=f"{kind}.mini.{name}",
+            name=name,
+            resource_type=kind,
+            materialized=kind if kind != "model" else "table",
+            fingerprint="f" * 64,
+            published_schema="analytics",
+            published_name=name,
+        )
+
+    refuse_unsupported(ModelPlan(digest="d" * 64, models=(node("fct_payments", "model"),)))
+    plan = ModelPlan(
+        digest="d" * 64,
+        models=(node("accounts_snapshot", "snapshot"), node("country_codes", "seed")),
+    )
+    with pytest.raises(WarehouseDeployError) as info:
+        refuse_unsupported(plan)
+    assert str(info.value) == (
+        "dbt project dddddddddddd has snapshot accounts_snapshot, seed country_codes: the Snowflake "
+        "target deploys models only (run snapshots and seeds with dbt)"
+    )
