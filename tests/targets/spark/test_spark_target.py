@@ -16,6 +16,7 @@ from finsight_release.errors import SparkDeployError
 from finsight_release.store.base import ObjectStore
 from finsight_release.store.local import LocalObjectStore
 from finsight_release.store.s3 import S3ObjectStore
+from finsight_release.targets.spark.location import ArtifactLocation
 from finsight_release.targets.spark.wheels import WHEELS_PREFIX
 from tests.targets.spark.spark_world import (
     ARTIFACT,
@@ -156,3 +157,18 @@ def test_an_unreachable_forbidden_or_missing_s3_location_is_one_clear_line(
         if case == "forbidden":
             assert "InvalidAccessKeyId" in message or "AccessDenied" in message
     assert forbidden.list("") == []  # nothing was written while forbidden
+
+
+def test_the_job_definitions_switch_is_compare_and_swap(location: ObjectStore) -> None:
+    live = ArtifactLocation(location)
+    document, token = live.live(DEV)
+    assert (document.jobs, token) == ({}, None)
+    first = document.switched("r-1", [], [])
+    live.replace_live(DEV, first, token)
+    _, token = live.live(DEV)
+    live.replace_live(DEV, first.switched("r-2", [], []), token)
+    with pytest.raises(SparkDeployError, match="changed while this switch ran; nothing switched"):
+        live.replace_live(DEV, first.switched("r-3", [], []), token)  # read before r-2's switch
+    with pytest.raises(SparkDeployError, match="changed while this switch ran"):
+        live.replace_live(DEV, first, None)  # a first switch, but one exists already
+    assert live.live(DEV)[0].release_id == "r-2"
