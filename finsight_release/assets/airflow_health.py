@@ -50,10 +50,12 @@ def airflow_health_check(env: Environment) -> dg.AssetChecksDefinition:
         health = system.airflow_health(
             env, measure_start=START_SLA in selected, last_runs=last_runs
         )
+        on_mwaa = system.mwaa_target is not None and env in system.mwaa_target.environments
+        observer = "dagster-airlift" if last_runs is not None else ""
         base = {
             "release_id": health.release_id or "",
             "configured": health.configured,
-            "last_runs_observed_by": "dagster-airlift" if last_runs is not None else "",
+            "last_runs_observed_by": "mwaa invoke_rest_api" if on_mwaa else observer,
         }
         verdicts = {
             IMPORT_ERRORS: (health.import_errors, "import errors"),
@@ -80,7 +82,11 @@ def airflow_health_check(env: Environment) -> dg.AssetChecksDefinition:
                 description=(
                     f"{len(problems)} {what}"
                     if problems
-                    else ("no Airflow API configured" if not health.configured else f"no {what}")
+                    else "no Airflow API configured"
+                    if not health.configured
+                    else "start SLA not measured on MWAA (self-managed Airflow only)"
+                    if on_mwaa and name == START_SLA
+                    else f"no {what}"
                 ),
             )
 

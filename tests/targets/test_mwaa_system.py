@@ -97,8 +97,9 @@ class World:
         self.stub.add_response("get_environment", {"Environment": available}, {"Name": MWAA_ENV})
 
 
-@pytest.fixture
-def world(moto_server: str, tmp_path: Path) -> Iterator[World]:
+def open_world(tmp_path: Path) -> Iterator[World]:
+    """Buckets on moto (boto3 pointed at it by the ``moto_server`` fixture), two releases, an AWS-mode
+    system whose MWAA client is stubbed; every stubbed response must be used."""
     suffix = tmp_path.name.lower().replace("_", "-")[:30]
     bucket, state = f"mwaa-{suffix}", f"state-{suffix}"
     s3 = boto3.client("s3")
@@ -135,6 +136,11 @@ def world(moto_server: str, tmp_path: Path) -> Iterator[World]:
     with stub:
         yield World(system, stub, s3, bucket, v1, v2)
     stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def world(moto_server: str, tmp_path: Path) -> Iterator[World]:
+    yield from open_world(tmp_path)
 
 
 def test_mwaa_takes_the_airflow_artifacts_of_its_environment_and_rolls_them_back(
