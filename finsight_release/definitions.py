@@ -9,6 +9,13 @@ from finsight_release.assets.checks import release_validation
 from finsight_release.assets.detection import detection_checks, detection_job, detection_schedule
 from finsight_release.assets.pipeline import pipeline_checks
 from finsight_release.assets.platform import platform_assets, platform_resources
+from finsight_release.assets.raw_observations import (
+    freshness_sensors,
+    observe_raw_tables_job,
+    observe_raw_tables_schedule,
+    raw_freshness_checks,
+    raw_warehouse,
+)
 from finsight_release.assets.releases import deployment_specs, release_specs
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.assets.spark_jobs import spark_job_assets, spark_smoke_checks, spark_smoke_job
@@ -28,6 +35,10 @@ from finsight_release.automation.jobs import (
 from finsight_release.automation.promotion_sensors import promotion_sensors
 from finsight_release.automation.rollback_sensor import rollback_on_failed_checks
 from finsight_release.automation.sensors import diagnose_failed_runs
+from finsight_release.settings import load_settings
+
+# Dagster's freshness checks on the raw tables, one per source SLA of the dbt project.
+freshness_checks = raw_freshness_checks(load_settings().platform)
 
 defs = dg.Definitions(
     assets=[
@@ -42,6 +53,7 @@ defs = dg.Definitions(
         *detection_checks,
         *pipeline_checks,
         *airflow_health_checks,
+        *freshness_checks,
         *spark_smoke_checks,
         *streaming_health_checks,
     ],
@@ -51,17 +63,23 @@ defs = dg.Definitions(
         rollback_job,
         validate_release_job,
         detection_job,
+        observe_raw_tables_job,
         airflow_health_job,
         prune_audit_job,
         spark_smoke_job,
         streaming_health_job,
     ],
-    schedules=[detection_schedule, prune_audit_schedule],
+    schedules=[observe_raw_tables_schedule, detection_schedule, prune_audit_schedule],
     sensors=[
+        *freshness_sensors(freshness_checks),
         diagnose_failed_runs,
         *promotion_sensors,
         rollback_on_failed_checks,
         alert_on_audit_events,
     ],
-    resources={"release_system": ReleaseSystemResource(), **platform_resources()},
+    resources={
+        "release_system": ReleaseSystemResource(),
+        "raw_warehouse": raw_warehouse(),
+        **platform_resources(),
+    },
 )

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from finsight_release.pipeline.next_promotion import PipelineView, PromotionDecision
     from finsight_release.store.base import ObjectStore
     from finsight_release.targets.airflow_health import AirflowHealth
+    from finsight_release.targets.environment_models import EnvironmentModels
     from finsight_release.targets.janitor import JanitorReport
     from finsight_release.targets.mwaa import MwaaTarget
     from finsight_release.targets.spark.target import PublishedSmoke, SparkJobTarget
@@ -447,7 +448,21 @@ class ReleaseSystem:
         live = record.live_release
         if live is not None:
             self._notify("deployed", record.environment, self.repo.get(live), record)
+            models = self.environment_models(record.environment)
+            if models is not None:
+                self._notify("models_deployed", models, record)
         return record
+
+    def environment_models(self, env: Environment) -> EnvironmentModels | None:
+        """The dbt models ``env``'s warehouse publishes (release, fingerprints, physical relations),
+        or None when it publishes none."""
+        from finsight_release.errors import NothingPublishedError
+        from finsight_release.targets.environment_models import environment_models
+
+        try:
+            return environment_models(self.warehouse_target, env)
+        except NothingPublishedError:
+            return None
 
     def _notify(self, event: str, *args: Any) -> None:
         """Tell each observer; one that fails is logged, never fails the operation."""

@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 
 from finsight_release.assets.checks import check_name
+from finsight_release.assets.model_deployments import model_materializations
 from finsight_release.assets.releases import (
     RELEASES_PARTITION,
     deployment_materializations,
@@ -27,6 +28,7 @@ from finsight_release.assets.streaming import topic_materializations
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.operation import OperationRecord
 from finsight_release.release.manifest import ReleaseManifest
+from finsight_release.targets.environment_models import EnvironmentModels
 from finsight_release.validate.outcome_by_kind import outcomes_by_kind
 from finsight_release.validate.record import ValidationVerdict
 from finsight_release.validate.registry import default_checks
@@ -61,6 +63,11 @@ class InstanceRecorder:
         for materialization in spark_job_materializations(env, manifest, record):
             self.instance.report_runless_asset_event(materialization)
         for materialization in topic_materializations(env, manifest, record):
+            self.instance.report_runless_asset_event(materialization)
+
+    def models_deployed(self, models: EnvironmentModels, record: OperationRecord) -> None:
+        """Each model ``models.environment`` now runs, in its partition (release, fingerprint)."""
+        for materialization in model_materializations(models, record):
             self.instance.report_runless_asset_event(materialization)
 
     def validated(

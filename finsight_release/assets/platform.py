@@ -6,9 +6,17 @@ that loads them with dagster-airlift's ``assets_with_dag_mappings`` (so an Airfl
 connected, reports their materializations). dbt sources resolve to the same ``raw/<table>`` keys,
 which gives the lineage source table -> staging -> intermediate -> marts. Both hang off the prod
 deployment assets, so a release's artifacts lead down to what they produce.
+
+Environments are a static partition dimension (``dev``, ``staging``, ``prod``) of the models and the
+source tables, not copies of them: partition ``staging`` of ``fct_payments`` is the model version
+staging's warehouse runs. Materializing a model for a partition runs ``dbt build`` of the release
+that environment publishes (its project copy, its DuckDB file, its physical relations:
+``targets.environment_models``), so it refreshes exactly the versions deployed there; a promotion
+records one materialization per model it deployed, with the release id and fingerprint.
 """
 
-import os
+import json
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,12 +27,15 @@ from dagster_airlift.core import assets_with_dag_mappings
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from finsight_release.assets.releases import deployment_key
+from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.envs.environment import Environment
 from finsight_release.release.artifact import ArtifactKind
 from finsight_release.settings import load_settings
 
 SOURCES_DIR = Path("release_assets/airflow/dags/sources")
 DBT_DIR = Path("dbt_project")
+# The environment dimension of the platform assets: one partition per environment, not copies.
+ENVIRONMENTS = dg.StaticPartitionsDefinition([str(env) for env in Environment])
 
 
 def ingest_dag_id(source: str, group: str) -> str:
@@ -46,6 +57,7 @@ def source_table_specs(platform: Path) -> list[dg.AssetSpec | dg.AssetsDefinitio
                 dg.AssetSpec(
                     dg.AssetKey(["raw", f"{source}__{table}"]),
                     deps=[deployment_key(Environment.PROD, ArtifactKind.AIRFLOW_DAGS)],
+                    partitions_def=ENVIRONMENTS,
                     group_name=f"source_{source}",
                     kinds={"airflow", "snowflake"},
                     owners=[f"team:{doc['owner']}"] if doc.get("owner") else [],
@@ -91,20 +103,61 @@ def dbt_project(platform: Path) -> DbtProject:
 
 
 def dbt_model_assets(platform: Path) -> Sequence[dg.AssetsDefinition]:
-    """The dbt models as assets, built with ``dbt build`` into the local warehouse."""
+    """The dbt models as assets partitioned by environment, built against that environment's
+    warehouse: the release it publishes, its DuckDB file, its physical relations."""
     project = dbt_project(platform)
 
     @dbt_assets(
         manifest=project.manifest_path,
-        project=project,
         dagster_dbt_translator=PlatformDbtTranslator(),
+        partitions_def=ENVIRONMENTS,
     )
     def finsight_dbt_models(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        release_system: ReleaseSystemResource,
     ) -> Iterator[Any]:
-        yield from dbt.cli(["build"], context=context).stream()
+        yield from build_in_environment(context, dbt, release_system)
 
     return [finsight_dbt_models]
+
+
+def build_in_environment(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, release_system: ReleaseSystemResource
+) -> Iterator[Any]:
+    """``dbt build`` of the selected models in the partition's environment; each output carries the
+    environment, the release it runs and the model's fingerprint."""
+    from finsight_release.targets.environment_models import environment_models
+    from finsight_release.targets.warehouse import PUBLISHED_SCHEMA
+
+    env = Environment.parse(context.partition_key)
+    deployed = environment_models(release_system.system().warehouse_target, env)
+    by_id = {m.unique_id: m for m in deployed.models()}
+    with tempfile.TemporaryDirectory(prefix=f"finsight-dbt-{env}-") as scratch:
+        runner = DbtCliResource(
+            project_dir=str(deployed.project),
+            profiles_dir=str(deployed.write_profiles(Path(scratch), PUBLISHED_SCHEMA)),
+            dbt_executable=dbt.dbt_executable,
+        )
+        invocation = runner.cli(
+            ["build", "--vars", json.dumps(deployed.dbt_vars())],
+            context=context,
+            target_path=Path(scratch) / "target",
+        )
+        for event in invocation.stream():
+            unique_id = getattr(event, "metadata", {}).get("unique_id")
+            model = by_id.get(str(getattr(unique_id, "value", unique_id)))
+            if isinstance(event, dg.Output) and model is not None:
+                event = event.with_metadata(
+                    {
+                        **event.metadata,
+                        "environment": str(env),
+                        "release_id": deployed.release_id,
+                        "fingerprint": model.fingerprint,
+                        "physical_relation": model.physical,
+                    }
+                )
+            yield event
 
 
 def platform_assets() -> list[Any]:
@@ -119,9 +172,9 @@ def platform_assets() -> list[Any]:
 
 
 def platform_resources() -> dict[str, Any]:
-    """The dbt CLI resource, pointed at the local warehouse unless FINSIGHT_DUCKDB_PATH says otherwise."""
+    """The dbt CLI resource: the executable and the platform's project; each build points it at an
+    environment's project copy and DuckDB file (:func:`build_in_environment`)."""
     settings = load_settings()
-    os.environ.setdefault("FINSIGHT_DUCKDB_PATH", str(settings.warehouse_path / "platform.duckdb"))
     from finsight_release.reference.dbt_runner import dbt_executable
 
     project = str(settings.platform / DBT_DIR)

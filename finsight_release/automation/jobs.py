@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from finsight_release.assets.checks import release_validation
+from finsight_release.assets.model_deployments import model_materializations
 from finsight_release.assets.releases import (
     RELEASES_PARTITION,
     deployment_materializations,
@@ -79,6 +80,9 @@ def _deployed(
         record.environment, manifest, record.actor, record.kind, record.change_set.summary(), dora
     )
     yield from spark_job_materializations(record.environment, manifest, record)
+    models = system.environment_models(record.environment)
+    if models is not None:  # each dbt model env now runs, in its partition
+        yield from model_materializations(models, record)
     yield from topic_materializations(record.environment, manifest, record)
 
 

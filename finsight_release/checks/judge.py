@@ -29,9 +29,8 @@ import duckdb
 from finsight_release.checks.results import CheckResult, Severity, Verdict
 from finsight_release.checks.soda_contracts import verify_contracts
 from finsight_release.envs.environment import Environment
-from finsight_release.errors import NothingPublishedError
-from finsight_release.targets import warehouse_state as state
 from finsight_release.targets.dbt_overlay import SelectionFailed, build_selection
+from finsight_release.targets.environment_models import environment_models
 from finsight_release.targets.model_plan import ModelPlan, SourceTable, physical_vars
 
 if TYPE_CHECKING:
@@ -85,14 +84,13 @@ def run_release_checks(
     target: DuckDbWarehouseTarget, env: Environment, now: datetime | None = None
 ) -> ReleaseJudgement:
     """Run dbt tests, contracts and freshness against ``env``'s published release."""
-    db = target.database(env)
-    with target.connect(db, read_only=True) as con:
-        published = state.published(con)
-        plan = state.load_plan(con, published.get("digest", "")) if published else None
-    if plan is None or not published.get("release"):
-        raise NothingPublishedError(f"{env} publishes no release in {db}: nothing to judge")
-    release_id = published["release"]
-    project = target.projects_dir / plan.digest
+    deployed = environment_models(target, env)
+    db, plan, project, release_id = (
+        deployed.database,
+        deployed.plan,
+        deployed.project,
+        deployed.release_id,
+    )
     judgement = ReleaseJudgement(str(env), release_id)
     judgement.results += dbt_test_results(project, db, plan, release_id, str(env))
     judgement.results += verify_contracts(project, db, release_id, str(env))

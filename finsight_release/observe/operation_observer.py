@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from finsight_release.envs.environment import Environment
     from finsight_release.envs.operation import OperationRecord
     from finsight_release.release.manifest import ReleaseManifest
+    from finsight_release.targets.environment_models import EnvironmentModels
     from finsight_release.validate.record import ValidationVerdict
     from finsight_release.validate.runner import ValidationReport
 
@@ -27,6 +28,9 @@ class OperationObserver(Protocol):
         self, env: Environment, manifest: ReleaseManifest, record: OperationRecord
     ) -> None:
         """``env`` now runs ``manifest`` after ``record`` (a promotion, rollback or takeover)."""
+
+    def models_deployed(self, models: EnvironmentModels, record: OperationRecord) -> None:
+        """After ``record``, the environment's warehouse publishes ``models`` (model by model)."""
 
     def validated(
         self,
