@@ -1,7 +1,12 @@
-"""The end-to-end demo on the embedded defaults: build, promote, change, promote, roll back, verify.
+"""The end-to-end demo on the embedded defaults: build and ship v1, then let the automation catch v2.
 
-It runs the same core calls the CLI and Dagster jobs use, against the local store, the DuckDB
-warehouse and a local Airflow dags folder, and prints a timeline with each step's duration.
+v1 ships by a person's commands (the same core calls the CLI uses) to dev, staging and prod. v2
+carries a harmless DAG change and a data-quality regression in a mart that passes pre-deploy
+validation; the pipeline's sensors (driven in process against a real Dagster instance, see
+``automation/in_process.py``) promote it to dev, the post-deploy checks fail on the mart, the
+failure is attributed by lineage to v2's dbt change and dev is rolled back to v1. It runs against
+the local store, the DuckDB warehouse and a local Airflow dags folder, and prints a timeline with
+each step's duration and the time from the failing check to v1 live.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from rich.console import Console
 from rich.table import Table
@@ -37,9 +42,13 @@ DEMO_STATE = (
     "dagster",  # the Dagster instance the demo records into (unless DAGSTER_HOME points elsewhere)
 )
 
-# v2's change: a DAG behaviour change (the fast path) and a dbt model change (a new warehouse version).
+# v2's change: a DAG behaviour change (the fast path) and a regression in a mart: its new filter
+# names a payment status that does not exist ('settled'; the statuses are succeeded, failed,
+# pending), so the mart is built empty. The SQL compiles, the contract's columns and types hold and
+# no dbt test covers the row count, so validation passes; the mart's Soda contract (rows > 0) fails.
 V2_DAG_FILE = "release_assets/airflow/dags/reconciliation/ledger_vs_payments.py"
-V2_DBT_FILE = "dbt_project/models/staging/stg_payments__payments.sql"
+V2_DBT_FILE = "dbt_project/models/marts/payments/agg_daily_payments.sql"
+REGRESSED_MART = "agg_daily_payments"
 # The clock the post-deploy checks read: half a day after the synthetic data's last loads.
 DATA_CLOCK = datetime(2024, 12, 31, 12, 0)
 
@@ -51,6 +60,7 @@ class Step:
     name: str
     seconds: float
     result: str
+    span: bool = False  # a measured interval across steps, not a step (left out of the total)
 
 
 class Timeline:
@@ -72,6 +82,13 @@ class Timeline:
         )
         return value
 
+    def measure(self, name: str, seconds: float, result: str) -> None:
+        """Add a measured interval across steps (shown, not added to the total)."""
+        self.steps.append(Step(name, seconds, result, span=True))
+        self.console.print(
+            f"[cyan]⏱[/cyan] {name} [dim]{seconds:.2f}s[/dim]  {result}", highlight=False
+        )
+
     def table(self) -> Table:
         table = Table(title="finsight-release demo timeline")
         table.add_column("#", justify="right")
@@ -80,9 +97,8 @@ class Timeline:
         table.add_column("result")
         for i, step in enumerate(self.steps, 1):
             table.add_row(str(i), step.name, f"{step.seconds:.2f}", step.result)
-        table.add_row(
-            "", "[bold]total[/bold]", f"[bold]{sum(s.seconds for s in self.steps):.2f}[/bold]", ""
-        )
+        total = sum(s.seconds for s in self.steps if not s.span)
+        table.add_row("", "[bold]total[/bold]", f"[bold]{total:.2f}[/bold]", "")
         return table
 
 
@@ -108,7 +124,7 @@ def copy_platform(platform: Path, dest: Path) -> Path:
 
 
 def make_v2_change(tree: Path) -> str:
-    """Apply v2's change to a copied tree: more retries on a critical DAG, a cleaner dbt model."""
+    """Apply v2's change to a copied tree: more retries on a critical DAG, a regressed mart."""
     dag = tree / V2_DAG_FILE
     text = dag.read_text()
     changed, n = re.subn(
@@ -118,10 +134,29 @@ def make_v2_change(tree: Path) -> str:
         raise FinsightError(f"demo: cannot find retries in {V2_DAG_FILE} to change")
     dag.write_text(changed)
     model = tree / V2_DBT_FILE
-    model.write_text(
-        model.read_text().rstrip() + "\n-- v2: payments staging reviewed for the Q4 close\n"
+    sql, n = re.subn(
+        r"^group by",
+        "-- v2: only settled payments count toward the daily volume\n"
+        "where payment_status = 'settled'\ngroup by",
+        model.read_text(),
+        count=1,
+        flags=re.MULTILINE,
     )
-    return f"{dag.name} retries+1, {model.name} edited"
+    if not n:
+        raise FinsightError(f"demo: cannot find the group by in {V2_DBT_FILE} to change")
+    model.write_text(sql)
+    return f"{dag.name} retries+1, {model.name} filters on status 'settled'"
+
+
+class PipelineDriver(Protocol):
+    """The Dagster side of the demo (``automation/in_process.py``): ticks a sensor of the code
+    location, executing the runs it requests, and records check results in the instance."""
+
+    def tick(self, sensor_name: str) -> Any:
+        """Evaluate the sensor once; the tick (``skip_reason``, ``runs``, ``describe()``)."""
+
+    def record_checks(self, judgement: Any) -> float:
+        """Report a judgement's results as asset check evaluations; when (``perf_counter``)."""
 
 
 def run_demo(
@@ -129,9 +164,13 @@ def run_demo(
     console: Console,
     fresh: bool = True,
     observe: Callable[[ReleaseSystem], None] | None = None,
+    driver: Callable[[ReleaseSystem], PipelineDriver] | None = None,
 ) -> list[Step]:
     """Run the whole demo; returns the timeline steps. ``observe`` attaches observers (the Dagster
-    instance recorder) once the state is reset, so they record this run only."""
+    instance recorder) once the state is reset, so they record this run only; ``driver`` gives the
+    Dagster side that ticks the sensors (required: the loop is what the demo shows)."""
+    if driver is None:
+        raise FinsightError("demo: needs the Dagster driver that ticks the pipeline's sensors")
     home = system.settings.home
     if fresh:
         reset_state(home)
@@ -182,13 +221,16 @@ def run_demo(
                 f"checks on {label} in {env}", partial(system.judge, env, DATA_CLOCK), judged
             )
 
-    v1, _ = timeline.run("build release v1", lambda: system.build(system.settings.platform), built)
-    ship("v1", system.settings.platform, v1.release_id)
-    tree = copy_platform(system.settings.platform, home / "demo" / "platform-v2")
+    # Each release is built and validated from its own copy: a tree edited meanwhile (a working
+    # checkout) cannot make the validated release differ from the built one.
+    v1_tree = copy_platform(system.settings.platform, home / "demo" / "platform-v1")
+    v1, _ = timeline.run("build release v1", lambda: system.build(v1_tree), built)
+    ship("v1", v1_tree, v1.release_id)
+    tree = copy_platform(v1_tree, home / "demo" / "platform-v2")
     timeline.run("change platform for v2", lambda: make_v2_change(tree))
     v2, _ = timeline.run("build release v2", lambda: system.build(tree), built)
-    ship("v2", tree, v2.release_id)
-    timeline.run("roll prod back to v1", lambda: system.rollback(Environment.PROD), live)
+    automation = driver(system)
+    catch_regression(system, timeline, automation, tree, v1.release_id, v2.release_id)
 
     from finsight_release.audit.verify import verify_chain
 
@@ -199,12 +241,78 @@ def run_demo(
         raise FinsightError(f"demo: audit chain broken: {result.message}")
     console.print(timeline.table())
     console.print(
+        f"dev runs {system.board.read(Environment.DEV)[0].release_id} again (v2 rolled back); "
         f"prod runs {system.board.read(Environment.PROD)[0].release_id}; Airflow dags folder: "
         f"{system.airflow_dags_folder(Environment.PROD)}; warehouse: {system.settings.warehouse_path}/prod.duckdb"
     )
     dagster_home = os.environ.get("DAGSTER_HOME") or home / "dagster"
     console.print(
         f"Next: `DAGSTER_HOME={dagster_home} .venv/bin/dagster dev` and open Lineage: the releases, "
-        "each environment's deployments and the validation checks this run recorded."
+        "each environment's deployments, the sensors' runs and the checks this run recorded."
     )
     return timeline.steps
+
+
+def catch_regression(
+    system: ReleaseSystem,
+    timeline: Timeline,
+    automation: PipelineDriver,
+    tree: Path,
+    v1: str,
+    v2: str,
+) -> None:
+    """v2 through the automation: validated for dev, promoted by the dev sensor, judged by the
+    post-deploy checks, attributed and rolled back by the rollback sensor; the sensors then hold it."""
+    dev = Environment.DEV
+
+    def validated(value: tuple[Any, Any, Any]) -> str:
+        report, verdict, _ = value
+        if not verdict.passed:
+            raise FinsightError(f"demo: validation of v2 for dev failed: {verdict.blocking[:3]}")
+        return f"{verdict.release_id} passed ({report.counts.get('warning', 0)} warnings)"
+
+    def promoted(tick: Any) -> str:
+        if system.board.read(dev)[0].release_id != v2:
+            raise FinsightError(f"demo: the dev sensor did not promote v2: {tick.describe()}")
+        diffs = "; ".join(d.summary() for d in system.warehouse_target.diffs(dev, v2))
+        return f"{tick.describe()}: dev runs v2; data diff {diffs or 'none'}"
+
+    def judged(judgement: Any) -> str:
+        failed = [r for r in judgement.blocking if REGRESSED_MART in r.asset]
+        if not failed:
+            raise FinsightError(
+                f"demo: the checks did not catch the regression: {judgement.summary()}"
+            )
+        return f"{len(judgement.blocking)} blocking of {len(judgement.results)}: " + "; ".join(
+            f"{r.kind} {r.asset} {r.name} ({r.detail})" for r in failed
+        )
+
+    def rolled_back(tick: Any) -> str:
+        if system.board.read(dev)[0].release_id != v1:
+            raise FinsightError(f"demo: dev was not rolled back to v1: {tick.describe()}")
+        events = system.audit.events(environment=str(dev), action="attribute")
+        path = " -> ".join(events[-1]["details"]["path"]) if events else "?"
+        return f"{tick.describe()}: {path}; dev runs v1"
+
+    timeline.run("validate v2 for dev", partial(system.validate, dev, tree), validated)
+    timeline.run(
+        "sensor promote_dev_when_ready",
+        partial(automation.tick, "promote_dev_when_ready"),
+        promoted,
+    )
+    judgement = timeline.run(
+        "post-deploy checks on v2 in dev", partial(system.judge, dev, DATA_CLOCK), judged
+    )
+    failed_at = automation.record_checks(judgement)
+    tick = timeline.run(
+        "sensor rollback_on_failed_checks",
+        partial(automation.tick, "rollback_on_failed_checks"),
+        rolled_back,
+    )
+    timeline.measure(
+        "failing check -> v1 live in dev",
+        tick.runs[-1].ended_at - failed_at,
+        "from the failing check's evaluation to the end of the rollback run",
+    )
+    for sensor in ("promote_staging_when_ready", "promote_dev_when_ready"):
+        timeline.run(f"sensor {sensor}", partial(automation.tick, sensor), lambda t: t.describe())

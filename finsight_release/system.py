@@ -513,6 +513,7 @@ class ReleaseSystem:
         from finsight_release.envs.as_of import parse_instant, ran_at
 
         at = parse_instant(instant)
+        pruned = self.audit.prune_anchor()  # go-lives before it are evidenced by its bundle
         answers = []
         for env in envs or list(Environment):
             events = [
@@ -522,10 +523,10 @@ class ReleaseSystem:
                 if e["outcome"] == "ok"
             ]
             history = self.board.history(env)
-            answer = ran_at(env, at, history, events)
+            answer = ran_at(env, at, history, events, pruned=pruned)
             if answer.release_id and not answer.digests:  # moved before it was audited
                 digests = {answer.release_id: self.repo.get(answer.release_id).digests}
-                answer = ran_at(env, at, history, events, digests)
+                answer = ran_at(env, at, history, events, digests, pruned)
             answers.append(answer)
         return answers
 

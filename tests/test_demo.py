@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from rich.console import Console
 
-from finsight_release.demo import V2_DAG_FILE, copy_platform, run_demo
+from finsight_release.demo import REGRESSED_MART, copy_platform, run_demo
 from finsight_release.envs.environment import Environment
 from finsight_release.errors import PromotionFailedError
 from finsight_release.settings import REPO_ROOT, load_settings
@@ -39,41 +39,78 @@ def published_digest(system: ReleaseSystem, env: Environment) -> str:
 
 @pytest.mark.slow
 def test_demo_end_to_end(system: ReleaseSystem) -> None:
+    import dagster as dg
+    from dagster._core.storage.dagster_run import RunsFilter
+
     from finsight_release.assets.instance_recorder import InstanceRecorder
+    from finsight_release.automation.in_process import InProcessPipeline, code_location_repository
 
     console = Console(file=io.StringIO(), width=200)
     dagster_home = system.settings.home / "dagster"
+    repository = code_location_repository()
+    recorders: list[InstanceRecorder] = []
+
+    def observe(s: ReleaseSystem) -> None:
+        recorders.append(InstanceRecorder(dagster_home, data_diffs=s.data_diffs))
+        s.observers.append(recorders[0])
+
     steps = run_demo(
-        system, console, observe=lambda s: s.observers.append(InstanceRecorder(dagster_home))
+        system,
+        console,
+        observe=observe,
+        driver=lambda s: InProcessPipeline.for_system(recorders[0].instance, s, repository),
     )
     names = [s.name for s in steps]
-    assert names[0] == "build release v1" and names[-2] == "roll prod back to v1"
-    prod = system.board.read(Environment.PROD)[0]
-    history = [p.release_id for p in system.board.history(Environment.PROD)]
-    v1, v2 = history[0], history[1]
-    assert prod.release_id == v1 and history == [v1, v2, v1]
-    dbt_v1 = system.repo.get(v1).artifact("dbt/project")
-    assert dbt_v1 and published_digest(system, Environment.PROD) == dbt_v1.digest
-    dag = system.airflow_dags_folder(Environment.PROD) / V2_DAG_FILE.removeprefix(
-        "release_assets/airflow/dags/"
-    )
-    assert dag.read_text() == (REPO_ROOT / V2_DAG_FILE).read_text()
-    rollback = next(s for s in steps if s.name == "roll prod back to v1")
-    assert rollback.seconds < 5  # a pointer move and view swap, never a dbt rebuild
+    assert names[0] == "build release v1" and names[-1] == "verify audit chain"
     assert "chain intact" in steps[-1].result
-    # The UI sees what the demo did: release partitions, each environment's deployments, the checks.
-    import dagster as dg
-
+    v1, v2 = (p.release_id for p in system.board.history(Environment.DEV)[:2])
+    assert v1 and v2 and v1 != v2
+    # The dev sensor promoted v2 (validated for dev), the checks caught the regressed mart's
+    # contract, the rollback sensor attributed it to v2's dbt change and rolled dev back to v1.
+    assert [p.release_id for p in system.board.history(Environment.DEV)] == [v1, v2, v1]
+    assert system.board.read(Environment.DEV)[0].release_id == v1
+    assert system.board.read(Environment.PROD)[0].release_id == v1  # v2 never left dev
+    dbt_v1 = system.repo.get(v1).artifact("dbt/project")
+    assert dbt_v1 and published_digest(system, Environment.DEV) == dbt_v1.digest
+    (attributed,) = system.audit.events(action="attribute")
+    assert attributed["release_id"] == v2 and attributed["environment"] == "dev"
+    assert attributed["details"]["check"] == f"{REGRESSED_MART}:soda_contract"
+    path = attributed["details"]["path"]
+    assert path[0] == "dev/dbt_models" and path[-1] == REGRESSED_MART
+    checks = next(s for s in steps if s.name == "post-deploy checks on v2 in dev")
+    assert f"contract analytics.{REGRESSED_MART} row_count" in checks.result
+    promoted = next(s for s in steps if s.name == "sensor promote_dev_when_ready")
+    assert f"{REGRESSED_MART}: rows" in promoted.result and "-> 0" in promoted.result  # the diff
+    measured = next(s for s in steps if s.name == "failing check -> v1 live in dev")
+    assert measured.span and 0 < measured.seconds < 30
+    held = [s.result for s in steps if s.name.startswith("sensor promote_")][1:]
+    assert any("unhealthy in dev" in r for r in held)  # v2 is not promoted again
+    # The instance shows the sensors' runs, the failing check with the release it judged, and
+    # prod's deployments on v1.
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         assert set(instance.get_dynamic_partitions("releases")) == {v1, v2}
-        deployed = instance.get_latest_materialization_event(dg.AssetKey(["prod", "dbt_models"]))
+        (promote_run,) = instance.get_runs(
+            filters=RunsFilter(tags={"dagster/sensor_name": "promote_dev_when_ready"})
+        )
+        (rollback_run,) = instance.get_runs(
+            filters=RunsFilter(tags={"dagster/sensor_name": "rollback_on_failed_checks"})
+        )
+        assert promote_run.is_success and rollback_run.is_success
+        assert rollback_run.tags["finsight/attribution"] == " -> ".join(path)
+        key = dg.AssetCheckKey(dg.AssetKey([REGRESSED_MART]), "soda_contract")
+        (record,) = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+            [key]
+        ).values()
+        assert record.evaluation and not record.evaluation.passed
+        assert record.evaluation.metadata["release_id"].value == v2
+        assert record.evaluation.severity == dg.AssetCheckSeverity.ERROR
+        deployed = instance.get_latest_materialization_event(dg.AssetKey(["dev", "dbt_models"]))
         assert deployed and deployed.asset_materialization
-        assert (
-            deployed.asset_materialization.metadata["release_id"].value == v1
-        )  # after the rollback
+        assert deployed.asset_materialization.metadata["release_id"].value == v1  # rolled back
         key = dg.AssetCheckKey(dg.AssetKey(["release", "airflow_dags"]), "airflow_dagbag")
         checked = instance.event_log_storage.get_latest_asset_check_execution_by_key([key])
-        assert key in checked and checked[key].evaluation and checked[key].evaluation.passed
+        evaluation = checked[key].evaluation
+        assert evaluation is not None and evaluation.passed
 
 
 @pytest.mark.slow

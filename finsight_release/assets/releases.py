@@ -9,14 +9,17 @@ Lineage: release/<kind> -> dev|staging|prod/<kind> -> platform assets (dbt model
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
 from finsight_release.envs.environment import Environment
 from finsight_release.release.artifact import ArtifactKind
 from finsight_release.release.manifest import ReleaseManifest
+
+if TYPE_CHECKING:
+    from finsight_release.targets.data_diff import EnvironmentDiff
 
 RELEASES_PARTITION = "releases"
 releases_partitions = dg.DynamicPartitionsDefinition(name=RELEASES_PARTITION)
@@ -115,13 +118,16 @@ def deployment_materializations(
     operation: str,
     change_set: str,
     extra: Mapping[str, Any] | None = None,
+    diffs: Sequence[EnvironmentDiff] = (),
 ) -> Iterator[dg.AssetMaterialization]:
     """Materializations recording that ``env`` now runs ``manifest`` for every kind (with ``extra``
-    metadata, e.g. the environment's DORA metrics of the week)."""
+    metadata, e.g. the environment's DORA metrics of the week); ``diffs``, the data diff of each
+    model the release changed there, ride on the dbt models' materialization."""
     for kind in ArtifactKind:
         digest = kind_digest(manifest, kind)
         if digest is None:
             continue
+        diff_metadata = data_diff_metadata(diffs) if kind is ArtifactKind.DBT_PROJECT else {}
         yield dg.AssetMaterialization(
             asset_key=deployment_key(env, kind),
             tags={DATA_VERSION_TAG: digest},
@@ -132,5 +138,22 @@ def deployment_materializations(
                 "operation": operation,
                 "change_set": change_set,
                 **(extra or {}),
+                **diff_metadata,
             },
         )
+
+
+def data_diff_metadata(diffs: Sequence[EnvironmentDiff]) -> dict[str, Any]:
+    """The data diffs as metadata: a table to read (``data_diff``) and the full diffs as JSON."""
+    if not diffs:
+        return {}
+    lines = ["| model | rows | keys | verdict |", "|---|---|---|---|"]
+    for item in diffs:
+        d = item.diff
+        lines.append(
+            f"| {d.model} | {d.rows_live} -> {d.rows_new} | {d.keys_change()} | {d.verdict()} |"
+        )
+    return {
+        "data_diff": dg.MetadataValue.md("\n".join(lines)),
+        "data_diff_json": dg.MetadataValue.json([item.model_dump(mode="json") for item in diffs]),
+    }

@@ -35,7 +35,8 @@ def open_system(
     if record_in_dagster or (record_in_dagster is None and os.environ.get("DAGSTER_HOME")):
         from finsight_release.assets.instance_recorder import InstanceRecorder, instance_home
 
-        system.observers.append(InstanceRecorder(instance_home(system.settings.home)))
+        home = instance_home(system.settings.home)
+        system.observers.append(InstanceRecorder(home, data_diffs=system.data_diffs))
     return system
 
 

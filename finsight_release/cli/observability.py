@@ -89,7 +89,11 @@ def render_ran_at(answers: list[RanAt], as_json: bool = False) -> None:
             a.since.isoformat(timespec="seconds") if a.since else "-",
             a.actor or "-",
             f"{a.operation} {a.operation_id}" if a.operation_id else (a.operation or "-"),
-            f"seq {event['seq']} ({event['hash'][:12]})" if event else "-",
+            "-"
+            if not event
+            else f"pruned, in {event['pruned_to']}"
+            if "pruned_to" in event
+            else f"seq {event['seq']} ({event['hash'][:12]})",
         )
     out.print(table)
     for a in answers:

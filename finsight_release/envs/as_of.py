@@ -11,11 +11,14 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.pointer import EnvPointer
 from finsight_release.errors import InstantOutOfRangeError
+
+if TYPE_CHECKING:
+    from finsight_release.audit.log import PruneAnchor
 
 # SOX evidence is kept 90 days: the window in which an as-of answer is guaranteed to be complete.
 RETENTION = timedelta(days=90)
@@ -33,7 +36,8 @@ class RanAt:
     operation: str | None
     operation_id: str | None
     digests: dict[str, str]
-    evidence: dict[str, Any] | None  # the go-live audit event: seq, hash, ts, action
+    # the go-live audit event (seq, hash, ts, action), or after a prune the bundle that holds it
+    evidence: dict[str, Any] | None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form."""
@@ -84,10 +88,13 @@ def ran_at(
     history: list[EnvPointer],
     go_live_events: list[dict[str, Any]],
     manifest_digests: dict[str, dict[str, str]] | None = None,
+    pruned: PruneAnchor | None = None,
 ) -> RanAt:
     """What ``env`` ran at ``at``, from its pointer ``history`` (oldest first) and the ``go_live_events``
     (its ``promote``/``rollback`` audit events with outcome ``ok``); ``manifest_digests`` fills in
-    digests for a release whose go-live event is missing (a pointer moved before auditing existed)."""
+    digests for a release whose go-live event is missing (a pointer moved before auditing existed).
+    A go-live older than the audit log's prune anchor ``pruned`` is evidenced by the bundle the
+    prune exported it to (its location, manifest sha256 and the operation id to find it by)."""
     entry = _entry_at(sorted(history, key=lambda p: p.seq), at)
     if entry is None or entry.release_id is None:
         return RanAt(env, at, None, None, None, None, None, {}, None)
@@ -100,6 +107,15 @@ def ran_at(
         ),
         None,
     )
+    evidence = {k: event[k] for k in ("seq", "hash", "ts", "action", "actor")} if event else None
+    if event is None and pruned is not None and entry.updated_at is not None:
+        if entry.updated_at < datetime.fromisoformat(pruned.pruned_before):
+            evidence = {
+                "pruned_to": pruned.export,
+                "manifest_sha256": pruned.manifest_sha256,
+                "operation_id": entry.operation_id,
+                "before_seq": pruned.first_seq,
+            }
     digests = dict(event["digests"]) if event and event["digests"] else {}
     if not digests and manifest_digests:
         digests = dict(manifest_digests.get(entry.release_id, {}))
@@ -112,7 +128,5 @@ def ran_at(
         operation=entry.operation,
         operation_id=entry.operation_id,
         digests=digests,
-        evidence=(
-            {k: event[k] for k in ("seq", "hash", "ts", "action", "actor")} if event else None
-        ),
+        evidence=evidence,
     )

@@ -72,11 +72,31 @@ class ModelDiff(BaseModel):
     def blocking(self) -> bool:
         return bool(self.violations)
 
+    def keys_change(self) -> str:
+        """``+added / -removed`` keys, ``-`` without a key."""
+        return "-" if self.keys_added is None else f"+{self.keys_added} / -{self.keys_removed}"
+
+    def verdict(self) -> str:
+        return "BLOCKING: " + "; ".join(self.violations) if self.blocking else "within limits"
+
     def summary(self) -> str:
         keys = (
             f", keys +{self.keys_added}/-{self.keys_removed}" if self.keys_added is not None else ""
         )
         return f"{self.model}: rows {self.rows_live} -> {self.rows_new}{keys}"
+
+
+class EnvironmentDiff(BaseModel):
+    """A changed model's data diff as measured when a release was prepared in ``environment``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    environment: str
+    diff: ModelDiff
+
+    def line(self) -> str:
+        blocking = f"; BLOCKING: {'; '.join(self.diff.violations)}" if self.diff.blocking else ""
+        return f"{self.environment}: {self.diff.summary()}{blocking}"
 
 
 def _profile(

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from finsight_release.targets.data_diff import EnvironmentDiff
 from finsight_release.validate.finding import Finding, Severity
 from finsight_release.validate.runner import CheckResult, CheckStatus, ValidationReport
 from finsight_release.validate.secrets.patterns import redact
@@ -67,6 +68,35 @@ def summary_line(report: ValidationReport) -> str:
     )
 
 
+def column_notes(item: EnvironmentDiff) -> str:
+    """The columns whose null rate rose or whose sum moved, e.g. ``fee_usd null 0.000->0.120``."""
+    notes = []
+    for col in item.diff.columns:
+        if col.null_rate_live is not None and col.null_rate_new > col.null_rate_live:
+            notes.append(f"{col.column} null {col.null_rate_live:.3f}->{col.null_rate_new:.3f}")
+        if col.sum_live is not None and col.sum_new is not None and col.sum_new != col.sum_live:
+            notes.append(f"{col.column} sum {col.sum_live:g}->{col.sum_new:g}")
+    return ", ".join(notes) or "-"
+
+
+def diff_rows(report: ValidationReport) -> list[tuple[str, str, str, str, str, str]]:
+    """(environment, model, rows, keys, columns, verdict) per data diff attached to the report."""
+    rows = []
+    for item in report.data_diffs:
+        diff = item.diff
+        rows.append(
+            (
+                item.environment,
+                diff.model,
+                f"{diff.rows_live} -> {diff.rows_new}",
+                diff.keys_change(),
+                column_notes(item),
+                diff.verdict(),
+            )
+        )
+    return rows
+
+
 def print_report(report: ValidationReport, console: Console, show_info: bool = False) -> None:
     """Print the human summary: findings table (errors first), per-check timings, verdict line."""
     safe = redacted(report)
@@ -97,6 +127,13 @@ def print_report(report: ValidationReport, console: Console, show_info: bool = F
             f"{result.seconds:.2f}",
         )
     console.print(timings)
+    if report.data_diffs:
+        diffs = Table(title="Data diff of changed models (new version vs live)", expand=False)
+        for column in ("env", "model", "rows", "keys", "columns", "verdict"):
+            diffs.add_column(column, overflow="fold")
+        for row in diff_rows(report):
+            diffs.add_row(*row)
+        console.print(diffs)
     console.print(Text(summary_line(safe), style="bold green" if safe.passed else "bold red"))
 
 
@@ -169,6 +206,26 @@ def render_junit(report: ValidationReport) -> str:
         suite.set("failures", str(counts[0]))
         suite.set("errors", str(counts[1]))
         totals = [totals[0] + len(names), totals[1] + counts[0], totals[2] + counts[1]]
+    if safe.data_diffs:
+        suite = ET.SubElement(root, "testsuite", name="data_diff", time="0.000")
+        for item in safe.data_diffs:
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname="data_diff",
+                name=f"{item.environment}/{item.diff.model}",
+            )
+            if item.diff.blocking:
+                ET.SubElement(
+                    case, "failure", message=item.line(), type="data_diff"
+                ).text = item.line()
+            else:
+                ET.SubElement(case, "system-out").text = item.line()
+        blocked = sum(1 for item in safe.data_diffs if item.diff.blocking)
+        suite.set("tests", str(len(safe.data_diffs)))
+        suite.set("failures", str(blocked))
+        suite.set("errors", "0")
+        totals = [totals[0] + len(safe.data_diffs), totals[1] + blocked, totals[2]]
     root.set("tests", str(totals[0]))
     root.set("failures", str(totals[1]))
     root.set("errors", str(totals[2]))
@@ -218,6 +275,15 @@ def render_markdown(report: ValidationReport) -> str:
             for f in infos[:MARKDOWN_MAX_ROWS]
         ]
         lines += ["", "</details>", ""]
+    if safe.data_diffs:
+        lines += [
+            "### Data diff of changed models (new version vs live)",
+            "",
+            "| Env | Model | Rows | Keys | Columns | Verdict |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in diff_rows(safe)]
+        lines.append("")
     lines += [
         "<details><summary>Checks</summary>",
         "",

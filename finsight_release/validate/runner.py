@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, computed_field, model_validator
 
 from finsight_release.observe.logging import get_logger
 from finsight_release.release.artifact import Artifact
+from finsight_release.targets.data_diff import EnvironmentDiff
 from finsight_release.validate.cache import ResultCache, cache_key
 from finsight_release.validate.check import Check, ValidationContext
 from finsight_release.validate.finding import Finding, Severity
@@ -81,6 +82,9 @@ class ValidationReport(BaseModel):
     env: str | None = None
     results: list[CheckResult]
     seconds: float = 0.0
+    # The data diff of each changed mart, as measured where the release was prepared (attached by
+    # ``ReleaseSystem.validate``; a diff over its thresholds blocked the release there already).
+    data_diffs: list[EnvironmentDiff] = []
 
     @model_validator(mode="before")
     @classmethod

@@ -18,11 +18,16 @@ from finsight_release.audit.log import AuditLog, PruneAnchor, prune_anchor_key
 from finsight_release.audit.prune import PrunePlan, plan_prune, prune_audit
 from finsight_release.audit.verify import verify_chain
 from finsight_release.cli import main
+from finsight_release.envs.environment import Environment
 from finsight_release.errors import AuditLogError
+from finsight_release.settings import load_settings
 from finsight_release.store.local import LocalObjectStore
+from finsight_release.system import ReleaseSystem
 from tests.audit.chain_helpers import fill, tamper
+from tests.mini_platform import make_platform
 
 NOW = datetime.now(UTC)
+DEV = Environment.DEV
 
 
 def fill_at(log: AuditLog, days_ago: int, n: int) -> None:
@@ -206,3 +211,35 @@ def test_cli_audit_prune_then_verify(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert runner.invoke(main, ["evidence", "verify", str(bundle)]).exit_code == 0
     (event,) = log.events(action="prune")
     assert event["details"]["pruned"] == 5 and event["actor"] == "auditor"
+
+
+def test_as_of_names_the_prune_bundle_for_a_go_live_it_pruned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dev went live on v1 120 days ago and on v2 10 days ago; after the prune, what dev ran 20
+    days ago is v1, evidenced by the bundle its go-live event went to; 5 days ago, v2's event."""
+    system = ReleaseSystem(load_settings(home=tmp_path / "home", require_validation=()))
+    dags = {"release_assets/airflow/dags/ingest_core.py": "# v2\nDAG_ID = 'ingest_core'\n"}
+    with time_machine.travel(NOW - timedelta(days=120), tick=True):
+        v1 = system.build(make_platform(tmp_path / "p1", without="dbt"))[0].release_id
+        system.promote(DEV, v1)
+    with time_machine.travel(NOW - timedelta(days=10), tick=True):
+        v2 = system.build(make_platform(tmp_path / "p2", dags, without="dbt"))[0].release_id
+        system.promote(DEV, v2)
+    result = system.prune_audit(archive=str(tmp_path / "archive"))
+    assert result.pruned > 0 and result.export is not None
+    (before,) = system.ran_at((NOW - timedelta(days=20)).isoformat(), [DEV])
+    assert before.release_id == v1 and before.evidence is not None
+    assert before.evidence["pruned_to"] == result.export
+    assert before.evidence["operation_id"] == before.operation_id
+    monkeypatch.setenv("FINSIGHT_HOME", str(tmp_path / "home"))
+    for name in ("FINSIGHT_STORE_URL", "FINSIGHT_AUDIT_URL", "FINSIGHT_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    shown = CliRunner().invoke(
+        main,
+        ["as-of", (NOW - timedelta(days=20)).isoformat(), "--env", "dev"],
+        env={"COLUMNS": "300"},
+    )
+    assert shown.exit_code == 0 and f"pruned, in {result.export}" in shown.output, shown.output
+    (after,) = system.ran_at((NOW - timedelta(days=5)).isoformat(), [DEV])
+    assert after.release_id == v2 and after.evidence is not None and "seq" in after.evidence
