@@ -17,16 +17,14 @@ import json
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-from sqlalchemy import text
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from finsight_release.audit.event import GENESIS_HASH, canonical_json, event_hash  # noqa: E402
-from finsight_release.audit.log import COLUMNS, AuditLog  # noqa: E402
+from benchmarks.audit_verify import fill_chain  # noqa: E402
+from finsight_release.audit.log import AuditLog  # noqa: E402
 from finsight_release.audit.prune import plan_prune, prune_audit  # noqa: E402
 from finsight_release.audit.verify import verify_chain  # noqa: E402
 from finsight_release.store.local import LocalObjectStore  # noqa: E402
@@ -34,33 +32,17 @@ from finsight_release.store.local import LocalObjectStore  # noqa: E402
 
 def fill_days(log: AuditLog, n: int, days: int, now: datetime) -> None:
     """``n`` chained promote events, evenly from ``days`` ago to now, in one transaction."""
-    prev, rows, step = GENESIS_HASH, [], timedelta(days=days) / n
-    for seq in range(1, n + 1):
-        fields = {
-            "seq": seq,
-            "event_id": str(uuid.UUID(int=seq)),
+    step = timedelta(days=days) / n
+
+    def spread(seq: int) -> dict[str, Any]:
+        return {
             "ts": (now - timedelta(days=days) + step * seq).isoformat(timespec="microseconds"),
-            "actor": "ci",
-            "action": "promote",
-            "release_id": f"r-{seq:016x}",
             # FinSight's pace: ~100 audit events a day, 20 production releases a week (~3 in 100)
             "environment": "prod" if seq % 33 == 0 else ("dev", "staging")[seq % 2],
-            "digests": {"airflow/dags": f"{seq:064x}"},
-            "outcome": "ok",
             "details": {"operation_id": f"promote-{seq}"},
-            "prev_hash": prev,
         }
-        fields["hash"] = prev = event_hash(fields)
-        rows.append(
-            {
-                **fields,
-                "digests": canonical_json(fields["digests"]),
-                "details": canonical_json(fields["details"]),
-            }
-        )
-    placeholders = ", ".join(f":{c}" for c in COLUMNS.split(", "))
-    with log.engine.begin() as conn:
-        conn.execute(text(f"insert into audit_events ({COLUMNS}) values ({placeholders})"), rows)
+
+    fill_chain(log, n, spread)
 
 
 def bench_audit_prune(n: int) -> dict[str, float | int]:

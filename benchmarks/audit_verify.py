@@ -14,7 +14,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -25,8 +27,11 @@ from finsight_release.audit.log import COLUMNS, AuditLog  # noqa: E402
 from finsight_release.audit.verify import verify_chain  # noqa: E402
 
 
-def fill_chain(log: AuditLog, n: int) -> None:
-    """Append ``n`` chained events in one transaction."""
+def fill_chain(
+    log: AuditLog, n: int, overrides: Callable[[int], dict[str, Any]] | None = None
+) -> None:
+    """Append ``n`` chained events in one transaction; ``overrides(seq)`` replaces fields of event
+    ``seq`` (its timestamp, environment, details)."""
     prev, rows = GENESIS_HASH, []
     for seq in range(1, n + 1):
         fields = {
@@ -41,6 +46,7 @@ def fill_chain(log: AuditLog, n: int) -> None:
             "outcome": "ok",
             "details": {"seq": seq},
             "prev_hash": prev,
+            **(overrides(seq) if overrides else {}),
         }
         fields["hash"] = prev = event_hash(fields)
         rows.append(

@@ -7,6 +7,7 @@ import dagster as dg
 from finsight_release.assets.airflow_health import airflow_health_checks, airflow_health_job
 from finsight_release.assets.checks import release_validation
 from finsight_release.assets.detection import detection_checks, detection_job, detection_schedule
+from finsight_release.assets.judgement_checks import release_contracts
 from finsight_release.assets.pipeline import pipeline_checks
 from finsight_release.assets.platform import platform_assets, platform_resources
 from finsight_release.assets.raw_observations import (
@@ -54,6 +55,7 @@ defs = dg.Definitions(
         *pipeline_checks,
         *airflow_health_checks,
         *freshness_checks,
+        release_contracts,
         *spark_smoke_checks,
         *streaming_health_checks,
     ],

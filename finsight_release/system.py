@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from finsight_release.pipeline.next_promotion import PipelineView, PromotionDecision
     from finsight_release.store.base import ObjectStore
     from finsight_release.targets.airflow_health import AirflowHealth
+    from finsight_release.targets.data_diff import EnvironmentDiff
     from finsight_release.targets.environment_models import EnvironmentModels
     from finsight_release.targets.janitor import JanitorReport
     from finsight_release.targets.mwaa import MwaaTarget
@@ -288,6 +289,7 @@ class ReleaseSystem:
                 spark_python=self.settings.spark_python,
             )
         release_id = release_id_for(artifacts)
+        report = report.model_copy(update={"data_diffs": self.data_diffs(release_id)})
         verdict = record_verdict(self.repo.store, release_id, env, report)
         if not report.passed:
             self.metrics.emit(
@@ -1025,3 +1027,23 @@ class ReleaseSystem:
         if problems:
             self.deployer.mark_health(env, release_id, False, f"streaming: {'; '.join(problems)}")
         return topics
+
+    def data_diffs(
+        self, release_id: str, envs: list[Environment] | None = None
+    ) -> list[EnvironmentDiff]:
+        """The data diff of each changed model of ``release_id``, as measured when it was prepared in
+        each of ``envs`` (default: all) whose warehouse holds one."""
+        import duckdb
+
+        from finsight_release.targets.data_diff import EnvironmentDiff
+
+        found = []
+        for env in envs or list(Environment):
+            if not self.warehouse_target.database(env).exists():
+                continue
+            try:
+                diffs = self.warehouse_target.diffs(env, release_id)
+            except duckdb.CatalogException:  # a warehouse no release was deployed to yet
+                continue
+            found += [EnvironmentDiff(environment=str(env), diff=diff) for diff in diffs]
+        return found

@@ -11,6 +11,7 @@ it with ``DAGSTER_HOME=<that folder> dagster dev``.
 """
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -28,11 +29,15 @@ from finsight_release.assets.streaming import topic_materializations
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.operation import OperationRecord
 from finsight_release.release.manifest import ReleaseManifest
+from finsight_release.targets.data_diff import EnvironmentDiff
 from finsight_release.targets.environment_models import EnvironmentModels
 from finsight_release.validate.outcome_by_kind import outcomes_by_kind
 from finsight_release.validate.record import ValidationVerdict
 from finsight_release.validate.registry import default_checks
 from finsight_release.validate.runner import ValidationReport
+
+# Reads the data diffs of a release in environments: ReleaseSystem.data_diffs.
+DataDiffs = Callable[[str, list[Environment]], list[EnvironmentDiff]]
 
 
 def instance_home(finsight_home: Path) -> Path:
@@ -43,9 +48,12 @@ def instance_home(finsight_home: Path) -> Path:
 class InstanceRecorder:
     """An operation observer writing runless asset events into a Dagster instance."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, data_diffs: DataDiffs | None = None) -> None:
+        """``data_diffs``: where a deployment's data diffs are read (``ReleaseSystem.data_diffs``),
+        put on the ``<env>/dbt_models`` materialization."""
         home.mkdir(parents=True, exist_ok=True)
         self.instance = dg.DagsterInstance.from_config(str(home))
+        self.data_diffs = data_diffs
 
     def built(self, manifest: ReleaseManifest) -> None:
         self.instance.add_dynamic_partitions(RELEASES_PARTITION, [manifest.release_id])
@@ -56,8 +64,9 @@ class InstanceRecorder:
         self, env: Environment, manifest: ReleaseManifest, record: OperationRecord
     ) -> None:
         summary = record.change_set.summary()
+        diffs = self.data_diffs(manifest.release_id, [env]) if self.data_diffs else []
         for materialization in deployment_materializations(
-            env, manifest, record.actor, record.kind, summary
+            env, manifest, record.actor, record.kind, summary, diffs=diffs
         ):
             self.instance.report_runless_asset_event(materialization)
         for materialization in spark_job_materializations(env, manifest, record):

@@ -77,7 +77,13 @@ def _deployed(
     # The environment's DORA metrics of the week ride on each deployment: the UI plots them.
     dora = dora_metadata(system.dora(), str(record.environment))
     yield from deployment_materializations(
-        record.environment, manifest, record.actor, record.kind, record.change_set.summary(), dora
+        record.environment,
+        manifest,
+        record.actor,
+        record.kind,
+        record.change_set.summary(),
+        dora,
+        diffs=system.data_diffs(live, [record.environment]),
     )
     yield from spark_job_materializations(record.environment, manifest, record)
     models = system.environment_models(record.environment)
