@@ -4,6 +4,7 @@ time-machine."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -236,10 +237,9 @@ def test_as_of_names_the_prune_bundle_for_a_go_live_it_pruned(
     for name in ("FINSIGHT_STORE_URL", "FINSIGHT_AUDIT_URL", "FINSIGHT_MODE"):
         monkeypatch.delenv(name, raising=False)
     shown = CliRunner().invoke(
-        main,
-        ["as-of", (NOW - timedelta(days=20)).isoformat(), "--env", "dev"],
-        env={"COLUMNS": "300"},
+        main, ["as-of", (NOW - timedelta(days=20)).isoformat(), "--env", "dev", "--json"]
     )
-    assert shown.exit_code == 0 and f"pruned, in {result.export}" in shown.output, shown.output
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)[0]["evidence"]["pruned_to"] == result.export
     (after,) = system.ran_at((NOW - timedelta(days=5)).isoformat(), [DEV])
     assert after.release_id == v2 and after.evidence is not None and "seq" in after.evidence
