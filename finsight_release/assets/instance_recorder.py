@@ -28,6 +28,7 @@ from finsight_release.assets.spark_jobs import spark_job_materializations
 from finsight_release.assets.streaming import topic_materializations
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.operation import OperationRecord
+from finsight_release.observe.dora import DoraReport, dora_metadata
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.targets.data_diff import EnvironmentDiff
 from finsight_release.targets.environment_models import EnvironmentModels
@@ -48,12 +49,20 @@ def instance_home(finsight_home: Path) -> Path:
 class InstanceRecorder:
     """An operation observer writing runless asset events into a Dagster instance."""
 
-    def __init__(self, home: Path, data_diffs: DataDiffs | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        data_diffs: DataDiffs | None = None,
+        dora: Callable[[], DoraReport] | None = None,
+    ) -> None:
         """``data_diffs``: where a deployment's data diffs are read (``ReleaseSystem.data_diffs``),
-        put on the ``<env>/dbt_models`` materialization."""
+        put on the ``<env>/dbt_models`` materialization; ``dora``: the DORA report
+        (``ReleaseSystem.dora``) whose week for the environment rides on each deployment, as
+        ``promote_job`` and ``rollback_job`` put it, so the UI plots CLI deployments too."""
         home.mkdir(parents=True, exist_ok=True)
         self.instance = dg.DagsterInstance.from_config(str(home))
         self.data_diffs = data_diffs
+        self.dora = dora
 
     def built(self, manifest: ReleaseManifest) -> None:
         self.instance.add_dynamic_partitions(RELEASES_PARTITION, [manifest.release_id])
@@ -65,8 +74,9 @@ class InstanceRecorder:
     ) -> None:
         summary = record.change_set.summary()
         diffs = self.data_diffs(manifest.release_id, [env]) if self.data_diffs else []
+        dora = dora_metadata(self.dora(), str(env)) if self.dora else None
         for materialization in deployment_materializations(
-            env, manifest, record.actor, record.kind, summary, diffs=diffs
+            env, manifest, record.actor, record.kind, summary, dora, diffs=diffs
         ):
             self.instance.report_runless_asset_event(materialization)
         for materialization in spark_job_materializations(env, manifest, record):

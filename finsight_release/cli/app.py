@@ -36,7 +36,9 @@ def open_system(
         from finsight_release.assets.instance_recorder import InstanceRecorder, instance_home
 
         home = instance_home(system.settings.home)
-        system.observers.append(InstanceRecorder(home, data_diffs=system.data_diffs))
+        system.observers.append(
+            InstanceRecorder(home, data_diffs=system.data_diffs, dora=system.dora)
+        )
     return system
 
 

@@ -24,7 +24,7 @@ def demo(keep: bool) -> None:
 
     def record_in_dagster(system: ReleaseSystem) -> None:
         home = instance_home(system.settings.home)
-        recorders.append(InstanceRecorder(home, data_diffs=system.data_diffs))
+        recorders.append(InstanceRecorder(home, data_diffs=system.data_diffs, dora=system.dora))
         system.observers.append(recorders[0])
 
     def drive(system: ReleaseSystem) -> InProcessPipeline:

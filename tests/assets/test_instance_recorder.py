@@ -44,6 +44,8 @@ def test_cli_build_and_promote_are_materializations_in_the_instance(
         assert deployed and deployed.asset_materialization
         metadata = deployed.asset_materialization.metadata
         assert metadata["release_id"].value == release_id and metadata["actor"].value == "alice"
+        # the environment's DORA week, as promote_job puts it: the UI plots CLI deployments too
+        assert metadata["dora/DeploymentFrequency"].value == 1.0 and "dora/week" in metadata
 
 
 def test_a_validation_is_reported_as_check_results_per_kind(tmp_path: Path) -> None:
