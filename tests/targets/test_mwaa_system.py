@@ -263,3 +263,34 @@ def test_health_of_a_mwaa_environment_is_read_through_invoke_rest_api(world: Wor
     assert event["environment"] == "staging" and event["outcome"] == "unhealthy"
     marked = system.audit.events(release_id=world.v1, environment="staging", action="health")
     assert marked and marked[0]["outcome"] == "unhealthy"
+
+
+def test_mwaa_refusing_the_credentials_fails_the_promotion_in_one_line_and_restores(
+    world: World,
+) -> None:
+    """``invoke_rest_api`` answering AccessDenied (the deployer's role may not call Airflow): the
+    promotion fails naming it, and staging's bucket and requirements are back on v1."""
+    system = world.system
+    world.to_dev(world.v1)
+    world.expect_update(plugins=True)
+    world.expect_import_errors()
+    system.promote(STAGING, world.v1)
+    world.to_dev(world.v2)
+    world.expect_update()
+    world.stub.add_client_error(
+        "invoke_rest_api",
+        service_error_code="AccessDeniedException",
+        service_message="User is not authorized to perform: airflow:InvokeRestApi",
+        http_status_code=403,
+    )
+    world.expect_update()  # the restore puts v1's requirements back
+    with pytest.raises(PromotionFailedError) as failed:
+        system.promote(STAGING, world.v2)
+    message = str(failed.value)
+    assert "AccessDeniedException" in message and "\n" not in message
+    assert system.board.read(STAGING)[0].release_id == world.v1
+    v1_dags = system.repo.get(world.v1).artifact("airflow/dags")
+    assert v1_dags is not None
+    assert system.mwaa_target.sync_state(STAGING)["digest"] == v1_dags.digest  # type: ignore[union-attr]
+    body = world.s3.get_object(Bucket=world.bucket, Key="requirements.txt")["Body"].read()
+    assert body == b"apache-airflow-providers-snowflake==6.6.1\n"
