@@ -1,5 +1,6 @@
 """A changed mart's data diff rides on the release's validation report and on the Dagster
-materialization of its deployment, whichever door the promotion came through (issue 15, part 4)."""
+materialization of its deployment, whichever door the promotion came through (issue 15, part 4);
+the contract check ``release_contracts`` judges what an environment publishes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import dagster as dg
 import pytest
 
 from finsight_release.assets.instance_recorder import InstanceRecorder
+from finsight_release.assets.judgement_checks import release_contracts
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.automation.jobs import promote_job
 from finsight_release.envs.environment import Environment
@@ -18,6 +20,14 @@ from tests.targets.warehouse_project import PROJECT
 
 FCT = "dbt_project/models/marts/fct_payments.sql"
 SHRINKING = {FCT: PROJECT[FCT] + "where p.payment_id % 10 <> 0\n"}  # 60 of 600 payments gone
+# A Soda contract on the published mart, judged after each promotion (``release_contracts``).
+CONTRACT = {
+    "dbt_project/contracts/fct_payments.yml": (
+        "dataset: finsight/analytics_marts_x/fct_payments\ncolumns:\n- name: payment_id\n"
+        "  checks:\n  - missing:\n  - duplicate:\nchecks:\n- row_count:\n    threshold:\n"
+        "      must_be_greater_than: 0\n"
+    )
+}
 
 
 def diff_table(instance: dg.DagsterInstance, env: Environment) -> str:
@@ -36,8 +46,8 @@ def test_the_diff_is_on_the_deployment_materialization_and_the_validation_report
     instance = dg.DagsterInstance.ephemeral()
     recorder = InstanceRecorder(tmp_path / "dagster", data_diffs=system.data_diffs)
     system.observers.append(recorder)
-    v1, _ = system.build(make_platform(tmp_path / "v1", PROJECT))
-    v2_tree = make_platform(tmp_path / "v2", {**PROJECT, **SHRINKING})
+    v1, _ = system.build(make_platform(tmp_path / "v1", {**PROJECT, **CONTRACT}))
+    v2_tree = make_platform(tmp_path / "v2", {**PROJECT, **CONTRACT, **SHRINKING})
     v2, _ = system.build(v2_tree)
 
     # The CLI's door: the recorder puts the diff on dev/dbt_models.
@@ -71,6 +81,18 @@ def test_the_diff_is_on_the_deployment_materialization_and_the_validation_report
         ("dev", "fct_payments"),
         ("staging", "fct_payments"),
     ]
+    # The contract check, run as Dagster runs it, judges what dev publishes: v2, with its id.
+    judge = dg.define_asset_job("judge", selection=dg.AssetSelection.checks(release_contracts))
+    defs = dg.Definitions(
+        asset_checks=[release_contracts], jobs=[judge], resources={"release_system": resource}
+    )
+    run = defs.get_job_def("judge").execute_in_process(
+        run_config={"ops": {"release_contracts": {"config": {"env": "dev"}}}}, instance=instance
+    )
+    (evaluation,) = run.get_asset_check_evaluations()
+    assert evaluation.asset_key == dg.AssetKey(["fct_payments"]) and evaluation.passed
+    assert evaluation.metadata["release_id"].value == v2.release_id
+    assert evaluation.metadata["checks"].value == 3  # row count, missing and duplicate ids
     # A release never prepared anywhere has none, and no warehouse is created to say so.
     assert system.data_diffs("r-unknown") == []
     assert not system.warehouse_target.database(Environment.PROD).exists()
