@@ -33,6 +33,11 @@ from finsight_release.automation.jobs import (
     rollback_job,
     validate_release_job,
 )
+from finsight_release.automation.post_deploy import (
+    after_deployments,
+    post_deploy_checks_job,
+    post_deploy_checks_schedule,
+)
 from finsight_release.automation.promotion_sensors import promotion_sensors
 from finsight_release.automation.rollback_sensor import rollback_on_failed_checks
 from finsight_release.automation.sensors import diagnose_failed_runs
@@ -66,13 +71,20 @@ defs = dg.Definitions(
         validate_release_job,
         detection_job,
         observe_raw_tables_job,
+        post_deploy_checks_job,
         airflow_health_job,
         prune_audit_job,
         spark_smoke_job,
         streaming_health_job,
     ],
-    schedules=[observe_raw_tables_schedule, detection_schedule, prune_audit_schedule],
+    schedules=[
+        observe_raw_tables_schedule,
+        post_deploy_checks_schedule,
+        detection_schedule,
+        prune_audit_schedule,
+    ],
     sensors=[
+        after_deployments,
         *freshness_sensors(freshness_checks),
         diagnose_failed_runs,
         *promotion_sensors,

@@ -201,7 +201,7 @@ class ReleaseSystem:
         """Run the post-deploy checks that judge the release ``env`` runs (dbt tests, Soda contracts,
         source freshness against what its warehouse publishes) and settle its health from them
         (``checks.health``: passed -> healthy, a blocking failure -> unhealthy, inconclusive ->
-        judged again, then the pipeline pauses); audited, and told to the observers. A release with
+        judged again, then the pipeline pauses); audited. A release with
         no dbt project has no warehouse checks: its judgement is empty, so it passes."""
         from finsight_release.checks.judge import (
             ReleaseJudgement,
@@ -229,7 +229,6 @@ class ReleaseSystem:
                 now,
                 self.settings.check_attempts,
             )
-        self._notify("judged", judgement)
         return judgement
 
     def janitor(self, dry_run: bool = False) -> list[JanitorReport]:

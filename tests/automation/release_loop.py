@@ -1,7 +1,8 @@
 """The release loop driven the way CI drives it, against a real dagster-webserver and dagster-daemon.
 
-CI builds through GraphQL (``build_release_job``); the daemon's sensors promote dev, then staging; a
-person promotes prod through GraphQL; a blocking check then fails downstream of prod's change and the
+CI builds through GraphQL (``build_release_job``); the daemon's sensors promote dev, judge it
+(``after_deployments`` runs the post-deploy checks, which make it healthy), then promote staging and
+judge it; a person promotes prod through GraphQL; a blocking check then fails downstream of prod's change and the
 rollback sensor returns prod to the previous release. Used by tests/automation/test_release_loop.py
 and benchmarks/release_e2e.py (which times it).
 """
@@ -91,6 +92,7 @@ def run_loop(root: Path) -> LoopTimes:
     v1 = system.build(v1_tree)[0].release_id
     for target in Environment:
         system.promote(target, v1)
+        system.judge(target)  # health from evidence: the post-deploy checks pass
     v2_tree = make_platform(
         root / "v2", {"release_assets/airflow/dags/ingest_core.py": "# v2\n"}, without="dbt_project"
     )
