@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from finsight_release.envs.environment import Environment
+from finsight_release.targets import virtual_layer
 from finsight_release.targets import warehouse_state as state
 from finsight_release.targets.dbt_overlay import OVERLAY_FILE, SelectionFailed, build_selection
 from finsight_release.targets.model_plan import ModelPlan, physical_vars
@@ -107,14 +108,9 @@ def wait(path: Path, timeout_s: float = 600.0) -> dict[str, Any] | None:
 
 def older_tables(con: duckdb.DuckDBPyConnection, plan: ModelPlan) -> list[dict[str, str]]:
     """Table models of ``plan`` whose relation holds older data than the one its view shows now."""
-    as_of = state.refreshed_at(con)
-    older = []
-    for m, live_fp in state.switching_tables(con, plan):
-        mine, theirs = as_of.get(m.fingerprint), as_of.get(live_fp)
-        if mine is not None and theirs is not None and mine < theirs:
-            stamp = mine.isoformat(timespec="seconds")
-            older.append({"model": m.name, "relation": m.physical_name, "as_of": stamp})
-    return older
+    return virtual_layer.older_tables(
+        plan, state.published_view_fingerprints(con), state.refreshed_at(con)
+    )
 
 
 def refresh_published(

@@ -11,6 +11,7 @@ upper-cases unquoted identifiers; the plan spells them in lower case).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -117,8 +118,8 @@ def pass_test(cur: Cursor, fingerprint: str) -> None:
 
 
 def published(cur: Cursor) -> dict[str, str]:
-    """What the published layer serves (``digest``, ``release``, ``published_at``); empty when the
-    database was never deployed to."""
+    """What the published layer serves (``digest``, ``release``, ``published_at``, and ``refresh``,
+    the JSON of the refresh its switch queued); empty when the database was never deployed to."""
     exists = rows(
         cur,
         "SELECT COUNT(*) FROM information_schema.tables "
@@ -169,3 +170,33 @@ def record_views(
         cur.execute(
             f"INSERT INTO {C}.published_views VALUES (%s, %s, %s)", [schema, view, fingerprint]
         )
+
+
+def built_at(cur: Cursor) -> dict[str, datetime]:
+    """As of when each registered relation's data is (its build or last refresh), by fingerprint."""
+    return {
+        str(fp): at
+        for fp, at in rows(cur, f"SELECT fingerprint, built_at FROM {C}.relations")
+        if at is not None
+    }
+
+
+def touch(cur: Cursor, fingerprint: str) -> datetime:
+    """Mark a relation's data as of now (it was just refreshed); the time."""
+    stamp = now()
+    cur.execute(
+        f"UPDATE {C}.relations SET built_at = %s WHERE fingerprint = %s", [stamp, fingerprint]
+    )
+    return stamp
+
+
+def refresh_record(cur: Cursor) -> dict[str, Any] | None:
+    """The last refresh queued by a switch (the shape of the DuckDB target's refresh queue)."""
+    found = rows(cur, f"SELECT value FROM {C}.published WHERE key = 'refresh'")
+    return json.loads(found[0][0]) if found else None
+
+
+def set_refresh_record(cur: Cursor, record: dict[str, Any] | None) -> None:
+    cur.execute(f"DELETE FROM {C}.published WHERE key = 'refresh'")
+    if record is not None:
+        cur.execute(f"INSERT INTO {C}.published VALUES ('refresh', %s)", [json.dumps(record)])

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ from finsight_release.targets.virtual_layer import (
     janitor_split,
     missing_message,
     missing_relations,
+    older_tables,
     view_changes,
 )
 from finsight_release.validate.dbt.sources import DbtTarget, source_tables
@@ -197,11 +199,19 @@ class SnowflakeWarehouseTarget:
     # --- versions ---------------------------------------------------------------------------
 
     def version(
-        self, env: Environment, artifact: Artifact, repo: ReleaseRepository
+        self, env: Environment, artifact: Artifact, repo: ReleaseRepository | None
     ) -> tuple[ModelPlan, sql.ProjectSql]:
         """The plan of a dbt project version and its Snowflake SQL for ``env``'s sources. dbt compiles
-        each version once (the manifest is cached beside the project copies)."""
-        project = project_copy(self.projects_dir, artifact, repo)
+        each version once (the manifest is cached beside the project copies); without ``repo`` the
+        version must have been prepared here."""
+        if repo is not None:
+            project = project_copy(self.projects_dir, artifact, repo)
+        else:
+            project = self.projects_dir / artifact.digest
+            if not (self.projects_dir / f"{artifact.digest}.manifest.json").is_file():
+                raise WarehouseDeployError(
+                    f"dbt project {artifact.digest[:12]} was never prepared in {self.projects_dir}"
+                )
         cached = self.projects_dir / f"{artifact.digest}.manifest.json"
         if cached.is_file():
             manifest = json.loads(cached.read_text())
@@ -393,7 +403,18 @@ class SnowflakeWarehouseTarget:
                 state.record_views(cur, list(state.published_views(cur)), [])
                 state.set_published(cur, None, None)
 
+    def _refresh_record(self, cur: Any, plan: ModelPlan, release_id: str) -> dict[str, Any] | None:
+        """The refresh this switch queues: the tables it points at that hold older data than the
+        ones consumers read now (a rollback), or None."""
+        older = older_tables(plan, state.published_views(cur), state.built_at(cur))
+        if not older:
+            return None
+        stamp = state.now().isoformat(timespec="seconds")
+        queued = {"id": uuid.uuid4().hex[:12], "state": "queued", "queued_at": stamp}
+        return {**queued, "release": release_id, "relations": older}
+
     def _switch_views(self, cur: Any, plan: ModelPlan, release_id: str, where: str) -> None:
+        refresh = self._refresh_record(cur, plan, release_id)
         changes = view_changes(plan, state.published_views(cur), state.existing_views(cur))
         statements = sql.view_switch(changes.drop, changes.replace, changes.schemas)
         try:
@@ -405,6 +426,7 @@ class SnowflakeWarehouseTarget:
                 cur, changes.drop, [(name, m.fingerprint) for name, m in changes.replace]
             )
             state.set_published(cur, plan.digest, release_id)
+            state.set_refresh_record(cur, refresh)
             fault_point("warehouse.publish")
             cur.execute("COMMIT")
         except Exception as exc:
@@ -414,6 +436,7 @@ class SnowflakeWarehouseTarget:
             ) from exc
 
     def _switch_swap(self, cur: Any, plan: ModelPlan, release_id: str, where: str) -> None:
+        refresh = self._refresh_record(cur, plan, release_id)
         live = state.published_views(cur)
         wanted = {(m.published_schema, m.published_name): m for m in plan.relations}
         try:
@@ -430,6 +453,48 @@ class SnowflakeWarehouseTarget:
             cur, sorted(set(live) - set(wanted)), [(n, m.fingerprint) for n, m in wanted.items()]
         )
         state.set_published(cur, plan.digest, release_id)
+        state.set_refresh_record(cur, refresh)
+
+    # --- refresh after a rollback --------------------------------------------------------------
+
+    def after_live(self, env: Environment, manifest: ReleaseManifest) -> None:
+        """Once the operation is live: refresh the tables its switch queued (a rollback restored
+        tables older than what consumers read). Consumers already read the restored release; each
+        table is replaced in one statement, so they never see a half-refreshed one."""
+        with self.session(env) as cur:
+            record = state.refresh_record(cur)
+        if record is None or record.get("state") != "queued":
+            return
+        artifacts = manifest.of_kind(ArtifactKind.DBT_PROJECT)
+        if artifacts:
+            self.refresh(env, artifacts[0], record)
+
+    def refresh(self, env: Environment, artifact: Artifact, record: dict[str, Any]) -> None:
+        """Rebuild the tables ``record`` names from current sources, in dependency order, in place
+        (``CREATE OR REPLACE``: an incremental model is rebuilt in full), recording in ``record``
+        (stored in the database) when it ran and as of when each table's data is."""
+        plan, project_sql = self.version(env, artifact, None)
+        wanted = {r["model"]: r for r in record["relations"]}
+        with self.session(env) as cur:
+            record.update(state="running", started_at=state.now().isoformat(timespec="seconds"))
+            state.set_refresh_record(cur, record)
+            try:
+                for m in plan.relations:
+                    if m.name in wanted:
+                        cur.execute(sql.create_physical(m, project_sql.models[m.unique_id]))
+                        stamp = state.touch(cur, m.fingerprint)
+                        wanted[m.name]["as_of"] = stamp.isoformat(timespec="seconds")
+                record["state"] = "done"
+            except Exception as exc:  # noqa: BLE001 - a failed refresh is recorded, the release stays live
+                record.update(state="failed", error=one_line(exc))
+                self.log.warning("refresh failed", environment=str(env), error=one_line(exc))
+            record["finished_at"] = state.now().isoformat(timespec="seconds")
+            state.set_refresh_record(cur, record)
+
+    def refresh_status(self, env: Environment) -> dict[str, Any] | None:
+        """The last refresh of ``env``: state, release, when, and per table as of when."""
+        with self.session(env) as cur:
+            return state.refresh_record(cur)
 
     # --- reading ----------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from finsight_release.envs.environment import Environment
 from finsight_release.targets.model_plan import ModelPlan, ModelVersion
@@ -88,6 +89,33 @@ def janitor_split(
             keep |= {m.physical_name for m in plan.relations}
     present = set(present)
     return sorted(present & (keep | snapshots)), sorted(present - keep - snapshots)
+
+
+def switching_tables(
+    plan: ModelPlan, live: Mapping[ViewName, str]
+) -> list[tuple[ModelVersion, str]]:
+    """Table models of ``plan`` whose published view reads another version now (``live``: the
+    fingerprint each view reads), with that version's fingerprint: what publishing ``plan`` switches."""
+    switching = []
+    for m in plan.relations:
+        live_fp = live.get((m.published_schema, m.published_name))
+        if m.is_table and m.resource_type == "model" and live_fp not in {None, m.fingerprint}:
+            switching.append((m, str(live_fp)))
+    return switching
+
+
+def older_tables(
+    plan: ModelPlan, live: Mapping[ViewName, str], as_of: Mapping[str, datetime]
+) -> list[dict[str, str]]:
+    """Table models of ``plan`` whose relation holds older data (``as_of`` by fingerprint) than the
+    one its view shows now: what a rollback's refresh brings up to date."""
+    older = []
+    for m, live_fp in switching_tables(plan, live):
+        mine, theirs = as_of.get(m.fingerprint), as_of.get(live_fp)
+        if mine is not None and theirs is not None and mine < theirs:
+            stamp = mine.isoformat(timespec="seconds")
+            older.append({"model": m.name, "relation": m.physical_name, "as_of": stamp})
+    return older
 
 
 @dataclass

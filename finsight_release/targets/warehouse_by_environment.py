@@ -64,8 +64,9 @@ class WarehouseByEnvironment(DuckDbWarehouseTarget):
         return super().verify(env, manifest, artifacts)
 
     def after_live(self, env: Environment, manifest: ReleaseManifest) -> None:
-        """No background refresh on Snowflake (see the README's Snowflake section)."""
-        if not self.snowflake.serves(env):
+        if self.snowflake.serves(env):
+            self.snowflake.after_live(env, manifest)
+        else:
             super().after_live(env, manifest)
 
     def published(self, env: Environment) -> dict[str, str]:
@@ -75,5 +76,5 @@ class WarehouseByEnvironment(DuckDbWarehouseTarget):
 
     def refresh_status(self, env: Environment) -> dict[str, Any] | None:
         if self.snowflake.serves(env):
-            return None
+            return self.snowflake.refresh_status(env)
         return super().refresh_status(env)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from finsight_release.targets import virtual_layer
 from finsight_release.targets.data_diff import ModelDiff
 from finsight_release.targets.model_plan import ModelPlan, ModelVersion
 from finsight_release.targets.virtual_layer import built_fingerprints
@@ -254,10 +255,4 @@ def switching_tables(
 ) -> list[tuple[ModelVersion, str]]:
     """Table models of ``plan`` whose published view reads another version now, with that version's
     fingerprint (what publishing ``plan`` would switch)."""
-    live = published_view_fingerprints(con)
-    switching = []
-    for m in plan.relations:
-        live_fp = live.get((m.published_schema, m.published_name))
-        if m.is_table and m.resource_type == "model" and live_fp not in {None, m.fingerprint}:
-            switching.append((m, str(live_fp)))
-    return switching
+    return virtual_layer.switching_tables(plan, published_view_fingerprints(con))

@@ -19,8 +19,10 @@ import pytest
 import snowflake.connector
 from snowflake.connector.errors import OperationalError
 
+from finsight_release.cli.releases import refresh_line
 from finsight_release.envs.environment import Environment
-from finsight_release.errors import PublishError, WarehouseDeployError
+from finsight_release.envs.promotion import Deployer
+from finsight_release.errors import PromotionRefusedError, PublishError, WarehouseDeployError
 from finsight_release.release.artifact import Artifact
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
@@ -28,7 +30,7 @@ from finsight_release.settings import load_settings
 from finsight_release.store.local import LocalObjectStore
 from finsight_release.system import ReleaseSystem
 from finsight_release.targets import snowflake_sql as sql
-from finsight_release.targets.janitor import sweep
+from finsight_release.targets.janitor import protected_digests, sweep
 from finsight_release.targets.model_plan import ModelPlan, ModelVersion
 from finsight_release.targets.snowflake_warehouse import (
     Connect,
@@ -244,6 +246,32 @@ def test_one_staging_change_builds_it_and_its_downstream_then_rollback_is_a_swit
     ]
     assert warehouse.target.published(DEV)["release"] == v1.release_id
     assert warehouse.target.verify(DEV, v1, [dbt(v1)]) == []
+
+
+def test_rollback_refreshes_the_restored_tables_until_staging_and_marts_agree(
+    warehouse: Warehouse, releases: Releases
+) -> None:
+    v1, v2 = releases.get("v1"), releases.get("v2")
+    warehouse.deploy(v1)
+    warehouse.query("INSERT INTO raw.payments__payments VALUES (104, 2, 3.00, 'settled')")
+    warehouse.deploy(v2)  # v2's marts are built with the new payment
+    warehouse.switch(v1)  # rollback: v1's marts hold the data of their (earlier) build
+    counts = (
+        "SELECT (SELECT COUNT(*) FROM analytics.stg_payments), "
+        "(SELECT COUNT(*) FROM analytics_marts_x.fct_payments)"
+    )
+    assert warehouse.query(counts) == [(5, 4)]
+    queued = warehouse.target.refresh_status(DEV)
+    assert queued is not None and queued["state"] == "queued"
+    assert sorted(r["model"] for r in queued["relations"]) == ["dim_accounts", "fct_payments"]
+    assert queued["release"] == v1.release_id
+    warehouse.target.after_live(DEV, v1)
+    assert warehouse.query(counts) == [(5, 5)]
+    done = warehouse.target.refresh_status(DEV)
+    assert done is not None and done["state"] == "done"
+    assert refresh_line(DEV, done).startswith(f"warehouse dev ({v1.release_id}): refreshed at ")
+    warehouse.deploy(v2)  # forward again: v2's marts are older now than v1's refreshed ones
+    assert warehouse.target.refresh_status(DEV)["state"] == "queued"  # type: ignore[index]
 
 
 def test_a_failing_model_and_test_are_named_the_layer_stays_and_a_retry_reuses_what_built(
@@ -485,21 +513,22 @@ variables: {}
 """
 
 
-def test_aws_mode_deploys_snowflake_environments_to_snowflake_and_the_rest_to_duckdb(
+def test_aws_mode_promotes_and_rolls_back_snowflake_environments_through_the_deployer(
     releases: Releases, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    platform = make_platform(
-        tmp_path / "platform",
-        {
-            "release_assets/config/staging.yaml": STAGING_CONFIG,
-            "release_assets/config/dev.yaml": DEV_CONFIG,
-        },
-    )
+    configs = {
+        "release_assets/config/staging.yaml": STAGING_CONFIG,
+        "release_assets/config/dev.yaml": DEV_CONFIG,
+    }
+    trees = {
+        name: make_platform(tmp_path / name, {**PROJECT, **configs, **VERSIONS[name]})
+        for name in ("v1", "v2")
+    }
     monkeypatch.setenv("FINSIGHT_MODE", "aws")
-    monkeypatch.setenv("FINSIGHT_PLATFORM", str(platform))
+    monkeypatch.setenv("FINSIGHT_PLATFORM", str(trees["v1"]))
     monkeypatch.setenv("FINSIGHT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("FINSIGHT_TEST_SNOWFLAKE_STAGING_PASSWORD", "not-a-secret")
-    system = ReleaseSystem(load_settings())
+    system = ReleaseSystem(load_settings(require_validation=(), retain_releases=1))
     target = system.warehouse_target
     assert isinstance(target, WarehouseByEnvironment)
     assert target.snowflake.serves(STAGING) and not target.snowflake.serves(DEV)
@@ -507,16 +536,36 @@ def test_aws_mode_deploys_snowflake_environments_to_snowflake_and_the_rest_to_du
     target.snowflake.switch_mode = "views"  # ... which fakesnow cannot run
     # the project copies and compiled manifests of this module's releases (dbt compiles once)
     shutil.copytree(releases.root / "projects", target.projects_dir, dirs_exist_ok=True)
-    v1 = releases.get("v1")
+    v1, v2 = (system.build(tree)[0] for tree in trees.values())
+    assert dbt(v1).digest == dbt(releases.get("v1")).digest
+    # The real Deployer with the warehouse target alone (the system's other AWS targets would need
+    # their own AWS endpoints), on the system's store, audit log and retention.
+    deployer = Deployer(
+        repo=system.repo, targets=[target], audit=system.audit, actor="tester", retain_releases=1
+    )
     with fakesnow.patch():
         seed("ANALYTICS_STAGING")
-        target.prepare(STAGING, v1, [dbt(v1)], releases.repo)
-        assert target.built_models == MODELS
-        target.switch(STAGING, v1, [dbt(v1)])
+        for manifest in (v1, v2):
+            deployer.promote(STAGING, manifest.release_id, override_reason="snowflake test")
+        assert target.published(STAGING)["release"] == v2.release_id
+        assert target.built_models == 3  # v2: stg_accounts and the two marts reading it
+        with pytest.raises(PromotionRefusedError, match="outside staging's retention window"):
+            deployer.rollback(STAGING)  # the window is the last 1 release
+        assert target.published(STAGING)["release"] == v2.release_id
+        deployer.retain_releases = 2
+        deployer.rollback(STAGING)
         assert target.published(STAGING)["release"] == v1.release_id
         assert target.verify(STAGING, v1, [dbt(v1)]) == []
-        assert target.refresh_status(STAGING) is None
-        assert sweep(target, STAGING, set(), dry_run=True).kept  # the janitor reads Snowflake
+        refresh = target.refresh_status(STAGING)  # the Deployer ran it once the rollback was live
+        assert refresh is not None and (refresh["state"], refresh["release"]) == (
+            "done",
+            v1.release_id,
+        )
+        report = sweep(
+            target, STAGING, protected_digests(system.repo, {v1.release_id: "", v2.release_id: ""})
+        )
+        assert report.dropped == [] and len(report.kept) == MODELS + 3  # both in the window
+        assert len(sweep(target, STAGING, set()).dropped) == 3  # v2's own relations
     assert not target.database(STAGING).exists()  # nothing of staging went to a DuckDB file
     monkeypatch.delenv("FINSIGHT_TEST_SNOWFLAKE_STAGING_PASSWORD")
     with pytest.raises(WarehouseDeployError, match="credential env:FINSIGHT_TEST_SNOWFLAKE_"):
