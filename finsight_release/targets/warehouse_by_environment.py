@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from finsight_release.envs.environment import Environment
+from finsight_release.errors import WarehouseDeployError
 from finsight_release.release.artifact import Artifact
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
@@ -75,6 +76,12 @@ class WarehouseByEnvironment(DuckDbWarehouseTarget):
         return super().published(env)
 
     def refresh_status(self, env: Environment) -> dict[str, Any] | None:
+        """The last refresh of ``env``; for Snowflake None when it cannot be read (``status`` must
+        not fail because a warehouse is unreachable: the reason is logged)."""
         if self.snowflake.serves(env):
-            return self.snowflake.refresh_status(env)
+            try:
+                return self.snowflake.refresh_status(env)
+            except WarehouseDeployError as exc:
+                self.log.warning("refresh status unreadable", environment=str(env), error=str(exc))
+                return None
         return super().refresh_status(env)

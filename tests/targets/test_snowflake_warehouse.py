@@ -570,6 +570,7 @@ def test_aws_mode_promotes_and_rolls_back_snowflake_environments_through_the_dep
     monkeypatch.delenv("FINSIGHT_TEST_SNOWFLAKE_STAGING_PASSWORD")
     with pytest.raises(WarehouseDeployError, match="credential env:FINSIGHT_TEST_SNOWFLAKE_"):
         target.published(STAGING)
+    assert target.refresh_status(STAGING) is None  # status goes on without the warehouse
 
 
 def test_a_project_version_with_a_snapshot_or_seed_is_refused_naming_them() -> None:
