@@ -398,9 +398,8 @@ class ReleaseSystem:
         with ``measure_start`` a smoke run each, measured against the 10-minute start SLA).
 
         Audited; a failing reading marks the release unhealthy in ``env`` (``Deployer.mark_health``).
-        An MWAA environment (AWS mode) is read through ``invoke_rest_api`` (import errors, last
-        runs; no start measurement there). An environment without an Airflow API returns an
-        unconfigured reading and writes nothing.
+        An MWAA environment (AWS mode) is read the same way through ``invoke_rest_api``. An
+        environment without an Airflow API returns an unconfigured reading and writes nothing.
         """
         from finsight_release.targets.airflow_health import (
             AirflowHealth,
@@ -412,7 +411,9 @@ class ReleaseSystem:
         release_id = self.board.read(env)[0].release_id
         target = self.folder_target
         if self.mwaa_target is not None and env in self.mwaa_target.environments:
-            health = read_mwaa_health(self.mwaa_target, env, release_id)
+            health = read_mwaa_health(
+                self.mwaa_target, env, release_id, measure_start, must_succeed
+            )
         elif not isinstance(target, SelfManagedAirflowTarget):
             return AirflowHealth(str(env), release_id, configured=False)
         else:

@@ -82,11 +82,7 @@ def airflow_health_check(env: Environment) -> dg.AssetChecksDefinition:
                 description=(
                     f"{len(problems)} {what}"
                     if problems
-                    else "no Airflow API configured"
-                    if not health.configured
-                    else "start SLA not measured on MWAA (self-managed Airflow only)"
-                    if on_mwaa and name == START_SLA
-                    else f"no {what}"
+                    else ("no Airflow API configured" if not health.configured else f"no {what}")
                 ),
             )
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from finsight_release.envs.environment import Environment
 from finsight_release.observe.metrics import CRITICAL_DAG_SLA_MISSED, event_record
+from finsight_release.targets.airflow_api import AirflowApi
 from finsight_release.targets.airflow_start import (
     START_SLA_S,
     StartCheck,
@@ -95,10 +96,43 @@ def read_airflow_health(
     ``last_runs`` (critical DAG -> last run state) is the reading of another observer of the same
     Airflow (the Dagster checks pass dagster-airlift's), used instead of reading the runs here."""
     api = target.api(env)
-    health = AirflowHealth(str(env), release_id, configured=api is not None)
     if api is None:
-        return health
-    health.import_errors = target.import_problems(env, api)
+        return AirflowHealth(str(env), release_id, configured=False)
+    return read_health(
+        api,
+        env,
+        release_id,
+        target.import_problems(env, api),
+        measure_start,
+        must_succeed,
+        last_runs,
+    )
+
+
+def read_mwaa_health(
+    mwaa: MwaaTarget,
+    env: Environment,
+    release_id: str | None,
+    measure_start: bool = False,
+    must_succeed: bool = True,
+) -> AirflowHealth:
+    """The same reading of an MWAA environment, every call through ``invoke_rest_api``."""
+    return read_health(
+        mwaa.api(env), env, release_id, mwaa.import_errors(env), measure_start, must_succeed
+    )
+
+
+def read_health(
+    api: AirflowApi,
+    env: Environment,
+    release_id: str | None,
+    import_errors: list[str],
+    measure_start: bool = False,
+    must_succeed: bool = True,
+    last_runs: Mapping[str, str] | None = None,
+) -> AirflowHealth:
+    """The reading of one Airflow through ``api``, given the bundle's ``import_errors``."""
+    health = AirflowHealth(str(env), release_id, configured=True, import_errors=import_errors)
     critical = critical_dags(api)
     if last_runs is not None:
         health.last_runs = dict(last_runs)
@@ -113,13 +147,4 @@ def read_airflow_health(
             [StartCheck(d, must_succeed=must_succeed) for d in critical],
             datetime.now(UTC),
         )
-    return health
-
-
-def read_mwaa_health(mwaa: MwaaTarget, env: Environment, release_id: str | None) -> AirflowHealth:
-    """Import errors of the bundle and the critical DAGs' last runs of an MWAA environment, through
-    ``invoke_rest_api`` (the start SLA's smoke runs are measured on self-managed Airflow only)."""
-    health = AirflowHealth(str(env), release_id, configured=True)
-    health.import_errors = mwaa.import_errors(env)
-    health.last_runs = mwaa.critical_last_runs(env)
     return health

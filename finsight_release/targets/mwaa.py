@@ -46,8 +46,8 @@ from finsight_release.observe.logging import get_logger
 from finsight_release.release.artifact import Artifact, ArtifactKind
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
-from finsight_release.targets.airflow_start import CRITICAL_TAG
 from finsight_release.targets.folder import RELEASE_MARKER, release_marker
+from finsight_release.targets.mwaa_api import MwaaAirflowApi
 from finsight_release.targets.self_managed import check_inside
 
 DAGS = "airflow/dags"
@@ -342,32 +342,9 @@ class MwaaTarget:
             )
         return problems
 
-    def rest_get(
-        self, env: Environment, path: str, query: Mapping[str, Any] | None = None
-    ) -> dict[str, Any]:
-        """``invoke_rest_api GET path`` on the environment's Airflow; a non-2xx answer is one
-        TargetError line."""
-        params: dict[str, Any] = {"Name": self._env(env).name, "Path": path, "Method": "GET"}
-        if query:
-            params["QueryParameters"] = dict(query)
-        answer = self.mwaa.invoke_rest_api(**params)
-        status = int(answer["RestApiStatusCode"])
-        if not 200 <= status < 300:
-            raise TargetError(f"mwaa: invoke_rest_api GET {path} on {env} answered {status}")
-        return dict(answer.get("RestApiResponse") or {})
-
-    def critical_last_runs(self, env: Environment) -> dict[str, str]:
-        """Each active DAG tagged ``critical`` -> the state of its newest run, through
-        ``invoke_rest_api``; DAGs that never ran are left out."""
-        dags = self.rest_get(env, "/dags", {"tags": [CRITICAL_TAG], "only_active": True})
-        last = {}
-        for dag in dags.get("dags", []):
-            runs = self.rest_get(
-                env, f"/dags/{dag['dag_id']}/dagRuns", {"order_by": "-execution_date", "limit": 1}
-            ).get("dag_runs", [])
-            if runs:
-                last[str(dag["dag_id"])] = str(runs[0]["state"])
-        return last
+    def api(self, env: Environment) -> MwaaAirflowApi:
+        """The Airflow REST API of ``env``'s MWAA environment, through ``invoke_rest_api``."""
+        return MwaaAirflowApi(self.mwaa, self._env(env).name)
 
     def verify(
         self, env: Environment, manifest: ReleaseManifest, artifacts: Sequence[Artifact]

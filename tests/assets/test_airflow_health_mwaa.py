@@ -25,14 +25,14 @@ def test_dagster_checks_of_a_mwaa_environment(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``<env>/airflow_dags`` checks of staging (MWAA) read through ``invoke_rest_api``: the last
-    runs pass, and the start SLA says it was not measured there rather than passing silently."""
+    runs and the start SLA go through the same calls as on self-managed Airflow."""
     system = world.system
     world.to_dev(world.v1)
     world.expect_update(plugins=True)
     world.expect_import_errors()
     system.promote(STAGING, world.v1)
     world.expect_import_errors()
-    world.expect_rest("/dags", {"tags": ["critical"], "only_active": True}, {"dags": []})
+    world.expect_critical()  # no critical DAG: no last run to read, no smoke run to start
     # The resource builds its system from settings; here it is the world's (stubbed MWAA client).
     monkeypatch.setattr(ReleaseSystemResource, "system", lambda self, actor=None: system)
     defs = dg.Definitions(
@@ -49,7 +49,7 @@ def test_dagster_checks_of_a_mwaa_environment(
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert all(c.passed for c in checks.values())
     sla = checks["airflow_critical_start_sla"]
-    assert sla.description == "start SLA not measured on MWAA (self-managed Airflow only)"
+    assert sla.description == "no critical DAGs not started in 10 min"
     observed = checks["airflow_critical_last_runs"].metadata["last_runs_observed_by"].value
     assert observed == "mwaa invoke_rest_api"
     assert checks["airflow_import_errors"].metadata["release_id"].value == world.v1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ REPO = Path(__file__).resolve().parents[2]
 DEV, STAGING = Environment.DEV, Environment.STAGING
 DAGS_DIR = "release_assets/airflow/dags"
 MWAA_ENV = "finsight-staging"
+DAGS_QUERY = {"limit": "100", "offset": "0", "only_active": "true"}
+RUNS_QUERY = {"limit": "100", "order_by": "-execution_date"}
 
 
 def staging_config(bucket: str) -> str:
@@ -73,13 +76,29 @@ class World:
             {"Name": MWAA_ENV, "Path": "/importErrors", "Method": "GET"},
         )
 
-    def expect_rest(self, path: str, query: dict[str, Any], body: dict[str, Any]) -> None:
-        """One ``InvokeRestApi`` GET of ``path`` answering ``body``."""
+    def expect_rest(
+        self,
+        method: str,
+        path: Any,
+        query: dict[str, str] | None,
+        answer: dict[str, Any],
+        body: Any = None,
+    ) -> None:
+        """One ``InvokeRestApi`` call answering ``answer`` (query values as strings, as the API's
+        query string carries them)."""
+        expected: dict[str, Any] = {"Name": MWAA_ENV, "Path": path, "Method": method}
+        if query:
+            expected["QueryParameters"] = query
+        if body is not None:
+            expected["Body"] = body
         self.stub.add_response(
-            "invoke_rest_api",
-            {"RestApiStatusCode": 200, "RestApiResponse": body},
-            {"Name": MWAA_ENV, "Path": path, "Method": "GET", "QueryParameters": query},
+            "invoke_rest_api", {"RestApiStatusCode": 200, "RestApiResponse": answer}, expected
         )
+
+    def expect_critical(self, *dag_ids: str) -> None:
+        """``GET /dags``: ``dag_ids`` active and tagged critical."""
+        dags = [{"dag_id": d, "tags": [{"name": "critical"}], "is_active": True} for d in dag_ids]
+        self.expect_rest("GET", "/dags", DAGS_QUERY, {"dags": dags, "total_entries": len(dags)})
 
     def expect_update(self, plugins: bool = False) -> None:
         """``UpdateEnvironment`` to the new requirements (and plugins) object versions, then one
@@ -246,14 +265,11 @@ def test_health_of_a_mwaa_environment_is_read_through_invoke_rest_api(world: Wor
     world.expect_import_errors()
     system.promote(STAGING, world.v1)
     world.expect_import_errors()
+    world.expect_critical("ingest_core")
     world.expect_rest(
-        "/dags",
-        {"tags": ["critical"], "only_active": True},
-        {"dags": [{"dag_id": "ingest_core", "tags": [{"name": "critical"}]}], "total_entries": 1},
-    )
-    world.expect_rest(
+        "GET",
         "/dags/ingest_core/dagRuns",
-        {"order_by": "-execution_date", "limit": 1},
+        RUNS_QUERY,
         {"dag_runs": [{"dag_id": "ingest_core", "state": "failed"}], "total_entries": 1},
     )
     health = system.airflow_health(STAGING)
@@ -294,3 +310,33 @@ def test_mwaa_refusing_the_credentials_fails_the_promotion_in_one_line_and_resto
     assert system.mwaa_target.sync_state(STAGING)["digest"] == v1_dags.digest  # type: ignore[union-attr]
     body = world.s3.get_object(Bucket=world.bucket, Key="requirements.txt")["Body"].read()
     assert body == b"apache-airflow-providers-snowflake==6.6.1\n"
+
+
+def test_start_sla_of_a_mwaa_environment_is_a_smoke_run_through_invoke_rest_api(
+    world: World,
+) -> None:
+    """``airflow_health(measure_start=True)`` on MWAA: each critical DAG's smoke run is triggered
+    and watched through ``invoke_rest_api`` (the same code as on self-managed Airflow)."""
+    system = world.system
+    world.to_dev(world.v1)
+    world.expect_update(plugins=True)
+    world.expect_import_errors()
+    system.promote(STAGING, world.v1)
+    world.expect_import_errors()
+    world.expect_critical("ingest_core")
+    world.expect_rest("GET", "/dags/ingest_core/dagRuns", RUNS_QUERY, {"dag_runs": []})
+    world.expect_rest(
+        "GET", "/dags/ingest_core", None, {"dag_id": "ingest_core", "is_paused": False}
+    )
+    body = {"dag_run_id": ANY, "conf": {"finsight_smoke": True}}
+    world.expect_rest("POST", "/dags/ingest_core/dagRuns", None, {"state": "queued"}, body)
+    started = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()
+    run = {"dag_run_id": "smoke-1", "state": "running", "start_date": started}
+    world.expect_rest("GET", "/dags/ingest_core/dagRuns", RUNS_QUERY, {"dag_runs": [run]})
+    world.expect_rest("GET", ANY, None, {**run, "state": "success"})  # the triggered run, by id
+    health = system.airflow_health(STAGING, measure_start=True)
+    (start,) = health.starts
+    assert start.ok and start.state == "success" and start.started_s is not None
+    assert 25 < start.started_s <= 30 and health.healthy
+    (event,) = system.audit.events(action="airflow_health")
+    assert event["details"]["starts"][0]["dag_id"] == "ingest_core"
