@@ -356,6 +356,23 @@ def test_snowflake_unreachable_mid_build_keeps_the_layer_and_the_retry_builds_th
     assert warehouse.target.verify(DEV, v2, [dbt(v2)]) == []
 
 
+def test_a_view_switch_interrupted_midway_rolls_back_every_view_to_the_old_release(
+    warehouse: Warehouse, releases: Releases
+) -> None:
+    v1, v2 = releases.get("v1"), releases.get("v2")
+    warehouse.deploy(v1)
+    warehouse.prepare(v2)
+    flaky = make_warehouse(releases, connect=cut_off_at("VIEW analytics_marts_x.fct_payments"))
+    with pytest.raises(PublishError, match=r"publishing .* failed: .*250001"):
+        flaky.switch(v2)  # stg_accounts and dim_accounts were switched in the transaction already
+    assert warehouse.query("SELECT DISTINCT status FROM analytics.stg_accounts ORDER BY 1") == [
+        ("CLOSED",),
+        ("OPEN",),
+    ]
+    assert warehouse.target.published(DEV)["release"] == v1.release_id
+    assert warehouse.target.verify(DEV, v1, [dbt(v1)]) == []
+
+
 def test_snowflake_unreachable_at_login_is_one_line_naming_database_and_user(
     releases: Releases,
 ) -> None:
