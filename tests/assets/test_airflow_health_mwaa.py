@@ -27,10 +27,7 @@ def test_dagster_checks_of_a_mwaa_environment(
     """``<env>/airflow_dags`` checks of staging (MWAA) read through ``invoke_rest_api``: the last
     runs and the start SLA go through the same calls as on self-managed Airflow."""
     system = world.system
-    world.to_dev(world.v1)
-    world.expect_update(plugins=True)
-    world.expect_import_errors()
-    system.promote(STAGING, world.v1)
+    world.staging_on_v1()
     world.expect_import_errors()
     world.expect_critical()  # no critical DAG: no last run to read, no smoke run to start
     # The resource builds its system from settings; here it is the world's (stubbed MWAA client).

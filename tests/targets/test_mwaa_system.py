@@ -54,6 +54,13 @@ class World:
         self.system.promote(DEV, release)
         self.system.deployer.mark_health(DEV, release, True, "post-deploy checks passed")
 
+    def staging_on_v1(self) -> None:
+        """v1 through dev to staging: its first MWAA deploy (requirements and plugins included)."""
+        self.to_dev(self.v1)
+        self.expect_update(plugins=True)
+        self.expect_import_errors()
+        self.system.promote(STAGING, self.v1)
+
     def marker(self) -> dict[str, Any]:
         """The release marker MWAA's Airflow reads inside its dags folder."""
         body = self.s3.get_object(Bucket=self.bucket, Key=f"dags/{RELEASE_MARKER}")["Body"].read()
@@ -210,10 +217,7 @@ def test_an_import_error_on_mwaa_fails_the_promotion_and_restores_the_previous_b
     world: World,
 ) -> None:
     system = world.system
-    world.to_dev(world.v1)
-    world.expect_update(plugins=True)
-    world.expect_import_errors()
-    system.promote(STAGING, world.v1)
+    world.staging_on_v1()
     world.to_dev(world.v2)
     world.expect_update()
     world.expect_import_errors(
@@ -260,10 +264,7 @@ def test_health_of_a_mwaa_environment_is_read_through_invoke_rest_api(world: Wor
     """Import errors and the critical DAGs' last runs of staging's MWAA: a failed last run makes
     the reading unhealthy, audited, and the release unhealthy in staging."""
     system = world.system
-    world.to_dev(world.v1)
-    world.expect_update(plugins=True)
-    world.expect_import_errors()
-    system.promote(STAGING, world.v1)
+    world.staging_on_v1()
     world.expect_import_errors()
     world.expect_critical("ingest_core")
     world.expect_rest(
@@ -287,10 +288,7 @@ def test_mwaa_refusing_the_credentials_fails_the_promotion_in_one_line_and_resto
     """``invoke_rest_api`` answering AccessDenied (the deployer's role may not call Airflow): the
     promotion fails naming it, and staging's bucket and requirements are back on v1."""
     system = world.system
-    world.to_dev(world.v1)
-    world.expect_update(plugins=True)
-    world.expect_import_errors()
-    system.promote(STAGING, world.v1)
+    world.staging_on_v1()
     world.to_dev(world.v2)
     world.expect_update()
     world.stub.add_client_error(
@@ -318,10 +316,7 @@ def test_start_sla_of_a_mwaa_environment_is_a_smoke_run_through_invoke_rest_api(
     """``airflow_health(measure_start=True)`` on MWAA: each critical DAG's smoke run is triggered
     and watched through ``invoke_rest_api`` (the same code as on self-managed Airflow)."""
     system = world.system
-    world.to_dev(world.v1)
-    world.expect_update(plugins=True)
-    world.expect_import_errors()
-    system.promote(STAGING, world.v1)
+    world.staging_on_v1()
     world.expect_import_errors()
     world.expect_critical("ingest_core")
     world.expect_rest("GET", "/dags/ingest_core/dagRuns", RUNS_QUERY, {"dag_runs": []})
