@@ -102,8 +102,6 @@ class Settings(BaseModel):
     retain_releases: int = 5
     # Inconclusive post-deploy judgements of a release before its pipeline pauses for a person.
     check_attempts: int = 3
-    # Inconclusive post-deploy judgements of a release before its pipeline pauses for a person.
-    check_attempts: int = 3
     # Spark jobs deployed as wheels + job definitions (targets/spark); off: only copied to the folders.
     spark_deploy: bool = True
     spark_artifacts_url: str = ""  # the Spark artifact location: a folder, or s3://bucket/prefix
@@ -147,7 +145,6 @@ def load_settings(**overrides: object) -> Settings:
         "bake_s": float(env.get("FINSIGHT_BAKE_S", "1800")),
         "alert_webhook": env.get("FINSIGHT_ALERT_WEBHOOK") or None,
         "retain_releases": _positive_int("FINSIGHT_RETAIN_RELEASES", 5),
-        "check_attempts": _positive_int("FINSIGHT_CHECK_ATTEMPTS", 3),
         "check_attempts": _positive_int("FINSIGHT_CHECK_ATTEMPTS", 3),
         "require_validation": tuple(
             e.strip()
