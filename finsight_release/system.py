@@ -367,24 +367,33 @@ class ReleaseSystem:
         """Promote ``release_id`` to ``env`` (:meth:`Deployer.promote`), then tell the observers.
 
         ``canary``: these changed DAGs go live first and must pass a smoke run before the rest of the
-        bundle follows (needs ``env``'s Airflow API, ``FINSIGHT_AIRFLOW_API_<ENV>``).
+        bundle follows (needs ``env``'s Airflow API, ``FINSIGHT_AIRFLOW_API_<ENV>``, or MWAA).
         """
         from finsight_release.targets.self_managed import SelfManagedAirflowTarget
 
         target = self.folder_target
-        if canary and not (
-            isinstance(target, SelfManagedAirflowTarget) and target.api(env) is not None
+        mwaa = (
+            self.mwaa_target if self.mwaa_target and env in self.mwaa_target.environments else None
+        )
+        if (
+            canary
+            and mwaa is None
+            and not (isinstance(target, SelfManagedAirflowTarget) and target.api(env) is not None)
         ):
             raise FinsightError(
                 f"--canary needs the Airflow API of {env} (set FINSIGHT_AIRFLOW_API_{str(env).upper()})"
             )
         if isinstance(target, SelfManagedAirflowTarget):
             target.canary_dags = canary
+        if mwaa is not None:
+            mwaa.canary_dags = canary
         try:
             return self._deployed(self.deployer.promote(env, release_id, override_reason))
         finally:
             if isinstance(target, SelfManagedAirflowTarget):
                 target.canary_dags = ()
+            if mwaa is not None:
+                mwaa.canary_dags = ()
 
     def airflow_health(
         self,

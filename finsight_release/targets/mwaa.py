@@ -48,6 +48,7 @@ from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
 from finsight_release.targets.folder import RELEASE_MARKER, release_marker
 from finsight_release.targets.mwaa_api import MwaaAirflowApi
+from finsight_release.targets.mwaa_canary import canary_bundle, smoke_canaries
 from finsight_release.targets.self_managed import check_inside
 
 DAGS = "airflow/dags"
@@ -113,6 +114,11 @@ class MwaaTarget:
         self.poll_s = poll_s
         self.last_sync: SyncReport | None = None
         self.last_update: dict[str, Any] | None = None
+        # Set for one operation (``promote --canary``): these changed DAGs are synced and smoke-run
+        # before the rest of the bundle follows (``targets/mwaa_canary.py``).
+        self.canary_dags: tuple[str, ...] = ()
+        self.canary_sync: SyncReport | None = None
+        self._repo: ReleaseRepository | None = None
         self.log = get_logger("finsight_release.mwaa")
 
     def _env(self, env: Environment) -> MwaaEnvironment:
@@ -132,6 +138,7 @@ class MwaaTarget:
     ) -> None:
         """Refuse an unversioned bucket or escaping paths; upload every file once to staging."""
         target = self._env(env)
+        self._repo = repo  # a canary reads the new bundle's imports from it
         versioning = self.s3.get_bucket_versioning(Bucket=target.bucket).get("Status")
         if versioning != "Enabled":
             raise TargetError(
@@ -184,10 +191,50 @@ class MwaaTarget:
         target = self._env(env)
         for artifact in artifacts:
             if artifact.name == DAGS:
+                if self.canary_dags:
+                    self._canary(env, manifest.release_id, artifact)
                 self.sync(env, manifest.release_id, artifact)
         slow = {a.name: a for a in artifacts if a.name in {REQUIREMENTS, PLUGINS}}
         if slow:
             self._update_environment(target, slow)
+
+    def switch_back(
+        self,
+        env: Environment,
+        manifest: ReleaseManifest,
+        artifacts: Sequence[Artifact],
+        retired: Sequence[str],
+        repo: ReleaseRepository,
+    ) -> None:
+        """The Deployer's restore: the previous version synced back as a whole, never as a canary."""
+        canary, self.canary_dags = self.canary_dags, ()
+        try:
+            self.prepare(env, manifest, artifacts, repo)
+            self.switch(env, manifest, artifacts, retired)
+        finally:
+            self.canary_dags = canary
+
+    def _canary(self, env: Environment, release_id: str, artifact: Artifact) -> None:
+        """Sync the live bundle plus the canary DAGs' new files, check import errors, smoke-run each
+        canary; a TargetError line stops the rollout (the Deployer's restore syncs the rest back)."""
+        target = self._env(env)
+        live = self.read_json(target.bucket, target.dags_prefix + SYNC_MANIFEST)
+        if not live or self._repo is None:
+            raise TargetError(
+                f"airflow.canary: {env} has no synced bundle to run a canary against; "
+                "promote without --canary"
+            )
+        api = self.api(env)
+        file_of = {
+            str(d["dag_id"]): str(d.get("fileloc", "")).removeprefix(MWAA_DAGS_ROOT)
+            for d in api.dags(only_active=True)
+        }
+        canary = canary_bundle(live["files"], artifact, self._repo, file_of, self.canary_dags)
+        self.canary_sync = self.sync(env, release_id, canary)
+        problems = self.import_errors(env)
+        if problems:
+            raise TargetError(f"airflow.import_errors: {problems[0]}")
+        smoke_canaries(api, self.canary_dags)
 
     def read_json(self, bucket: str, key: str) -> dict[str, Any] | None:
         try:

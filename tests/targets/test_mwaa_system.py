@@ -335,3 +335,83 @@ def test_start_sla_of_a_mwaa_environment_is_a_smoke_run_through_invoke_rest_api(
     assert 25 < start.started_s <= 30 and health.healthy
     (event,) = system.audit.events(action="airflow_health")
     assert event["details"]["starts"][0]["dag_id"] == "ingest_core"
+
+
+CANARY_DAG = "# airflow dag, v3\nfrom airflow import DAG\nDAG_ID = 'ingest_core'\n"
+
+
+def canary_release(world: World, tmp_path: Path) -> str:
+    """v3: ingest_core.py changed into a DAG file Airflow parses (nothing else), healthy in dev."""
+    overrides = {
+        "release_assets/config/staging.yaml": staging_config(world.bucket),
+        f"{DAGS_DIR}/ingest_core.py": CANARY_DAG,
+    }
+    v3 = world.system.build(make_platform(tmp_path / "p3", overrides, without="dbt"))[0].release_id
+    world.to_dev(v3)
+    return v3
+
+
+def expect_canary_smoke(world: World, final_state: str) -> None:
+    """MWAA's Airflow lists both DAGs, then ingest_core's smoke run starts and ends ``final_state``."""
+    dags = [
+        {"dag_id": d, "fileloc": f"/usr/local/airflow/dags/{d}.py", "is_paused": False}
+        for d in ("export_partners", "ingest_core")
+    ]
+    world.expect_rest("GET", "/dags", DAGS_QUERY, {"dags": dags, "total_entries": 2})
+    world.expect_import_errors()  # after the canary sync
+    world.expect_rest(
+        "GET", "/dags/ingest_core", None, {"dag_id": "ingest_core", "is_paused": False}
+    )
+    body = {"dag_run_id": ANY, "conf": {"finsight_smoke": True}}
+    world.expect_rest("POST", "/dags/ingest_core/dagRuns", None, {"state": "queued"}, body)
+    started = (datetime.now(UTC) + timedelta(seconds=5)).isoformat()
+    run = {"dag_run_id": "smoke-1", "state": "running", "start_date": started}
+    world.expect_rest("GET", "/dags/ingest_core/dagRuns", RUNS_QUERY, {"dag_runs": [run]})
+    world.expect_rest("GET", ANY, None, {**run, "state": final_state})
+
+
+def test_a_mwaa_canary_goes_live_and_passes_its_smoke_run_before_the_rest(
+    world: World, tmp_path: Path
+) -> None:
+    world.staging_on_v1()
+    v3 = canary_release(world, tmp_path)
+    expect_canary_smoke(world, "success")
+    world.expect_import_errors()  # the whole bundle's verification
+    world.system.promote(STAGING, v3, canary=("ingest_core",))
+    mwaa = world.system.mwaa_target
+    assert mwaa is not None and mwaa.canary_sync is not None
+    assert mwaa.canary_sync.copied == ["ingest_core.py"] and mwaa.canary_sync.deleted == []
+    v3_dags = world.system.repo.get(v3).artifact("airflow/dags")
+    assert v3_dags is not None and mwaa.sync_state(STAGING)["digest"] == v3_dags.digest
+    assert mwaa.canary_dags == ()  # for one operation only
+
+
+def test_a_failing_mwaa_canary_stops_the_rollout_and_restores_the_previous_bundle(
+    world: World, tmp_path: Path
+) -> None:
+    world.staging_on_v1()
+    v3 = canary_release(world, tmp_path)
+    expect_canary_smoke(world, "failed")
+    world.expect_rest("GET", ANY, None, {"task_instances": [], "total_entries": 0})
+    with pytest.raises(PromotionFailedError, match="airflow.smoke: canary ingest_core run"):
+        world.system.promote(STAGING, v3, canary=("ingest_core",))
+    v1_dags = world.system.repo.get(world.v1).artifact("airflow/dags")
+    assert v1_dags is not None
+    assert world.system.mwaa_target.sync_state(STAGING)["digest"] == v1_dags.digest  # type: ignore[union-attr]
+    body = world.s3.get_object(Bucket=world.bucket, Key="dags/ingest_core.py")["Body"].read()
+    assert body == b"# dag one\nDAG_ID = 'ingest_core'\n"
+
+
+def test_a_mwaa_canary_the_release_does_not_change_is_refused(world: World, tmp_path: Path) -> None:
+    world.staging_on_v1()
+    v3 = canary_release(world, tmp_path)
+    dags = [
+        {"dag_id": d, "fileloc": f"/usr/local/airflow/dags/{d}.py"}
+        for d in ("export_partners", "ingest_core")
+    ]
+    world.expect_rest("GET", "/dags", DAGS_QUERY, {"dags": dags, "total_entries": 2})
+    with pytest.raises(PromotionFailedError, match="airflow.canary: this release does not change"):
+        world.system.promote(STAGING, v3, canary=("export_partners",))
+    v1_dags = world.system.repo.get(world.v1).artifact("airflow/dags")
+    assert v1_dags is not None
+    assert world.system.mwaa_target.sync_state(STAGING)["digest"] == v1_dags.digest  # type: ignore[union-attr]
