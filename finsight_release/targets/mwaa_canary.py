@@ -1,8 +1,7 @@
 """A canary on MWAA: the live ``dags/`` plus the canary DAGs' new files (and the changed modules only
 they import) synced first, checked for import errors and smoke-run through ``invoke_rest_api``; the
-rest of the bundle follows only when every canary run succeeded. The same rules as the self-managed
-canary (``targets/self_managed.py``): a canary must be a DAG the running Airflow has and the release
-changes, and one whose changed module other DAGs import too cannot be isolated, so it is refused."""
+rest of the bundle follows only when every canary run succeeded. Which files go first is the rule
+every Airflow target shares (``targets/canary.py``)."""
 
 from __future__ import annotations
 
@@ -16,6 +15,7 @@ from finsight_release.release.artifact import Artifact, ArtifactFile, digest_ent
 from finsight_release.release.repository import ReleaseRepository
 from finsight_release.targets.airflow_api import AirflowApi
 from finsight_release.targets.airflow_start import StartCheck, measure_starts
+from finsight_release.targets.canary import canary_overlay
 from finsight_release.validate.airflow.bundle import DagBundle
 
 
@@ -37,25 +37,7 @@ def canary_bundle(
     }
     with tempfile.TemporaryDirectory(prefix="finsight-canary-") as tmp:
         bundle = DagBundle(repo.materialize(artifact, Path(tmp) / "dags"), new)
-        canary_files = set()
-        for dag_id in canary_dags:
-            rel = file_of.get(dag_id)
-            if rel is None:
-                raise TargetError(
-                    f"airflow.canary: {dag_id} is not a DAG the running Airflow has; a canary must "
-                    "be an existing DAG the release changes"
-                )
-            if rel not in bundle.affected_dag_files(changed):
-                raise TargetError(f"airflow.canary: this release does not change {dag_id} ({rel})")
-            canary_files.add(rel)
-        overlay = {m for rel in canary_files for m in bundle.closure(rel) & changed}
-        others = [f for f in bundle.dag_files if f not in canary_files]
-        shared = sorted(m for m in overlay if any(m in bundle.closure(f) for f in others))
-    if shared:
-        raise TargetError(
-            f"airflow.canary: the canary cannot be isolated: changed module {shared[0]} is also "
-            "imported by DAGs outside the canary"
-        )
+        overlay = canary_overlay(bundle, changed, file_of, canary_dags)
     files = {rel: ArtifactFile(path=rel, digest=digest, size=0) for rel, digest in live.items()}
     files.update({rel: new[rel] for rel in overlay})
     entries = sorted(files.values(), key=lambda f: f.path)

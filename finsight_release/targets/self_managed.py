@@ -58,6 +58,7 @@ from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
 from finsight_release.targets.airflow_api import AirflowApi, AirflowEndpoint, parse_time
 from finsight_release.targets.airflow_start import StartCheck, StartResult, measure_starts
+from finsight_release.targets.canary import canary_overlay
 from finsight_release.targets.folder import FolderTarget, make_readable
 from finsight_release.validate.airflow.bundle import DagBundle
 
@@ -350,25 +351,7 @@ class SelfManagedAirflowTarget(FolderTarget):
         bundle = DagBundle(new_dir, new)
         registered = self._by_file(env, api.dags(only_active=True))
         file_of = {d["dag_id"]: rel for rel, dags in registered.items() for d in dags}
-        canary_files = set()
-        for dag_id in self.canary_dags:
-            rel = file_of.get(dag_id)
-            if rel is None:
-                raise TargetError(
-                    f"airflow.canary: {dag_id} is not a DAG the running Airflow has; a canary must be "
-                    "an existing DAG the release changes"
-                )
-            if rel not in bundle.affected_dag_files(changed):
-                raise TargetError(f"airflow.canary: this release does not change {dag_id} ({rel})")
-            canary_files.add(rel)
-        overlay = {m for rel in canary_files for m in bundle.closure(rel) & changed}
-        others = [f for f in bundle.dag_files if f not in canary_files]
-        shared = sorted(m for m in overlay if any(m in bundle.closure(f) for f in others))
-        if shared:
-            raise TargetError(
-                f"airflow.canary: the canary cannot be isolated: changed module {shared[0]} is also "
-                "imported by DAGs outside the canary"
-            )
+        overlay = canary_overlay(bundle, changed, file_of, self.canary_dags)
         key = hashlib.sha256("\n".join(sorted(self.canary_dags)).encode()).hexdigest()[:12]
         final = self.version_dir(env, artifact).with_name(f"canary-{artifact.digest[:12]}-{key}")
         if final.is_dir():
