@@ -351,13 +351,18 @@ def canary_release(world: World, tmp_path: Path) -> str:
     return v3
 
 
-def expect_canary_smoke(world: World, final_state: str) -> None:
-    """MWAA's Airflow lists both DAGs, then ingest_core's smoke run starts and ends ``final_state``."""
+def expect_dags_listed(world: World) -> None:
+    """``GET /dags``: the bundle's two DAGs, each at its file under MWAA's dags folder."""
     dags = [
         {"dag_id": d, "fileloc": f"/usr/local/airflow/dags/{d}.py", "is_paused": False}
         for d in ("export_partners", "ingest_core")
     ]
     world.expect_rest("GET", "/dags", DAGS_QUERY, {"dags": dags, "total_entries": 2})
+
+
+def expect_canary_smoke(world: World, final_state: str) -> None:
+    """MWAA's Airflow lists both DAGs, then ingest_core's smoke run starts and ends ``final_state``."""
+    expect_dags_listed(world)
     world.expect_import_errors()  # after the canary sync
     world.expect_rest(
         "GET", "/dags/ingest_core", None, {"dag_id": "ingest_core", "is_paused": False}
@@ -405,11 +410,7 @@ def test_a_failing_mwaa_canary_stops_the_rollout_and_restores_the_previous_bundl
 def test_a_mwaa_canary_the_release_does_not_change_is_refused(world: World, tmp_path: Path) -> None:
     world.staging_on_v1()
     v3 = canary_release(world, tmp_path)
-    dags = [
-        {"dag_id": d, "fileloc": f"/usr/local/airflow/dags/{d}.py"}
-        for d in ("export_partners", "ingest_core")
-    ]
-    world.expect_rest("GET", "/dags", DAGS_QUERY, {"dags": dags, "total_entries": 2})
+    expect_dags_listed(world)
     with pytest.raises(PromotionFailedError, match="airflow.canary: this release does not change"):
         world.system.promote(STAGING, v3, canary=("export_partners",))
     v1_dags = world.system.repo.get(world.v1).artifact("airflow/dags")
