@@ -42,6 +42,8 @@ class ProjectSql(BaseModel):
 
     models: dict[str, str]  # unique_id -> SELECT over physical relations and sources
     tests: dict[str, tuple[str, str]]  # unique_id -> (failing-rows query, "error" | "warn")
+    # unique_id -> (declared columns, those with a not_null constraint) of enforced contracts
+    contracts: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
 
 def qualified(*parts: str) -> str:
@@ -109,7 +111,46 @@ def project_sql(
             translate(_compiled(nodes, t.unique_id), relations, f"test {t.name}"),
             severity,
         )
-    return ProjectSql(models=models, tests=tests)
+    contracts = {
+        m.unique_id: contract
+        for m in plan.relations
+        if (contract := _contract(nodes[m.unique_id])) is not None
+    }
+    return ProjectSql(models=models, tests=tests, contracts=contracts)
+
+
+def _contract(node: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """The declared columns of a model whose contract is enforced, and those declared not null."""
+    if not ((node.get("config") or {}).get("contract") or {}).get("enforced"):
+        return None
+    columns = node.get("columns") or {}
+    not_null = tuple(
+        name
+        for name, column in columns.items()
+        if any(c.get("type") == "not_null" for c in column.get("constraints") or [])
+    )
+    return tuple(columns), not_null
+
+
+def contract_problem(
+    declared: Sequence[str], not_null: Sequence[str], built: Sequence[str], null_rows: int
+) -> str | None:
+    """What breaks a model's enforced contract: columns missing or unexpected (compared as Snowflake
+    folds unquoted names) and rows with a NULL in a not-null column; None when it holds."""
+    want, have = {c.upper() for c in declared}, {c.upper() for c in built}
+    problems = []
+    if want - have:
+        problems.append(f"missing columns {', '.join(sorted(want - have))}")
+    if have - want:
+        problems.append(f"unexpected columns {', '.join(sorted(have - want))}")
+    if null_rows:
+        problems.append(f"{null_rows} row(s) with NULL in {', '.join(not_null)}")
+    return f"contract: {'; '.join(problems)}" if problems else None
+
+
+def null_rows_query(m: ModelVersion, not_null: Sequence[str]) -> str:
+    condition = " OR ".join(f"{ident(c)} IS NULL" for c in not_null)
+    return f"SELECT COUNT(*) FROM {physical(m)} WHERE {condition}"
 
 
 def _compiled(nodes: Mapping[str, Any], unique_id: str) -> str:

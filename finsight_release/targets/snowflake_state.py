@@ -200,3 +200,16 @@ def set_refresh_record(cur: Cursor, record: dict[str, Any] | None) -> None:
     cur.execute(f"DELETE FROM {C}.published WHERE key = 'refresh'")
     if record is not None:
         cur.execute(f"INSERT INTO {C}.published VALUES ('refresh', %s)", [json.dumps(record)])
+
+
+def columns(cur: Cursor, name: str, schema: str = PHYSICAL_SCHEMA) -> list[tuple[str, str]]:
+    """(column, data type) of relation ``schema.name`` in the current database, in order."""
+    return [
+        (str(column), str(kind))
+        for column, kind in rows(
+            cur,
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE UPPER(table_schema) = %s AND UPPER(table_name) = %s ORDER BY ordinal_position",
+            [schema.upper(), name.upper()],
+        )
+    ]

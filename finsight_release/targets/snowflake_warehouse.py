@@ -297,6 +297,12 @@ class SnowflakeWarehouseTarget:
             fault_point("warehouse.build", m.name)
             try:
                 cur.execute(statement)
+                broken = self._contract(cur, m, project_sql)
+                if broken:
+                    failed[m.name] = broken
+                    failed_ids.add(m.unique_id)
+                    self._drop(cur, [m])
+                    continue
                 state.register(cur, m, release_id)
             except Exception as exc:
                 if type(exc).__name__ not in _SQL_ERRORS:
@@ -312,6 +318,20 @@ class SnowflakeWarehouseTarget:
             self.built_models += 1
             self.cloned_models += m.fingerprint in clones
         return failed
+
+    def _contract(self, cur: Any, m: ModelVersion, project_sql: sql.ProjectSql) -> str | None:
+        """Check the relation just built against the model's enforced contract (its columns, and no
+        NULL in a not-null column); the problem, or None."""
+        contract = project_sql.contracts.get(m.unique_id)
+        if contract is None:
+            return None
+        declared, not_null = contract
+        columns = [name for name, _ in state.columns(cur, m.physical_name)]
+        null_rows = 0
+        if not_null and {c.upper() for c in not_null} <= {c.upper() for c in columns}:
+            cur.execute(sql.null_rows_query(m, not_null))
+            (null_rows,) = cur.fetchone()
+        return sql.contract_problem(declared, not_null, columns, int(null_rows or 0))
 
     def _clonable(self, cur: Any, env: Environment, todo: Sequence[ModelVersion]) -> dict[str, str]:
         """Fingerprints of ``todo``'s tables that a ``clone_from`` database holds: fingerprint ->

@@ -47,8 +47,18 @@ from tests.targets.warehouse_project import STG_ACCOUNTS_V2
 
 DEV, STAGING, PROD = Environment.DEV, Environment.STAGING, Environment.PROD
 DATABASES = {DEV: "ANALYTICS_DEV", STAGING: "ANALYTICS_STAGING", PROD: "ANALYTICS_PROD"}
-# The mini project of the DuckDB target's tests, less its snapshot (this target deploys models only).
-PROJECT = {k: v for k, v in DUCKDB_PROJECT.items() if "snapshots/" not in k}
+# The mini project of the DuckDB target's tests, less its snapshot (this target deploys models only),
+# with an enforced contract on fct_payments.
+PROJECT = {
+    **{k: v for k, v in DUCKDB_PROJECT.items() if "snapshots/" not in k},
+    "dbt_project/models/marts/_marts.yml": (
+        "version: 2\nmodels:\n  - name: fct_payments\n    config:\n      contract: {enforced: true}\n"
+        "    columns:\n      - name: payment_id\n        data_type: integer\n"
+        "        constraints: [{type: not_null}]\n        data_tests: [not_null, unique]\n"
+        "      - name: amount\n        data_type: decimal(12, 2)\n"
+        "      - name: customer_id\n        data_type: integer\n"
+    ),
+}
 MODELS = (
     6  # stg_accounts, stg_payments, agg_payment_status, inc_payments, dim_accounts, fct_payments
 )
@@ -81,7 +91,14 @@ class Releases:
         return self.built[name]
 
 
-VERSIONS = {"v1": {}, "v2": STG_ACCOUNTS_V2, "v3": BROKEN}
+BREACH = {  # fct_payments against its contract: a column it does not declare, a NULL key
+    "dbt_project/models/marts/fct_payments.sql": (
+        "select p.payment_id, p.amount, a.customer_id, 1 as extra\n"
+        "from {{ ref('stg_payments') }} p join {{ ref('stg_accounts') }} a using (account_id)\n"
+        "union all select null as payment_id, 1.0 as amount, 10 as customer_id, 1 as extra\n"
+    ),
+}
+VERSIONS = {"v1": {}, "v2": STG_ACCOUNTS_V2, "v3": BROKEN, "v4": BREACH}
 
 
 @pytest.fixture(scope="module")
@@ -297,6 +314,21 @@ def test_a_failing_model_and_test_are_named_the_layer_stays_and_a_retry_reuses_w
     with pytest.raises(WarehouseDeployError, match="dim_accounts"):
         warehouse.prepare(v3)
     assert warehouse.target.built_models == 1  # the retry rebuilt fct_payments, reused the agg
+
+
+def test_an_enforced_contract_is_checked_on_the_relation_built(
+    warehouse: Warehouse, releases: Releases
+) -> None:
+    v1, v4 = releases.get("v1"), releases.get("v4")
+    warehouse.deploy(v1)
+    with pytest.raises(WarehouseDeployError) as info:
+        warehouse.prepare(v4)
+    assert (
+        "fct_payments: contract: unexpected columns EXTRA; 1 row(s) with NULL in payment_id"
+    ) in str(info.value)
+    fct = warehouse.plan(v4).by_id()["model.mini.fct_payments"]
+    assert fct.physical_name not in warehouse.physical()
+    assert warehouse.target.published(DEV)["release"] == v1.release_id
 
 
 class _Unreachable(Exception):
