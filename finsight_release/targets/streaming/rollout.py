@@ -193,9 +193,10 @@ class RollingDeployment:
             if stoppable <= 0 and len(new) < desired:
                 continue
             retire, old = old[: max(stoppable, 0)], old[max(stoppable, 0) :]
-            self.service.stop_tasks(retire)
-            self.stopped += retire
-            self._watch(watch)
+            for task in retire:  # one at a time: the group settles before the next one leaves
+                self.service.stop_tasks([task])
+                self.stopped.append(task)
+                new = self._await_healthy(new, version, code_dir, watch, report)
         return new
 
     def _await_healthy(

@@ -41,7 +41,10 @@ class Task:
         self.consumed = 0
         self.last_event_at: float | None = None
         self.stopping = False
-        self.consumer = Consumer(
+        self.consumer = self.connect()
+
+    def connect(self) -> Consumer:
+        return Consumer(
             {
                 "bootstrap.servers": os.environ["FINSIGHT_KAFKA_BOOTSTRAP"],
                 "group.id": os.environ["FINSIGHT_GROUP_ID"],
@@ -49,9 +52,15 @@ class Task:
                 "auto.offset.reset": "earliest",
                 "session.timeout.ms": 6000,
                 "heartbeat.interval.ms": 1000,
+                # The rebalance timeout: a member that vanished without leaving the group holds a
+                # rebalance (and every partition) at most this long, not the 5-minute default.
+                "max.poll.interval.ms": 10000,
                 "client.id": self.task_id,
             }
         )
+
+    def subscribe(self) -> None:
+        self.consumer.subscribe([os.environ["FINSIGHT_TOPIC"]], on_assign=self.on_assign)
 
     def on_assign(self, consumer: Consumer, partitions: list[Any]) -> None:
         self.state = "consuming"
@@ -64,6 +73,7 @@ class Task:
             "version": self.version,
             "state": self.state,
             "consumed": self.consumed,
+            "assigned": len(self.consumer.assignment()),
             "last_poll": time.time(),
             "last_event_at": self.last_event_at,
         }
@@ -111,12 +121,12 @@ class Task:
 
     def run(self) -> None:
         self.write_health()
-        self.consumer.subscribe([os.environ["FINSIGHT_TOPIC"]], on_assign=self.on_assign)
+        self.subscribe()
         last_health = 0.0
         while not self.stopping:
             messages = [
                 m
-                for m in self.consumer.consume(500, 0.2)
+                for m in self.consumer.consume(2000, 0.2)
                 if m.error() is None or m.error().code() != KafkaError._PARTITION_EOF
             ]
             errors = [m for m in messages if m.error() is not None]
