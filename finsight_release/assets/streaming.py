@@ -22,8 +22,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from finsight_release.assets.releases import DATA_VERSION_TAG, deployment_key
+from finsight_release.assets.releases import deployment_key
 from finsight_release.assets.resources import ReleaseSystemResource
+from finsight_release.assets.switched_units import switched_materializations
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.operation import OperationRecord
 from finsight_release.errors import FinsightError
@@ -68,22 +69,7 @@ def topic_materializations(
     env: Environment, manifest: ReleaseManifest, record: OperationRecord
 ) -> Iterator[dg.AssetMaterialization]:
     """``streaming/<topic>`` materializations for each topic ``record`` switched in ``env``."""
-    changed = record.change_set.changed_names
-    for artifact in manifest.of_kind(ArtifactKind.STREAM_SCHEMA):
-        if artifact.name not in changed:
-            continue
-        yield dg.AssetMaterialization(
-            asset_key=topic_key(artifact.name.rsplit("/", 1)[-1]),
-            tags={DATA_VERSION_TAG: artifact.digest},
-            metadata={
-                "environment": str(env),
-                "release_id": manifest.release_id,
-                "digest": artifact.digest,
-                "operation": record.kind,
-                "operation_id": record.id,
-                "actor": record.actor,
-            },
-        )
+    return switched_materializations(env, manifest, record, ArtifactKind.STREAM_SCHEMA, topic_key)
 
 
 def topic_observation(env: Environment, topic: TopicHealth) -> dg.AssetObservation:
