@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from finsight_release.system import ReleaseSystem
 
 RUN_KEY_TAG = "dagster/run_key"
+QUIET_CONSOLE = {"console": {"config": {"log_level": "WARNING"}}}
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ class InProcessPipeline:
                 raise FinsightError(f"{sensor_name} requested {job_name}, which it does not target")
             tags = {**request.tags, **({RUN_KEY_TAG: request.run_key} if request.run_key else {})}
             result = job.execute_in_process(
-                run_config=request.run_config,
+                # The timeline reports each run; the console logger would print every step event.
+                run_config={**request.run_config, "loggers": QUIET_CONSOLE},
                 instance=self.instance,
                 resources={"release_system": self.resource},
                 tags=tags,
@@ -139,6 +142,9 @@ def code_location_repository() -> Callable[[], dg.RepositoryDefinition]:
 
     def load() -> None:
         try:
+            # The code location's API-lifecycle warnings are for its developers, not a demo's reader.
+            for category in (dg.BetaWarning, dg.PreviewWarning, dg.SupersessionWarning):
+                warnings.filterwarnings("ignore", category=category)
             from finsight_release.definitions import defs
 
             loaded.append(defs.get_repository_def())
