@@ -58,6 +58,11 @@ def wait_for(what: str, done: Callable[[], bool], timeout: float = TIMEOUT_S) ->
         time.sleep(0.5)
 
 
+def healthy(system: ReleaseSystem, env: Environment, release_id: str) -> bool:
+    health = system.deployer.ledger.health(env, release_id)
+    return health is not None and health.healthy
+
+
 def run_job(client: DagsterGraphQLClient, job: str, config: dict[str, Any], actor: str) -> None:
     run_id = client.submit_job_execution(
         job, run_config=config, tags={"finsight/actor": actor}, **LOCATION
@@ -108,6 +113,8 @@ def run_loop(root: Path) -> LoopTimes:
             wait_for(
                 f"{v2} live in {sensed}", lambda e=sensed: system.board.read(e)[0].release_id == v2
             )
+        # prod takes only what is healthy in staging: its post-deploy checks (after_deployments)
+        wait_for(f"{v2} healthy in staging", lambda: healthy(system, Environment.STAGING, v2))
         run_job(
             client,
             "promote_job",
