@@ -95,6 +95,7 @@ def roll(
         probe.close()
 
 
+@pytest.mark.broker_rollout  # Tansu can strand a consumer group mid-rebalance: README, Streaming deploys
 def test_rollout_under_a_steady_stream_loses_nothing_and_measures_its_gap(
     tmp_path: Path, service: LocalConsumerService
 ) -> None:
@@ -125,6 +126,7 @@ def test_rollout_under_a_steady_stream_loses_nothing_and_measures_its_gap(
     assert report.failed_tasks == 0 and not report.rolled_back
 
 
+@pytest.mark.broker_rollout  # Tansu can strand a consumer group mid-rebalance: README, Streaming deploys
 def test_a_crashing_version_or_a_gap_over_budget_is_rolled_back_and_the_old_one_consumes_on(
     tmp_path: Path, service: LocalConsumerService
 ) -> None:
