@@ -16,6 +16,8 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
+import dagster as dg
+
 from finsight_release.errors import DagsterStartError
 from finsight_release.settings import REPO_ROOT
 
@@ -49,6 +51,13 @@ class LocalDagster:
             "telemetry:\n  enabled: false\n"
             "run_coordinator:\n  module: dagster.core.run_coordinator\n  class: DefaultRunCoordinator\n"
         )
+        # Create the instance's storages once, here: a webserver and a daemon migrating one fresh
+        # SQLite database at the same time can fail ("table alembic_version already exists").
+        instance = dg.DagsterInstance.from_config(str(self.home))
+        try:
+            instance.run_storage, instance.event_log_storage, instance.schedule_storage  # noqa: B018
+        finally:
+            instance.dispose()
         bin_dir = Path(sys.executable).parent
         workspace = str(REPO_ROOT / "workspace.yaml")
         for argv in (
