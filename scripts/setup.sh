@@ -56,4 +56,12 @@ if [ ! -f .venvs/spark/spark-classes.jsa ] && command -v java >/dev/null 2>&1; t
   SPARK_LOCAL_IP=127.0.0.1 .venvs/spark/bin/python -I finsight_release/validate/spark/probes/class_archive.py \
     .venvs/spark/spark-classes.jsa >/dev/null 2>&1 || echo "setup: no class archive written (smoke runs start slower)"
 fi
+# Bytecode for every virtualenv and this package: with PYTHONDONTWRITEBYTECODE set (as on this
+# project's CI machines) nothing is ever cached, and each process (a Dagster run, an Airflow parse)
+# would recompile its imports from source: 26 s instead of 12 s for the code location alone.
+echo "setup: compiling bytecode (.venv, .venvs, finsight_release)"
+for venv in .venv .venvs/airflow .venvs/spark; do
+  "$venv/bin/python" -m compileall -q -j 0 "$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" >/dev/null 2>&1 || true
+done
+.venv/bin/python -m compileall -q -j 0 finsight_release tests benchmarks >/dev/null 2>&1 || true
 echo "setup: done"

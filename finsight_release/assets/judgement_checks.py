@@ -118,7 +118,10 @@ def release_contracts(
     release_system: ReleaseSystemResource,
 ) -> Iterator[dg.AssetCheckResult]:
     """Judge the release ``env`` runs (``ReleaseSystem.judge``) and report its Soda contracts."""
-    system = release_system.system()
+    # Imported here: automation.jobs imports this module.
+    from finsight_release.automation.jobs import run_actor
+
+    system = release_system.system(actor=run_actor(context.op_execution_context, release_system))
     now = datetime.fromisoformat(config.now) if config.now else None
     judgement = system.judge(Environment.parse(config.env), now)
     selected = set(context.selected_asset_check_keys)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from finsight_release.assets.checks import release_validation
+from finsight_release.assets.judgement_checks import judgement_evaluations
 from finsight_release.assets.model_deployments import model_materializations
 from finsight_release.assets.releases import (
     RELEASES_PARTITION,
@@ -24,6 +25,10 @@ from finsight_release.envs.environment import Environment
 from finsight_release.envs.operation import OperationRecord
 from finsight_release.observe.dora import dora_metadata
 from finsight_release.observe.logging import log_context
+from finsight_release.system import ReleaseSystem
+
+# Deployment metadata: the verdict of the post-deploy checks the deploying run judged.
+JUDGED_METADATA = "post_deploy_checks"
 
 
 class BuildConfig(dg.Config):
@@ -66,23 +71,38 @@ def build_release_op(
     yield dg.Output(manifest.release_id, "release_id")
 
 
+def judged_now(context: dg.OpExecutionContext, system: ReleaseSystem, env: Environment) -> str:
+    """Run the post-deploy checks on what ``env`` runs now, in this run (``ReleaseSystem.judge``:
+    they settle the release's health), and report each result to the instance as an asset check
+    evaluation; returns the verdict. Judging here rather than in a run of its own saves the
+    ``after_deployments`` sensor a run (a process loading the code location) per deployment."""
+    judgement = system.judge(env)
+    for evaluation in judgement_evaluations(judgement.results):
+        context.instance.report_runless_asset_event(evaluation)
+    context.log.info(f"{env}: post-deploy checks {judgement.verdict} ({len(judgement.results)})")
+    return judgement.verdict
+
+
 def _deployed(
-    system_res: ReleaseSystemResource, record: OperationRecord
+    context: dg.OpExecutionContext, system: ReleaseSystem, record: OperationRecord
 ) -> Iterator[dg.AssetMaterialization]:
-    system = system_res.system()
     live = record.live_release  # a rollback that undid a crashed operation: its from_release
     if live is None:
         return
     manifest = system.repo.get(live)
-    # The environment's DORA metrics of the week ride on each deployment: the UI plots them.
-    dora = dora_metadata(system.dora(), str(record.environment))
+    # The environment's DORA metrics of the week ride on each deployment: the UI plots them; the
+    # verdict of the checks judged in this run tells after_deployments not to judge it again.
+    extra = {
+        **dora_metadata(system.dora(), str(record.environment)),
+        JUDGED_METADATA: judged_now(context, system, record.environment),
+    }
     yield from deployment_materializations(
         record.environment,
         manifest,
         record.actor,
         record.kind,
         record.change_set.summary(),
-        dora,
+        extra,
         diffs=system.data_diffs(live, [record.environment]),
     )
     yield from spark_job_materializations(record.environment, manifest, record)
@@ -124,7 +144,7 @@ def promote_op(
             override_reason=config.emergency_override or None,
         )
     context.log.info(f"{record.environment}: {record.to_release} {record.state} ({record.id})")
-    yield from _deployed(release_system, record)
+    yield from _deployed(context, system, record)
     yield dg.Output(record.id, "operation_id")
 
 
@@ -137,7 +157,7 @@ def rollback_op(
     with log_context(dagster_run_id=context.run_id):
         record = system.deployer.rollback(Environment.parse(config.env), config.to_release or None)
     context.log.info(f"{record.environment}: rolled back to {record.to_release} ({record.id})")
-    yield from _deployed(release_system, record)
+    yield from _deployed(context, system, record)
     yield dg.Output(record.id, "operation_id")
 
 

@@ -3,7 +3,8 @@ release with the post-deploy checks.
 
 ``after_deployments`` watches the ``<env>/<kind>`` deployment assets, whichever door recorded them (a
 ``promote_job`` / ``rollback_job`` run, or the CLI's InstanceRecorder). A new deployment in an
-environment requests ``post_deploy_checks_job`` for it, and ``observe_raw_tables_job`` when the
+environment requests ``post_deploy_checks_job`` for it (unless the deploying run judged it already,
+as ``promote_job`` and ``rollback_job`` do: metadata ``post_deploy_checks``), and ``observe_raw_tables_job`` when the
 release runs a dbt project there (the sensor's first tick only notes what is deployed already: the
 schedule judges that). The checks run
 ``ReleaseSystem.judge`` through the ``release_contracts`` asset check, so the release's health comes
@@ -21,6 +22,7 @@ from finsight_release.assets.judgement_checks import release_contracts
 from finsight_release.assets.raw_observations import observe_raw_tables_job
 from finsight_release.assets.releases import deployment_key
 from finsight_release.assets.resources import ReleaseSystemResource
+from finsight_release.automation.jobs import JUDGED_METADATA
 from finsight_release.automation.promotion_sensors import SENSOR_INTERVAL_S
 from finsight_release.envs.environment import Environment
 from finsight_release.release.artifact import ArtifactKind
@@ -37,25 +39,31 @@ post_deploy_checks_job = dg.define_asset_job(
 
 
 def post_deploy_requests(
-    env: Environment, key: str, tags: dict[str, str], has_warehouse: bool
+    env: Environment, key: str, tags: dict[str, str], has_warehouse: bool, judged: bool = False
 ) -> list[dg.RunRequest]:
-    """The runs that follow a deployment of ``env``: judge its release and, when it runs a dbt
-    project (so its warehouse has a raw layer), observe its raw tables."""
-    judge = dg.RunRequest(
-        job_name=post_deploy_checks_job.name,
-        run_key=f"checks:{env}:{key}",
-        run_config={"ops": {"release_contracts": {"config": {"env": str(env)}}}},
-        tags=tags,
-    )
-    if not has_warehouse:
-        return [judge]
-    observe = dg.RunRequest(
-        job_name=observe_raw_tables_job.name,
-        run_key=f"observe:{env}:{key}",
-        run_config={"ops": {"observe_raw_tables": {"config": {"envs": [str(env)]}}}},
-        tags=tags,
-    )
-    return [judge, observe]
+    """The runs that follow a deployment of ``env``: judge its release (unless the deploying run
+    judged it already) and, when it runs a dbt project (so its warehouse has a raw layer), observe
+    its raw tables."""
+    requests = []
+    if not judged:
+        requests.append(
+            dg.RunRequest(
+                job_name=post_deploy_checks_job.name,
+                run_key=f"checks:{env}:{key}",
+                run_config={"ops": {"release_contracts": {"config": {"env": str(env)}}}},
+                tags=tags,
+            )
+        )
+    if has_warehouse:
+        requests.append(
+            dg.RunRequest(
+                job_name=observe_raw_tables_job.name,
+                run_key=f"observe:{env}:{key}",
+                run_config={"ops": {"observe_raw_tables": {"config": {"envs": [str(env)]}}}},
+                tags=tags,
+            )
+        )
+    return requests
 
 
 @dg.sensor(
@@ -83,9 +91,9 @@ def after_deployments(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         if first:
             continue  # deployed before the sensor ran: the schedule judges it
         materialization = newest.asset_materialization
-        release = ""
-        if materialization is not None and "release_id" in materialization.metadata:
-            release = str(materialization.metadata["release_id"].value)
+        metadata = materialization.metadata if materialization is not None else {}
+        release = str(metadata["release_id"].value) if "release_id" in metadata else ""
+        judged = JUDGED_METADATA in metadata  # promote_job / rollback_job judged it in the run
         context.log.info(f"{env} now runs {release or 'a new release'}: observe and judge it")
         tags = {"finsight/actor": ACTOR, "finsight/environment": str(env)}
         dbt = latest.get(deployment_key(env, ArtifactKind.DBT_PROJECT))
@@ -96,7 +104,7 @@ def after_deployments(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         )
         has_warehouse = bool(release) and getattr(dbt_release, "value", None) == release
         requests += post_deploy_requests(
-            env, f"{release}:{newest.timestamp:.3f}", tags, has_warehouse
+            env, f"{release}:{newest.timestamp:.3f}", tags, has_warehouse, judged
         )
     cursor = json.dumps(seen, sort_keys=True)
     if not requests:

@@ -16,11 +16,11 @@ from dagster_snowflake import SnowflakeResource
 
 from finsight_release.assets.raw_observations import (
     DuckDbRawWarehouse,
-    SnowflakeRawWarehouse,
     observe_raw_tables_job,
     raw_freshness_checks,
     source_slas,
 )
+from finsight_release.assets.snowflake_raw_warehouse import SnowflakeRawWarehouse
 from finsight_release.reference.synthetic import generate_warehouse
 
 REPO = Path(__file__).resolve().parents[2]

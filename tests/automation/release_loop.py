@@ -47,6 +47,8 @@ def loop_env(root: Path) -> dict[str, str]:
         "FINSIGHT_BAKE_S": "0",
         "FINSIGHT_SENSOR_INTERVAL_S": "2",
         "FINSIGHT_ACTOR": "ci",
+        # The mini platform's Spark job is a job.yaml only: nothing to build a wheel from.
+        "FINSIGHT_SPARK_DEPLOY": "off",
     }
 
 

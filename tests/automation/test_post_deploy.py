@@ -10,8 +10,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from finsight_release.assets.releases import deployment_key, deployment_materializations
 from finsight_release.assets.resources import ReleaseSystemResource
-from finsight_release.automation.jobs import promote_job
+from finsight_release.automation.jobs import JUDGED_METADATA, promote_job
 from finsight_release.automation.post_deploy import (
     after_deployments,
     post_deploy_checks_job,
@@ -20,6 +21,7 @@ from finsight_release.automation.post_deploy import (
 )
 from finsight_release.definitions import defs
 from finsight_release.envs.environment import Environment
+from finsight_release.release.artifact import ArtifactKind
 from finsight_release.settings import load_settings
 from tests.mini_platform import make_platform
 
@@ -32,7 +34,7 @@ def resource(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ReleaseSystemRe
     return ReleaseSystemResource(home=str(tmp_path / "home"), actor="ci")
 
 
-def test_a_deployment_requests_observation_and_checks_once_and_the_checks_settle_health(
+def test_a_promote_run_judges_its_deployment_and_the_sensor_does_not_judge_it_again(
     resource: ReleaseSystemResource, tmp_path: Path
 ) -> None:
     system = resource.system()
@@ -46,7 +48,36 @@ def test_a_deployment_requests_observation_and_checks_once_and_the_checks_settle
         },
         resources={"release_system": resource},
         instance=instance,
+        tags={"finsight/actor": "sensor:promote_dev_when_ready"},
     )
+    health = system.deployer.ledger.health(DEV, release.release_id)
+    assert health is not None and health.healthy  # judged in the run: no dbt project, nothing fails
+    judged = system.audit.events(environment="dev", action="checks")[0]
+    assert judged["outcome"] == "passed" and judged["release_id"] == release.release_id
+    assert judged["actor"] == "sensor:promote_dev_when_ready"
+    deployed = instance.get_latest_materialization_event(
+        deployment_key(DEV, ArtifactKind.AIRFLOW_DAGS)
+    )
+    assert deployed is not None and deployed.asset_materialization is not None
+    assert deployed.asset_materialization.metadata[JUDGED_METADATA].value == "passed"
+    tick = after_deployments.evaluate_tick(
+        dg.build_sensor_context(instance=instance, cursor=idle.cursor)
+    )
+    assert not tick.run_requests and tick.skip_message == "no new deployment"
+
+
+def test_a_deployment_recorded_without_a_judgement_requests_the_checks_once(
+    resource: ReleaseSystemResource, tmp_path: Path
+) -> None:
+    system = resource.system()
+    release, _ = system.build(make_platform(tmp_path / "p", without="dbt_project"))
+    instance = dg.DagsterInstance.ephemeral()
+    idle = after_deployments.evaluate_tick(dg.build_sensor_context(instance=instance, cursor="{}"))
+    record = system.promote(DEV, release.release_id)  # the CLI's door: recorded, not judged
+    for materialization in deployment_materializations(
+        DEV, release, "ci", record.kind, record.change_set.summary()
+    ):
+        instance.report_runless_asset_event(materialization)
     health = system.deployer.ledger.health(DEV, release.release_id)
     assert health is not None and health.pending
     started = after_deployments.evaluate_tick(dg.build_sensor_context(instance=instance))
@@ -73,7 +104,7 @@ def test_a_deployment_requests_observation_and_checks_once_and_the_checks_settle
     health = system.deployer.ledger.health(DEV, release.release_id)
     assert health is not None and health.healthy  # no dbt project: no warehouse check applies
     judged = system.audit.events(environment="dev", action="checks")[0]
-    assert judged["outcome"] == "passed" and judged["release_id"] == release.release_id
+    assert judged["outcome"] == "passed" and judged["actor"] == "sensor:after_deployments"
 
 
 def test_the_schedule_judges_every_environment_that_runs_a_release(
