@@ -91,6 +91,9 @@ defs = dg.Definitions(
         rollback_on_failed_checks,
         alert_on_audit_events,
     ],
+    # One process per run: a step subprocess would load the code location (2,500 assets) a second
+    # time for single-step jobs (promote/rollback: 25-35 s of a 45 s run on a loaded machine).
+    executor=dg.in_process_executor,
     resources={
         "release_system": ReleaseSystemResource(),
         "raw_warehouse": raw_warehouse(),

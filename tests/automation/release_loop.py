@@ -80,6 +80,18 @@ def run_job(client: DagsterGraphQLClient, job: str, config: dict[str, Any], acto
         raise RuntimeError(f"{job} run {run_id} ended {status}")
 
 
+def finish_runs(instance: dg.DagsterInstance) -> None:
+    """Wait until no run of the instance is queued or in progress (stopping the services earlier
+    would interrupt a run and record it as failed)."""
+    busy = [
+        dg.DagsterRunStatus.QUEUED,
+        dg.DagsterRunStatus.NOT_STARTED,
+        dg.DagsterRunStatus.STARTING,
+        dg.DagsterRunStatus.STARTED,
+    ]
+    wait_for("runs to finish", lambda: not instance.get_runs(dg.RunsFilter(statuses=busy)))
+
+
 def build(client: DagsterGraphQLClient, tree: Path) -> None:
     run_job(
         client,
@@ -138,4 +150,5 @@ def run_loop(root: Path) -> LoopTimes:
                 "prod back on v1", lambda: system.board.read(Environment.PROD)[0].release_id == v1
             )
             restored = time.monotonic() - failed_at
+            finish_runs(instance)  # the rollback run records its deployment after v1 is live
     return LoopTimes(submit_to_prod_s=submit_to_prod, check_fail_to_rollback_s=restored)
