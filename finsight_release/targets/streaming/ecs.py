@@ -156,9 +156,16 @@ class EcsConsumerRuntime:
                 return dict(deployment)
         return {"rolloutState": "FAILED", "rolloutStateReason": "deployment replaced"}
 
+    def stop(self) -> None:
+        """Scale the service to no tasks (it stays defined: a deploy scales it up again)."""
+        self._call("update_service", cluster=self.cluster, service=self.name, desiredCount=0)
+
     def live_version(self) -> str:
-        """The version in the PRIMARY deployment's task definition ('' when none)."""
+        """The version in the PRIMARY deployment's task definition ('' when none, or scaled to no
+        tasks)."""
         service = self._service()
+        if service.get("desiredCount") == 0:
+            return ""
         primary = next(
             (d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), None
         )
