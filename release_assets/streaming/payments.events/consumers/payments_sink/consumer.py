@@ -20,6 +20,7 @@ Configuration comes from the environment the service runner sets:
     FINSIGHT_HEALTH_FILE      where health is written FINSIGHT_TASK_ID      this task's id
     FINSIGHT_CONSUMER_VERSION the deployed version    FINSIGHT_SINK_TABLE   table (default below)
     FINSIGHT_TASK_SLOT, FINSIGHT_TASK_COUNT           this task's share of the partitions
+    FINSIGHT_METRICS_NAMESPACE  (AWS) publish ``LastEventTime`` to this CloudWatch namespace
 The health file says ``consuming`` once the task's partitions are assigned at the group's committed
 offsets and its fetch loop runs (``assigned``: how many); the runner reads it.
 """
@@ -29,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -39,6 +41,7 @@ SINK_TABLE = os.environ.get("FINSIGHT_SINK_TABLE", "stream_payments_events")
 HEALTH_EVERY_S = 0.5
 LOCK_RETRY_S = 0.02
 BROKER_TIMEOUT_S = 10.0
+METRICS_EVERY_S = 15.0
 
 
 def owned_partitions(partitions: list[int], slot: int | None, count: int) -> list[int]:
@@ -64,6 +67,7 @@ class Task:
         self.consumed = 0
         self.last_event_at: float | None = None
         self.stopping = False
+        self.metrics = LastEventMetric.from_environment()
         self.consumer = self.connect()
 
     def connect(self) -> Consumer:
@@ -184,13 +188,60 @@ class Task:
                 self.commit()  # repairs a step back by an overlapping task's commit
                 self.write_health()
                 last_health = time.time()
+                if self.metrics is not None:
+                    self.metrics.publish(self.last_event_at)
         self.commit()  # the last batch is written: the next task starts after it
+        if self.metrics is not None:
+            self.metrics.publish(self.last_event_at, force=True)
         self.state = "stopped"
         self.write_health()
         self.consumer.close()
 
     def stop(self, signum: int, frame: object) -> None:
         self.stopping = True
+
+
+class LastEventMetric:
+    """Publishes the time of the last event consumed to CloudWatch (MSK has no such metric), at
+    most every ``METRICS_EVERY_S``; a failed publish is logged, never fatal."""
+
+    def __init__(self, namespace: str) -> None:
+        import boto3
+
+        self.namespace = namespace
+        self.client = boto3.client("cloudwatch")
+        self.dimensions = [
+            {"Name": "Consumer Group", "Value": os.environ["FINSIGHT_GROUP_ID"]},
+            {"Name": "Topic", "Value": os.environ["FINSIGHT_TOPIC"]},
+        ]
+        self.published: float | None = None
+        self.at = 0.0
+
+    @classmethod
+    def from_environment(cls) -> LastEventMetric | None:
+        namespace = os.environ.get("FINSIGHT_METRICS_NAMESPACE", "").strip()
+        return cls(namespace) if namespace else None
+
+    def publish(self, last_event_at: float | None, force: bool = False) -> None:
+        due = force or time.time() - self.at >= METRICS_EVERY_S
+        if last_event_at is None or last_event_at == self.published or not due:
+            return
+        try:
+            self.client.put_metric_data(
+                Namespace=self.namespace,
+                MetricData=[
+                    {
+                        "MetricName": "LastEventTime",
+                        "Dimensions": self.dimensions,
+                        "Value": last_event_at,
+                        "Unit": "Seconds",
+                    }
+                ],
+            )
+        except Exception as exc:  # noqa: BLE001 - a metric, not the stream: keep consuming
+            sys.stderr.write(f"LastEventTime not published: {exc}\n")
+            return
+        self.published, self.at = last_event_at, time.time()
 
 
 def main() -> None:
