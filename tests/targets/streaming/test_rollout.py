@@ -56,7 +56,7 @@ def service(tmp_path: Path, broker: Broker) -> Iterator[LocalConsumerService]:
 
 
 def all_healthy(service: LocalConsumerService, within_s: float = 15.0) -> bool:
-    """Every task of the service healthy within ``within_s`` (a rebalance may be finishing)."""
+    """Every task of the service healthy within ``within_s`` (a restarted task may be starting)."""
     deadline = time.monotonic() + within_s
     while True:
         tasks = service.read_state().tasks
