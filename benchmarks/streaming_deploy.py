@@ -11,7 +11,8 @@ to after the last. Versions v2 (a changed copy) and v3 (crashes on start) are co
 Timed:
 
 * ``rollout_s``: v1 -> v2 with the ECS plan (min healthy 100%, max 200%): new tasks started and
-  healthy, old ones stopped, the group committing again.
+  healthy (each on its slot's fixed partitions, alongside the old task of that slot), old ones
+  stopped, the group committing again. No group rebalance is involved (fixed assignment).
 * ``max_gap_s``: the longest stretch during that rollout with no event written to the sink (measured
   on the sink's write times, not on the rollout's own watch, which it also reports as
   ``watch_max_gap_s``).
@@ -21,7 +22,9 @@ Timed:
   tasks), v2 consuming on.
 * ``rollback_s``: v2 -> v1, a release rollback: the previous version rolled out the same way.
 * ``events_lost``: events produced and not in the sink once the group has caught up (must be 0);
-  ``duplicates``: rows written twice for one event (0: the upsert absorbs redeliveries).
+  ``duplicates``: sink rows sharing an event id (0 by construction: the table's primary key is the
+  event id and every write an upsert; during a rollout old and new tasks of one slot write the same
+  events for a moment, and the upsert absorbs them).
 """
 
 from __future__ import annotations

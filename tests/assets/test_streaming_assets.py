@@ -71,7 +71,6 @@ def test_the_reference_platform_has_one_asset_per_topic() -> None:
     assert len(topic_names(REPO_ROOT)) == 8 and topic_specs([TOPIC])[0].key == KEY
 
 
-@pytest.mark.broker_rollout  # Tansu can strand a consumer group mid-rebalance: README, Streaming deploys
 def test_promote_job_materializes_the_topic_and_a_dead_consumer_fails_rollout_health(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broker: Broker
 ) -> None:

@@ -4,6 +4,8 @@
                                         without one, local consumer services are not run there
     FINSIGHT_ECS_CLUSTER_<ENV>          AWS mode: the ECS cluster running the consumer services
     FINSIGHT_STREAM_CONSUMER_IMAGE      AWS mode: the consumer image (repository@digest)
+    FINSIGHT_MSK_CLUSTER_<ENV>          AWS mode: the MSK cluster name whose CloudWatch metrics give
+                                        consumer lag (else FINSIGHT_MSK_CLUSTER; unset: lag unknown)
     FINSIGHT_STREAMING_GAP_BUDGET_S     longest consumption gap a rollout may cause (default 120)
     FINSIGHT_STREAMING_HEALTH_GRACE_S   how long a new task has to become healthy (default 30)
     FINSIGHT_SCHEMA_NONE_OVERRIDE       a reason: deploy topics whose compatibility is NONE anyway
@@ -72,11 +74,16 @@ def runtime_for(
     environ = os.environ if environ is None else environ
     policy = rollout_policy(environ)
     if settings.is_aws:
+        from finsight_release.targets.streaming.cloudwatch import ConsumerMetrics
         from finsight_release.targets.streaming.ecs import EcsConsumerRuntime
 
         cluster = _per_env(environ, "FINSIGHT_ECS_CLUSTER", env)
         image = environ.get("FINSIGHT_STREAM_CONSUMER_IMAGE", "").strip()
-        return EcsConsumerRuntime(spec, cluster, image, policy) if cluster and image else None
+        msk = _per_env(environ, "FINSIGHT_MSK_CLUSTER", env)
+        metrics = ConsumerMetrics(msk) if msk else None
+        if not (cluster and image):
+            return None
+        return EcsConsumerRuntime(spec, cluster, image, policy, metrics=metrics)
     bootstrap = _per_env(environ, "FINSIGHT_KAFKA_BOOTSTRAP", env)
     if not bootstrap:
         return None

@@ -10,6 +10,9 @@ then: the error names ECS's reason).
 moto stores an ``update_service`` but never rolls a deployment (its rolloutState stays
 IN_PROGRESS), so the tests drive this through botocore's Stubber with responses shaped like the ECS
 API reference, not through moto.
+
+Lag and last-event time come from CloudWatch (``cloudwatch.py``): MSK's ``SumOffsetLag`` and the
+``LastEventTime`` the consumer's tasks publish (the task definition sets their namespace).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from finsight_release.errors import RolloutStoppedError, StreamingDeployError
+from finsight_release.observe.logging import get_logger
+from finsight_release.targets.streaming.cloudwatch import CONSUMER_NAMESPACE, ConsumerMetrics
 from finsight_release.targets.streaming.rollout import RolloutPolicy, RolloutReport
 from finsight_release.targets.streaming.service_spec import ServiceSpec
 
@@ -46,6 +51,7 @@ class EcsConsumerRuntime:
         client: Any | None = None,
         poll_s: float = 5.0,
         timeout_s: float = 1800.0,
+        metrics: ConsumerMetrics | None = None,
     ) -> None:
         import boto3
 
@@ -57,6 +63,7 @@ class EcsConsumerRuntime:
         self.client = client or boto3.client("ecs")
         self.poll_s = poll_s
         self.timeout_s = timeout_s
+        self.metrics = metrics
 
     def _call(self, what: str, **kwargs: Any) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -108,6 +115,7 @@ class EcsConsumerRuntime:
                         {"name": "FINSIGHT_TOPIC", "value": self.spec.topic},
                         {"name": "FINSIGHT_GROUP_ID", "value": self.spec.group_id},
                         {"name": "FINSIGHT_SINK_TABLE", "value": self.spec.sink_table},
+                        {"name": "FINSIGHT_METRICS_NAMESPACE", "value": CONSUMER_NAMESPACE},
                     ],
                 }
             ],
@@ -156,9 +164,16 @@ class EcsConsumerRuntime:
                 return dict(deployment)
         return {"rolloutState": "FAILED", "rolloutStateReason": "deployment replaced"}
 
+    def stop(self) -> None:
+        """Scale the service to no tasks (it stays defined: a deploy scales it up again)."""
+        self._call("update_service", cluster=self.cluster, service=self.name, desiredCount=0)
+
     def live_version(self) -> str:
-        """The version in the PRIMARY deployment's task definition ('' when none)."""
+        """The version in the PRIMARY deployment's task definition ('' when none, or scaled to no
+        tasks)."""
         service = self._service()
+        if service.get("desiredCount") == 0:
+            return ""
         primary = next(
             (d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), None
         )
@@ -183,5 +198,12 @@ class EcsConsumerRuntime:
         return []
 
     def reading(self) -> tuple[int | None, float | None]:
-        """Not read from ECS: lag and last event live in the broker's and CloudWatch's metrics."""
-        return None, None
+        """Lag and last-event time from CloudWatch (unknown without an MSK cluster configured, or
+        when CloudWatch does not answer: a reading, not a deploy)."""
+        if self.metrics is None:
+            return None, None
+        try:
+            return self.metrics.reading(self.spec.group_id, self.spec.topic)
+        except StreamingDeployError as exc:
+            get_logger("finsight.streaming").warning("consumer metrics unread", error=str(exc))
+            return None, None

@@ -3,7 +3,11 @@
 The service's directory holds ``state.json`` (the live version, its code directory and the task
 pids) and ``tasks/<task id>.json``, the health each task writes as it runs. Tasks run in their own
 session, so they outlive the deploy that started them, as an ECS service's tasks do; ``stop`` ends
-them by pid (SIGTERM: a task closes its consumer and leaves the group at once).
+them by pid (SIGTERM: a task finishes its batch, commits its offsets and exits).
+
+Each task has a slot (0 .. desired count - 1) and consumes that slot's fixed share of the topic's
+partitions (the consumer's ``assign()``, no group membership): a replacement or a new version's task
+takes the slot of the one it replaces, so no partition ever moves between running tasks.
 """
 
 from __future__ import annotations
@@ -27,11 +31,12 @@ STOP_WAIT_S = 10.0
 
 @dataclass(frozen=True)
 class TaskHandle:
-    """One running task: its id, process id and the version it runs."""
+    """One running task: its id, process id, the version it runs and its slot (partition share)."""
 
     task_id: str
     pid: int
     version: str
+    slot: int = 0
 
 
 @dataclass
@@ -99,8 +104,9 @@ class LocalConsumerService:
         tmp.write_text(json.dumps(asdict(state), sort_keys=True))
         os.replace(tmp, self.state_path)
 
-    def start_task(self, version: str, code_dir: Path) -> TaskHandle:
-        """Start one task of ``version`` running the consumer in ``code_dir``."""
+    def start_task(self, version: str, code_dir: Path, slot: int) -> TaskHandle:
+        """Start one task of ``version`` running the consumer in ``code_dir``, owning the partitions
+        of ``slot`` (of the spec's desired count)."""
         task_id = f"{self.name}-{version[:8]}-{uuid.uuid4().hex[:6]}"
         health = self.health_path(task_id)
         health.parent.mkdir(parents=True, exist_ok=True)
@@ -115,6 +121,8 @@ class LocalConsumerService:
             "FINSIGHT_HEALTH_FILE": str(health),
             "FINSIGHT_TASK_ID": task_id,
             "FINSIGHT_CONSUMER_VERSION": version,
+            "FINSIGHT_TASK_SLOT": str(slot),
+            "FINSIGHT_TASK_COUNT": str(self.spec.desired_count),
         }
         log = (self.root / "tasks" / f"{task_id}.log").open("wb")
         child = subprocess.Popen(
@@ -126,10 +134,11 @@ class LocalConsumerService:
         )
         log.close()
         _CHILDREN[child.pid] = child
-        return TaskHandle(task_id, child.pid, version)
+        return TaskHandle(task_id, child.pid, version, slot)
 
     def is_healthy(self, task: TaskHandle) -> bool:
-        """Running, joined to its group, and reported within the last few seconds."""
+        """Running, its partitions assigned at the group's committed offsets and fetching (the task
+        says ``consuming`` once a fetch came back), and reported within the last few seconds."""
         if not is_alive(task.pid):
             return False
         try:
@@ -178,7 +187,8 @@ class LocalConsumerService:
                 child.wait()
 
     def stop(self) -> None:
-        """Stop every task of the service (its state keeps the version, with no tasks)."""
+        """Stop every task of the service (its state keeps the version, with no tasks: the service
+        runs nothing, and a deploy of any version starts it again)."""
         state = self.read_state()
         self.stop_tasks(state.tasks)
         self.write_state(ServiceState(state.version, state.code_dir, []))

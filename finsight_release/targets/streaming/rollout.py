@@ -1,13 +1,18 @@
 """The rolling deployment of a consumer service, as ECS runs one, measured as it goes.
 
 New tasks start (never more than ``maximum_percent`` of the desired count in all) and must be
-healthy (joined their group, consuming) before old tasks stop (never fewer than
-``minimum_healthy_percent`` healthy). With 100/200 that is: all new tasks first, then all old ones
-stop. A deployment circuit breaker counts new tasks that die or stay unhealthy past the grace
-period; at ``failure_threshold`` (ECS: half the desired count, at least 3) it stops the rollout and
-the old version keeps running (or is started again). All along, the group's progress on the topic is
-watched: the longest time with events waiting and none committed is the consumption gap, and a gap
-over ``gap_budget_s`` stops the rollout and rolls it back.
+healthy (their partitions assigned at the group's committed offsets, fetching, reporting) before old
+tasks stop (never fewer than ``minimum_healthy_percent`` healthy). With 100/200 that is: all new
+tasks first, then all old ones stop. A deployment circuit breaker counts new tasks that die or stay
+unhealthy past the grace period; at ``failure_threshold`` (ECS: half the desired count, at least 3)
+it stops the rollout and the old version keeps running (or is started again).
+
+Tasks own fixed partition shares (slots), not group membership, so nothing waits for a group
+rebalance: a new task of slot k consumes slot k's partitions alongside the old one from the group's
+committed offsets, the old one commits and exits, and the sink's upsert absorbs what both wrote.
+All along, the group's progress on the topic is watched: the longest time with events waiting and
+none committed is the consumption gap, and a gap over ``gap_budget_s`` stops the rollout and rolls
+it back.
 """
 
 from __future__ import annotations
@@ -126,8 +131,8 @@ class RollingDeployment:
         self.started: list[TaskHandle] = []  # new tasks of this rollout, for a rollback to stop
         self.stopped: list[TaskHandle] = []  # old tasks it stopped, for a rollback to replace
 
-    def _start(self, version: str, code_dir: Path) -> TaskHandle:
-        task = self.service.start_task(version, code_dir)
+    def _start(self, version: str, code_dir: Path, slot: int) -> TaskHandle:
+        task = self.service.start_task(version, code_dir, slot)
         self.started.append(task)
         return task
 
@@ -186,17 +191,21 @@ class RollingDeployment:
         least = -(-desired * self.policy.minimum_healthy_percent // 100)
         while old or len(new) < desired:
             room = most - len(old) - len(new)
-            for _ in range(min(room, desired - len(new))):
-                new.append(self._start(version, code_dir))
+            taken = {t.slot for t in new}
+            for slot in [s for s in range(desired) if s not in taken][: max(room, 0)]:
+                new.append(self._start(version, code_dir, slot))
             new = self._await_healthy(new, version, code_dir, watch, report)
             stoppable = len(old) + len(new) - least
             if stoppable <= 0 and len(new) < desired:
                 continue
+            # Old tasks whose slot a healthy new task already consumes go first: their partitions
+            # are read on without a pause. No rebalance follows a stop, so they stop together.
+            covered = {t.slot for t in new}
+            old = sorted(old, key=lambda t: t.slot not in covered)
             retire, old = old[: max(stoppable, 0)], old[max(stoppable, 0) :]
-            for task in retire:  # one at a time: the group settles before the next one leaves
-                self.service.stop_tasks([task])
-                self.stopped.append(task)
-                new = self._await_healthy(new, version, code_dir, watch, report)
+            self.service.stop_tasks(retire)
+            self.stopped += retire
+            new = self._await_healthy(new, version, code_dir, watch, report)
         return new
 
     def _await_healthy(
@@ -233,7 +242,7 @@ class RollingDeployment:
                     raise RollbackNeeded(
                         f"circuit breaker: {report.failed_tasks} new tasks failed ({cause})"
                     )
-                replacement = self._start(version, code_dir)
+                replacement = self._start(version, code_dir, task.slot)
                 started[replacement.task_id] = time.monotonic()
                 tasks.append(replacement)
             time.sleep(POLL_S)
@@ -259,7 +268,8 @@ class RollingDeployment:
         gone = {t.task_id for t in self.started + self.stopped}
         survivors = [t for t in previous.tasks if t.task_id not in gone]
         restarted = [
-            self.service.start_task(previous.version, Path(previous.code_dir)) for _ in self.stopped
+            self.service.start_task(previous.version, Path(previous.code_dir), t.slot)
+            for t in self.stopped
         ]
         deadline = time.monotonic() + self.policy.health_grace_s
         while restarted and time.monotonic() < deadline:

@@ -28,7 +28,11 @@ class ConsumerRuntime(Protocol):
         ...
 
     def live_version(self) -> str:
-        """The version the service runs ('' when it never ran)."""
+        """The version the service runs ('' when it never ran or is stopped)."""
+        ...
+
+    def stop(self) -> None:
+        """Stop every task of the service: a release no longer has it (a deploy starts it again)."""
         ...
 
     def problems(self, version: str) -> list[str]:
@@ -59,7 +63,11 @@ class LocalConsumerRuntime:
             probe.close()
 
     def live_version(self) -> str:
-        return self.service.read_state().version
+        state = self.service.read_state()
+        return state.version if state.tasks else ""
+
+    def stop(self) -> None:
+        self.service.stop()
 
     def problems(self, version: str) -> list[str]:
         state = self.service.read_state()

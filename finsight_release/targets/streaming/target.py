@@ -7,14 +7,20 @@ registers the schema and moves the subject's live version, and rolls the topic's
 services, in the order the topic's mode requires (``schema_order.py``). Rolling back to an older
 release re-points to the version registered before (never deleting one) and rolls consumers back,
 in the reverse order. Each rollout's report is kept under ``<root>/<env>/rollouts/<service>.json``.
+
+A consumer the release no longer has (its directory removed from the topic, or the whole topic
+retired) is stopped: the services each topic runs are recorded under
+``<root>/<env>/consumers/<topic>.json`` at every switch, and one missing from the new release's
+topic stops. Switching back to a release that has it starts it again (a stopped service runs no
+version, so any deploy of it is a change).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import asdict, fields
 from pathlib import Path
 
 from finsight_release.envs.environment import Environment
@@ -124,6 +130,9 @@ class StreamingTarget:
         versions (a registry never forgets a schema data may have been written with)."""
         self.steps = []
         registry = self.registry_for(env)
+        for name in retired:
+            self._stop_removed(env, name, keep=())
+            self.consumers_path(env, name).unlink(missing_ok=True)
         for artifact in artifacts:
             folder, spec = self._topic(env, artifact)
             number = registered_number(registry, spec)
@@ -148,6 +157,7 @@ class StreamingTarget:
     def _roll_consumers(
         self, env: Environment, artifact: Artifact, folder: Path, spec: TopicSpec
     ) -> None:
+        self._stop_removed(env, artifact.name, keep={s.service for s in spec.services})
         for service in spec.services:
             runtime = self.runtime_for(env, service)
             version = service_version(artifact, service.directory)
@@ -168,6 +178,47 @@ class StreamingTarget:
                     self.record_rollout(env, exc.report)
                 raise
             self.record_rollout(env, report)
+        self._record_consumers(env, artifact.name, spec.services)
+
+    def consumers_path(self, env: Environment, topic_artifact: str) -> Path:
+        """Where the consumer services a topic runs in ``env`` are recorded."""
+        return self.root / str(env) / "consumers" / f"{topic_artifact}.json"
+
+    def _recorded_consumers(self, env: Environment, topic_artifact: str) -> list[ServiceSpec]:
+        path = self.consumers_path(env, topic_artifact)
+        if not path.is_file():
+            return []
+        names = {f.name for f in fields(ServiceSpec)}
+        return [
+            ServiceSpec(**{k: v for k, v in body.items() if k in names})
+            for body in json.loads(path.read_text())
+        ]
+
+    def _record_consumers(
+        self, env: Environment, topic_artifact: str, services: Sequence[ServiceSpec]
+    ) -> None:
+        path = self.consumers_path(env, topic_artifact)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps([asdict(s) for s in services], sort_keys=True))
+        os.replace(tmp, path)
+
+    def _stop_removed(self, env: Environment, topic_artifact: str, keep: Collection[str]) -> None:
+        """Stop the recorded consumers of a topic that are not in ``keep``."""
+        for service in self._recorded_consumers(env, topic_artifact):
+            if service.service in keep:
+                continue
+            runtime = self.runtime_for(env, service)
+            if runtime is None or not runtime.live_version():
+                continue
+            runtime.stop()
+            self.steps.append(f"consumer {service.service} stopped")
+            self.log.info(
+                "consumer stopped: not in the release",
+                service=service.service,
+                topic=topic_artifact,
+                environment=str(env),
+            )
 
     def record_rollout(self, env: Environment, report: RolloutReport) -> None:
         """Keep the last rollout report of a service (read by the Dagster rollout-health check)."""

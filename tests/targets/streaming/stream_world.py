@@ -175,8 +175,9 @@ def longest_gap(rows: list[tuple[str, float, str]], since: float, until: float) 
     return max((b - a for a, b in zip(marks, marks[1:], strict=False)), default=0.0)
 
 
-def consumer_version(root: Path, label: str, crash: bool = False) -> Path:
-    """A copy of the reference consumer as version ``label`` (``crash``: it fails on start)."""
+def consumer_version(root: Path, label: str, crash: bool = False, no_commit: bool = False) -> Path:
+    """A copy of the reference consumer as version ``label`` (``crash``: it fails on start;
+    ``no_commit``: it consumes and writes but never commits an offset, so its group stalls)."""
     target = root / label
     shutil.copytree(REFERENCE_CONSUMER, target)
     code = (target / "consumer.py").read_text()
@@ -185,6 +186,11 @@ def consumer_version(root: Path, label: str, crash: bool = False) -> Path:
         code = code.replace(
             "def main() -> None:\n",
             "def main() -> None:\n    raise SystemExit('boom: bad config')\n",
+        )
+    if no_commit:
+        code = code.replace(
+            "    def commit(self) -> None:\n",
+            "    def commit(self) -> None:\n        return\n",
         )
     (target / "consumer.py").write_text(code)
     return target

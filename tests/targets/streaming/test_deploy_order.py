@@ -22,7 +22,7 @@ from finsight_release.store.local import LocalObjectStore
 from finsight_release.targets.streaming.ecs import EcsConsumerRuntime
 from finsight_release.targets.streaming.rollout import RolloutPolicy
 from finsight_release.targets.streaming.schema_registry import LocalSchemaRegistry
-from finsight_release.targets.streaming.service_spec import ServiceSpec
+from finsight_release.targets.streaming.service_spec import ServiceSpec, service_version
 from finsight_release.targets.streaming.target import StreamingTarget
 from tests.targets.streaming.topic_releases import SUBJECT, topic_release
 
@@ -229,3 +229,47 @@ def test_an_ecs_api_error_names_the_layer_and_changes_nothing(
             repo,
         )
     assert registry.versions(SUBJECT) == []
+
+
+def test_a_release_without_the_consumer_scales_its_ecs_service_to_zero_and_a_rollback_back_up(
+    tmp_path: Path, repo: ReleaseRepository
+) -> None:
+    registry = LocalSchemaRegistry(tmp_path / "registry")
+    r1 = topic_release(repo, tmp_path, "BACKWARD", "v1", "c1")
+    deploy(make_target(tmp_path, None, registry), r1, repo)  # records the topic's consumers
+    version = service_version(r1.of_kind(ArtifactKind.STREAM_SCHEMA)[0], "payments_sink")
+    running_td = f"{ARN}:task-definition/payments_sink:1"
+
+    ecs = Ecs(registry)
+    ecs.stub.add_response("describe_services", service_body([deployment(running_td, "COMPLETED")]))
+    ecs.stub.add_response(
+        "describe_task_definition",
+        {
+            "taskDefinition": {
+                "taskDefinitionArn": running_td,
+                "containerDefinitions": [
+                    {
+                        "name": "payments_sink",
+                        "environment": [{"name": "FINSIGHT_CONSUMER_VERSION", "value": version}],
+                    }
+                ],
+            }
+        },
+        expected_params={"taskDefinition": running_td},
+    )
+    ecs.stub.add_response(
+        "update_service",
+        {"service": service_body([])["services"][0]},
+        expected_params={"cluster": CLUSTER, "service": "payments_sink", "desiredCount": 0},
+    )
+    target = make_target(tmp_path, ecs, registry)
+    with ecs.stub:
+        deploy(target, topic_release(repo, tmp_path, "BACKWARD", "v1", consumer=None), repo)
+        ecs.stub.assert_no_pending_responses()
+    assert target.steps == ["consumer payments_sink stopped", f"schema {SUBJECT} v1"]
+
+    ecs.expect_deploy()  # back to the release with the consumer: the service rolls out again
+    with ecs.stub:
+        deploy(target, r1, repo)
+        ecs.stub.assert_no_pending_responses()
+    assert target.steps[0] == f"consumer payments_sink {version[:12]}"

@@ -56,7 +56,7 @@ def service(tmp_path: Path, broker: Broker) -> Iterator[LocalConsumerService]:
 
 
 def all_healthy(service: LocalConsumerService, within_s: float = 15.0) -> bool:
-    """Every task of the service healthy within ``within_s`` (a rebalance may be finishing)."""
+    """Every task of the service healthy within ``within_s`` (a restarted task may be starting)."""
     deadline = time.monotonic() + within_s
     while True:
         tasks = service.read_state().tasks
@@ -95,7 +95,6 @@ def roll(
         probe.close()
 
 
-@pytest.mark.broker_rollout  # Tansu can strand a consumer group mid-rebalance: README, Streaming deploys
 def test_rollout_under_a_steady_stream_loses_nothing_and_measures_its_gap(
     tmp_path: Path, service: LocalConsumerService
 ) -> None:
@@ -115,18 +114,20 @@ def test_rollout_under_a_steady_stream_loses_nothing_and_measures_its_gap(
     rows = sink_rows(service.sink_path)
     ids = [r[0] for r in rows]
     sink_gap = longest_gap(rows, began, ended)
-    assert set(ids) == set(producer.sent) and len(producer.sent) > 1000  # nothing lost
+    assert len(producer.sent) > 400 and set(ids) == set(producer.sent)  # nothing lost
     assert len(ids) == len(set(ids))  # redeliveries absorbed by the upsert
     assert {r[2].split("-")[1] for r in rows if r[1] > ended} == {V2[:8]}  # v2 consumes now
-    # ECS's bounds held at every sample: never over 200% running, never under 100% running (a task
-    # can own no partition for a moment while the group rebalances), and new tasks healthy at the end.
+    # ECS's bounds held at every sample: never over 200% running, never under 100% running, and the
+    # new tasks healthy at the end.
     assert seen and max(alive for alive, _ in seen) <= 4
     assert min(alive for alive, _ in seen) >= 2 and seen[-1][1] >= 2
-    assert 0 < report.max_gap_s < 30 and sink_gap < 30 and caught_up_s < 30
+    # No rebalance: the old tasks consume until the new ones are healthy, so the stream barely
+    # pauses (a second or two at most on a loaded 2-core machine; 10 s leaves room).
+    gaps = (report.max_gap_s, sink_gap, caught_up_s)
+    assert report.max_gap_s < 10 and sink_gap < 10 and caught_up_s < 30, gaps
     assert report.failed_tasks == 0 and not report.rolled_back
 
 
-@pytest.mark.broker_rollout  # Tansu can strand a consumer group mid-rebalance: README, Streaming deploys
 def test_a_crashing_version_or_a_gap_over_budget_is_rolled_back_and_the_old_one_consumes_on(
     tmp_path: Path, service: LocalConsumerService
 ) -> None:
@@ -141,9 +142,10 @@ def test_a_crashing_version_or_a_gap_over_budget_is_rolled_back_and_the_old_one_
 
     producer = SteadyProducer(service.bootstrap, rate=200).start()
     time.sleep(0.5)
-    tight = RolloutPolicy(gap_budget_s=0.5)  # a group rebalance alone takes longer
+    # v2b consumes but never commits: once v1's tasks are gone the group makes no progress.
+    tight = RolloutPolicy(gap_budget_s=0.5)
     with pytest.raises(RolloutStoppedError, match=r"consumption gap .* exceeds the 0.5s budget"):
-        roll(service, V2, consumer_version(tmp_path / "code", "v2b"), policy=tight)
+        roll(service, V2, consumer_version(tmp_path / "code", "v2b", no_commit=True), policy=tight)
     producer.stop()
     wait_caught_up(service.bootstrap, service.spec.group_id)
     state = service.read_state()

@@ -4,11 +4,13 @@ and consumer version, for the streaming target's tests."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
 from tests.mini_platform import make_platform
+from tests.targets.streaming.stream_world import REFERENCE_CONSUMER
 
 TOPIC_DIR = "release_assets/streaming/payments.events"
 SUBJECT = "finsight.payments.events-value"
@@ -28,7 +30,9 @@ def schema_text(version: str) -> str:
     )
 
 
-def topic_files(mode: str, schema: str, consumer: str | None) -> dict[str, str]:
+def topic_files(
+    mode: str, schema: str, consumer: str | None, runnable: bool = False
+) -> dict[str, str]:
     files = {
         f"{TOPIC_DIR}/schema.avsc": schema_text(schema),
         f"{TOPIC_DIR}/topic.yaml": (
@@ -37,8 +41,10 @@ def topic_files(mode: str, schema: str, consumer: str | None) -> dict[str, str]:
     }
     if consumer is not None:
         service = f"{TOPIC_DIR}/consumers/payments_sink"
-        files[f"{service}/service.yaml"] = "service: payments_sink\ndesired_count: 2\n"
-        files[f"{service}/consumer.py"] = f"VERSION = {consumer!r}\n"
+        count = 1 if runnable else 2
+        files[f"{service}/service.yaml"] = f"service: payments_sink\ndesired_count: {count}\n"
+        code = (REFERENCE_CONSUMER / "consumer.py").read_text() if runnable else ""
+        files[f"{service}/consumer.py"] = f"{code}VERSION = {consumer!r}\n"
     return files
 
 
@@ -48,11 +54,16 @@ def topic_release(
     mode: str,
     schema: str,
     consumer: str | None = "c1",
+    runnable: bool = False,
+    without_topic: bool = False,
 ) -> ReleaseManifest:
-    """Build the release of a mini platform with this topic (a new directory under ``root``)."""
+    """Build the release of a mini platform with this topic (a new directory under ``root``);
+    ``runnable``: its consumer is the reference consumer's code (one task), which a broker runs;
+    ``without_topic``: the platform has no streaming topic at all."""
     platform = root / f"p-{mode}-{schema}-{consumer}-{len(list(root.glob('p-*')))}"
-    manifest, _ = repo.build(
-        make_platform(platform, topic_files(mode, schema, consumer), without="dbt_project"),
-        "tester",
-    )
+    files = topic_files(mode, schema, consumer, runnable)
+    make_platform(platform, files, without="dbt_project")
+    if without_topic:
+        shutil.rmtree(platform / "release_assets/streaming")
+    manifest, _ = repo.build(platform, "tester")
     return manifest

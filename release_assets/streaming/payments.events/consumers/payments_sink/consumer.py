@@ -4,12 +4,25 @@ At-least-once delivery, exactly-once effect: a batch is written (an upsert keyed
 so a redelivered event replaces itself) and only then are its offsets committed. A task killed
 between the two re-reads the batch, and the upsert absorbs the duplicates.
 
+Fixed partition assignment, no group membership: the task reads the topic's partitions, takes its
+share (slot ``FINSIGHT_TASK_SLOT`` of ``FINSIGHT_TASK_COUNT`` owns the partitions p with
+p % count == slot; without a slot, all of them), reads the group's committed offsets for them and
+``assign()``s them there. Offsets are still committed to the group (a commit needs the group id, not
+membership), so a new task starts where the last one committed. Nothing ever rebalances: a task
+that starts or stops moves no other task's partitions. During a rollout an old and a new task of
+one slot both consume the same partitions for a moment; the upsert absorbs what both write. Commits
+from two tasks can interleave (the old task's last one may be behind the new task's), so a task
+re-commits its positions every ``HEALTH_EVERY_S``, which repairs a step back within half a second.
+
 Configuration comes from the environment the service runner sets:
     FINSIGHT_KAFKA_BOOTSTRAP  broker address          FINSIGHT_TOPIC        topic to consume
     FINSIGHT_GROUP_ID         consumer group          FINSIGHT_SINK_PATH    DuckDB file of the sink
     FINSIGHT_HEALTH_FILE      where health is written FINSIGHT_TASK_ID      this task's id
     FINSIGHT_CONSUMER_VERSION the deployed version    FINSIGHT_SINK_TABLE   table (default below)
-The health file says ``consuming`` once the task has joined its group; the runner reads it.
+    FINSIGHT_TASK_SLOT, FINSIGHT_TASK_COUNT           this task's share of the partitions
+    FINSIGHT_METRICS_NAMESPACE  (AWS) publish ``LastEventTime`` to this CloudWatch namespace
+The health file says ``consuming`` once the task's partitions are assigned at the group's committed
+offsets and its fetch loop runs (``assigned``: how many); the runner reads it.
 """
 
 from __future__ import annotations
@@ -17,16 +30,25 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import duckdb
-from confluent_kafka import Consumer, KafkaError, Message
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
 SINK_TABLE = os.environ.get("FINSIGHT_SINK_TABLE", "stream_payments_events")
 HEALTH_EVERY_S = 0.5
 LOCK_RETRY_S = 0.02
+BROKER_TIMEOUT_S = 10.0
+METRICS_EVERY_S = 15.0
+
+
+def owned_partitions(partitions: list[int], slot: int | None, count: int) -> list[int]:
+    """The partitions task ``slot`` of ``count`` owns (all of them without a slot)."""
+    if slot is None:
+        return sorted(partitions)
+    return [p for p in sorted(partitions) if p % count == slot]
 
 
 class Task:
@@ -35,36 +57,59 @@ class Task:
     def __init__(self) -> None:
         self.task_id = os.environ["FINSIGHT_TASK_ID"]
         self.version = os.environ.get("FINSIGHT_CONSUMER_VERSION", "")
+        self.topic = os.environ["FINSIGHT_TOPIC"]
         self.sink = Path(os.environ["FINSIGHT_SINK_PATH"])
         self.health = Path(os.environ["FINSIGHT_HEALTH_FILE"])
+        slot = os.environ.get("FINSIGHT_TASK_SLOT", "")
+        self.slot = int(slot) if slot else None
+        self.count = max(int(os.environ.get("FINSIGHT_TASK_COUNT") or 1), 1)
         self.state = "starting"
         self.consumed = 0
         self.last_event_at: float | None = None
         self.stopping = False
+        self.metrics = LastEventMetric.from_environment()
         self.consumer = self.connect()
 
     def connect(self) -> Consumer:
         return Consumer(
             {
                 "bootstrap.servers": os.environ["FINSIGHT_KAFKA_BOOTSTRAP"],
+                # Only to commit and read offsets: the task never joins (subscribes to) the group.
                 "group.id": os.environ["FINSIGHT_GROUP_ID"],
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
-                "session.timeout.ms": 6000,
-                "heartbeat.interval.ms": 1000,
-                # The rebalance timeout: a member that vanished without leaving the group holds a
-                # rebalance (and every partition) at most this long, not the 5-minute default.
-                "max.poll.interval.ms": 10000,
                 "client.id": self.task_id,
             }
         )
 
-    def subscribe(self) -> None:
-        self.consumer.subscribe([os.environ["FINSIGHT_TOPIC"]], on_assign=self.on_assign)
+    def assign(self) -> None:
+        """Assign this task's partitions at the group's committed offsets (earliest if none)."""
+        metadata = self.consumer.list_topics(self.topic, timeout=BROKER_TIMEOUT_S).topics.get(
+            self.topic
+        )
+        if metadata is None or metadata.error is not None:
+            raise RuntimeError(f"topic {self.topic} not found: {metadata and metadata.error}")
+        mine = owned_partitions(list(metadata.partitions), self.slot, self.count)
+        wanted = [TopicPartition(self.topic, p) for p in mine]
+        committed = self.consumer.committed(wanted, timeout=BROKER_TIMEOUT_S) if wanted else []
+        self.consumer.assign(
+            [
+                TopicPartition(
+                    self.topic, p.partition, p.offset if p.offset >= 0 else OFFSET_BEGINNING
+                )
+                for p in committed
+            ]
+        )
 
-    def on_assign(self, consumer: Consumer, partitions: list[Any]) -> None:
-        self.state = "consuming"
-        self.write_health()
+    def positions(self) -> list[TopicPartition]:
+        """Where this task has consumed to, on the partitions it has consumed from."""
+        return [p for p in self.consumer.position(self.consumer.assignment()) if p.offset >= 0]
+
+    def commit(self) -> None:
+        """Commit this task's positions (everything before them is written)."""
+        positions = self.positions()
+        if positions:
+            self.consumer.commit(offsets=positions, asynchronous=False)
 
     def write_health(self) -> None:
         body = {
@@ -72,6 +117,7 @@ class Task:
             "pid": os.getpid(),
             "version": self.version,
             "state": self.state,
+            "slot": self.slot,
             "consumed": self.consumed,
             "assigned": len(self.consumer.assignment()),
             "last_poll": time.time(),
@@ -121,7 +167,7 @@ class Task:
 
     def run(self) -> None:
         self.write_health()
-        self.subscribe()
+        self.assign()
         last_health = 0.0
         while not self.stopping:
             messages = [
@@ -132,20 +178,70 @@ class Task:
             errors = [m for m in messages if m.error() is not None]
             if errors:
                 raise RuntimeError(f"consume failed: {errors[0].error()}")
+            self.state = "consuming"  # assigned, and a fetch came back without an error
             if messages:
                 self.write(messages)
-                self.consumer.commit(asynchronous=False)  # only after the write
+                self.commit()  # only after the write
                 self.consumed += len(messages)
                 self.last_event_at = time.time()
             if time.time() - last_health >= HEALTH_EVERY_S:
+                self.commit()  # repairs a step back by an overlapping task's commit
                 self.write_health()
                 last_health = time.time()
+                if self.metrics is not None:
+                    self.metrics.publish(self.last_event_at)
+        self.commit()  # the last batch is written: the next task starts after it
+        if self.metrics is not None:
+            self.metrics.publish(self.last_event_at, force=True)
         self.state = "stopped"
         self.write_health()
-        self.consumer.close()  # leaves the group at once: its partitions move without a timeout
+        self.consumer.close()
 
     def stop(self, signum: int, frame: object) -> None:
         self.stopping = True
+
+
+class LastEventMetric:
+    """Publishes the time of the last event consumed to CloudWatch (MSK has no such metric), at
+    most every ``METRICS_EVERY_S``; a failed publish is logged, never fatal."""
+
+    def __init__(self, namespace: str) -> None:
+        import boto3
+
+        self.namespace = namespace
+        self.client = boto3.client("cloudwatch")
+        self.dimensions = [
+            {"Name": "Consumer Group", "Value": os.environ["FINSIGHT_GROUP_ID"]},
+            {"Name": "Topic", "Value": os.environ["FINSIGHT_TOPIC"]},
+        ]
+        self.published: float | None = None
+        self.at = 0.0
+
+    @classmethod
+    def from_environment(cls) -> LastEventMetric | None:
+        namespace = os.environ.get("FINSIGHT_METRICS_NAMESPACE", "").strip()
+        return cls(namespace) if namespace else None
+
+    def publish(self, last_event_at: float | None, force: bool = False) -> None:
+        due = force or time.time() - self.at >= METRICS_EVERY_S
+        if last_event_at is None or last_event_at == self.published or not due:
+            return
+        try:
+            self.client.put_metric_data(
+                Namespace=self.namespace,
+                MetricData=[
+                    {
+                        "MetricName": "LastEventTime",
+                        "Dimensions": self.dimensions,
+                        "Value": last_event_at,
+                        "Unit": "Seconds",
+                    }
+                ],
+            )
+        except Exception as exc:  # noqa: BLE001 - a metric, not the stream: keep consuming
+            sys.stderr.write(f"LastEventTime not published: {exc}\n")
+            return
+        self.published, self.at = last_event_at, time.time()
 
 
 def main() -> None:
