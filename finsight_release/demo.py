@@ -16,7 +16,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -155,8 +155,8 @@ class PipelineDriver(Protocol):
     def tick(self, sensor_name: str) -> Any:
         """Evaluate the sensor once; the tick (``skip_reason``, ``runs``, ``describe()``)."""
 
-    def record_checks(self, judgement: Any) -> float:
-        """Report a judgement's results as asset check evaluations; when (``perf_counter``)."""
+    def failed_check_at(self, asset: str) -> float:
+        """When (``perf_counter``) the latest failing blocking check on ``asset`` was recorded."""
 
 
 def run_demo(
@@ -171,6 +171,11 @@ def run_demo(
     Dagster side that ticks the sensors (required: the loop is what the demo shows)."""
     if driver is None:
         raise FinsightError("demo: needs the Dagster driver that ticks the pipeline's sensors")
+    # Health comes from evidence: the post-deploy checks judge freshness on the synthetic data's
+    # clock (its loads end on a fixed date), the demo's own judgements and the promote runs' alike.
+    system = replace(
+        system, settings=system.settings.model_copy(update={"checks_clock": DATA_CLOCK})
+    )
     home = system.settings.home
     if fresh:
         reset_state(home)
@@ -215,11 +220,8 @@ def run_demo(
             timeline.run(
                 f"promote {label} to {env}", partial(system.promote, env, release_id), live
             )
-            # Health comes from evidence: the post-deploy checks judge what env now runs, on the
-            # synthetic data's clock (its loads end on a fixed date, so freshness is judged as of then).
-            timeline.run(
-                f"checks on {label} in {env}", partial(system.judge, env, DATA_CLOCK), judged
-            )
+            # Health comes from evidence: the post-deploy checks judge what env now runs.
+            timeline.run(f"checks on {label} in {env}", partial(system.judge, env), judged)
 
     # Each release is built and validated from its own copy: a tree edited meanwhile (a working
     # checkout) cannot make the validated release differ from the built one.
@@ -277,21 +279,21 @@ def catch_regression(
         diffs = "; ".join(d.summary() for d in system.warehouse_target.diffs(dev, v2))
         return f"{tick.describe()}: dev runs v2; data diff {diffs or 'none'}"
 
-    def judged(judgement: Any) -> str:
-        failed = [r for r in judgement.blocking if REGRESSED_MART in r.asset]
-        if not failed:
+    def judged(event: dict[str, Any]) -> str:
+        details = event["details"]
+        failed = [line for line in details["blocking"] if REGRESSED_MART in line]
+        if event["release_id"] != v2 or not failed:
             raise FinsightError(
-                f"demo: the checks did not catch the regression: {judgement.summary()}"
+                f"demo: the promote run's checks did not catch the regression: {details['summary']}"
             )
-        return f"{len(judgement.blocking)} blocking of {len(judgement.results)}: " + "; ".join(
-            f"{r.kind} {r.asset} {r.name} ({r.detail})" for r in failed
-        )
+        counts = details["counts"]
+        return f"{counts['blocking']} blocking of {counts['total']}: " + "; ".join(failed)
 
     def rolled_back(tick: Any) -> str:
         if system.board.read(dev)[0].release_id != v1:
             raise FinsightError(f"demo: dev was not rolled back to v1: {tick.describe()}")
         events = system.audit.events(environment=str(dev), action="attribute")
-        path = " -> ".join(events[-1]["details"]["path"]) if events else "?"
+        path = " -> ".join(events[0]["details"]["path"]) if events else "?"  # newest first
         return f"{tick.describe()}: {path}; dev runs v1"
 
     timeline.run("validate v2 for dev", partial(system.validate, dev, tree), validated)
@@ -300,10 +302,13 @@ def catch_regression(
         partial(automation.tick, "promote_dev_when_ready"),
         promoted,
     )
-    judgement = timeline.run(
-        "post-deploy checks on v2 in dev", partial(system.judge, dev, DATA_CLOCK), judged
+    # The promote run judged v2 in dev as soon as it was live (promote_job's post-deploy checks).
+    timeline.run(
+        "post-deploy checks on v2 in dev (in the promote run)",
+        lambda: system.audit.events(environment=str(dev), action="checks")[0],
+        judged,
     )
-    failed_at = automation.record_checks(judgement)
+    failed_at = automation.failed_check_at(REGRESSED_MART)
     tick = timeline.run(
         "sensor rollback_on_failed_checks",
         partial(automation.tick, "rollback_on_failed_checks"),

@@ -7,6 +7,7 @@ store, DuckDB, SQLite) or ``aws`` (S3, Snowflake, Secrets Manager, CloudWatch, P
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -69,6 +70,17 @@ def _positive_int(name: str, default: int) -> int:
     return int(raw)
 
 
+def _timestamp(name: str) -> datetime | None:
+    """An ISO 8601 time from environment variable ``name`` (empty: None); ConfigError when not one."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an ISO 8601 time, got {raw!r}") from None
+
+
 def load_size_limits() -> SizeLimits:
     """Size caps from ``FINSIGHT_MAX_FILE_MB`` and ``FINSIGHT_MAX_RELEASE_MB`` (defaults 100 MB, 2 GB)."""
     return SizeLimits(
@@ -105,6 +117,9 @@ class Settings(BaseModel):
     # Spark jobs deployed as wheels + job definitions (targets/spark); off: only copied to the folders.
     spark_deploy: bool = True
     spark_artifacts_url: str = ""  # the Spark artifact location: a folder, or s3://bucket/prefix
+    # The time post-deploy checks judge freshness against (None: now). The demo sets its synthetic
+    # data's clock, whose loads end on a fixed date.
+    checks_clock: datetime | None = None
 
     @property
     def is_aws(self) -> bool:
@@ -146,6 +161,7 @@ def load_settings(**overrides: object) -> Settings:
         "alert_webhook": env.get("FINSIGHT_ALERT_WEBHOOK") or None,
         "retain_releases": _positive_int("FINSIGHT_RETAIN_RELEASES", 5),
         "check_attempts": _positive_int("FINSIGHT_CHECK_ATTEMPTS", 3),
+        "checks_clock": _timestamp("FINSIGHT_CHECKS_CLOCK"),
         "require_validation": tuple(
             e.strip()
             for e in env.get("FINSIGHT_REQUIRE_VALIDATION", "prod").split(",")

@@ -209,6 +209,7 @@ class ReleaseSystem:
             record_judgement,
         )
 
+        now = now or self.settings.checks_clock
         release_id = self.board.read(env)[0].release_id
         if release_id and self.repo.get(release_id).artifact("dbt/project") is None:
             judgement = ReleaseJudgement(str(env), release_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
@@ -16,6 +17,7 @@ class ReleaseSystemResource(dg.ConfigurableResource):
     home: str = ""
     platform: str = ""
     actor: str = ""
+    checks_clock: str = ""  # ISO 8601: the time post-deploy checks judge freshness against
 
     def system(self, actor: str | None = None) -> ReleaseSystem:
         """The release system; ``actor`` (e.g. from a run's tags) overrides the configured one."""
@@ -26,4 +28,6 @@ class ReleaseSystemResource(dg.ConfigurableResource):
             overrides["platform"] = Path(self.platform).resolve()
         if actor or self.actor:
             overrides["actor"] = actor or self.actor
+        if self.checks_clock:
+            overrides["checks_clock"] = datetime.fromisoformat(self.checks_clock)
         return ReleaseSystem(load_settings(**overrides))

@@ -23,12 +23,11 @@ from typing import TYPE_CHECKING
 import dagster as dg
 from dagster._core.storage.dagster_run import RunsFilter
 
-from finsight_release.assets.judgement_checks import judgement_evaluations
+from finsight_release.assets.judgement_checks import CONTRACT_CHECK
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.errors import FinsightError
 
 if TYPE_CHECKING:
-    from finsight_release.checks.judge import ReleaseJudgement
     from finsight_release.system import ReleaseSystem
 
 RUN_KEY_TAG = "dagster/run_key"
@@ -79,9 +78,14 @@ class InProcessPipeline:
         system: ReleaseSystem,
         repository: Callable[[], dg.RepositoryDefinition],
     ) -> InProcessPipeline:
-        """Runs on ``system``'s home and platform tree (their actor comes from the run tags)."""
+        """Runs on ``system``'s home, platform tree and checks clock (their actor comes from the run
+        tags)."""
         settings = system.settings
-        resource = ReleaseSystemResource(home=str(settings.home), platform=str(settings.platform))
+        resource = ReleaseSystemResource(
+            home=str(settings.home),
+            platform=str(settings.platform),
+            checks_clock=settings.checks_clock.isoformat() if settings.checks_clock else "",
+        )
         return cls(instance, resource, repository)
 
     def tick(self, sensor_name: str) -> Tick:
@@ -119,12 +123,15 @@ class InProcessPipeline:
             )
         return Tick(sensor_name, data.skip_message, tuple(runs))
 
-    def record_checks(self, judgement: ReleaseJudgement) -> float:
-        """Report ``judgement``'s results to the instance as asset check evaluations (the dbt tests
-        and Soda contracts the rollback sensor reads); returns when they were recorded."""
-        for evaluation in judgement_evaluations(judgement.results):
-            self.instance.report_runless_asset_event(evaluation)
-        return time.perf_counter()
+    def failed_check_at(self, asset: str) -> float:
+        """When (``perf_counter``) the latest failing blocking check on ``asset`` (its Soda contract)
+        was recorded in the instance."""
+        key = dg.AssetCheckKey(dg.AssetKey([asset]), CONTRACT_CHECK)
+        latest = self.instance.event_log_storage.get_latest_asset_check_execution_by_key([key])
+        record = latest.get(key)
+        if record is None or record.event is None or record.status.value != "FAILED":
+            raise FinsightError(f"no failing {CONTRACT_CHECK} check recorded on {asset}")
+        return time.perf_counter() - (time.time() - record.event.timestamp)
 
     def _already_requested(self, sensor_name: str, run_key: str) -> bool:
         runs = self.instance.get_runs(

@@ -73,12 +73,13 @@ def build_release_op(
 
 def judged_now(context: dg.OpExecutionContext, system: ReleaseSystem, env: Environment) -> str:
     """Run the post-deploy checks on what ``env`` runs now, in this run (``ReleaseSystem.judge``:
-    they settle the release's health), and report each result to the instance as an asset check
-    evaluation; returns the verdict. Judging here rather than in a run of its own saves the
+    they settle the release's health), and record each result as an asset check evaluation of this
+    run; returns the verdict. Judging here rather than in a run of its own saves the
     ``after_deployments`` sensor a run (a process loading the code location) per deployment."""
     judgement = system.judge(env)
     for evaluation in judgement_evaluations(judgement.results):
-        context.instance.report_runless_asset_event(evaluation)
+        # Recorded under this run's id (log_event handles check evaluations; its type hint lags).
+        context.log_event(evaluation)  # type: ignore[arg-type]
     context.log.info(f"{env}: post-deploy checks {judgement.verdict} ({len(judgement.results)})")
     return judgement.verdict
 
