@@ -666,6 +666,17 @@ def test_aws_mode_promotes_and_rolls_back_snowflake_environments_through_the_dep
             "done",
             v1.release_id,
         )
+        # The post-deploy judge reads staging's Snowflake database (its dbt tests; this project
+        # has no contracts or freshness SLAs: tests/checks/test_snowflake_checks.py has them) and
+        # settles the release's health there from the evidence.
+        judgement = system.judge(STAGING)
+        assert (judgement.release_id, judgement.verdict) == (v1.release_id, "passed")
+        assert {(r.kind, r.name) for r in judgement.results} == {
+            ("dbt_test", "not_null_fct_payments_payment_id"),
+            ("dbt_test", "unique_fct_payments_payment_id"),
+        }
+        health = system.deployer.ledger.health(STAGING, v1.release_id)
+        assert health is not None and health.healthy
         report = sweep(
             target, STAGING, protected_digests(system.repo, {v1.release_id: "", v2.release_id: ""})
         )
