@@ -202,7 +202,9 @@ def _measure(
         else:
             scan.append((check, metric))
     if scan:
-        query = exp.select(*(m for _, m in scan)).from_(table.copy()).sql(dialect=DIALECT)
+        # Each output column named: fakesnow builds rows by column name and would merge equal ones.
+        named = [exp.alias_(m, f"m{i}") for i, (_, m) in enumerate(scan)]
+        query = exp.select(*named).from_(table.copy()).sql(dialect=DIALECT)
         try:
             cur.execute(query)
             row = cur.fetchone()
@@ -225,7 +227,7 @@ def _dataset_duplicates(table: exp.Table, keys: Sequence[str]) -> str:
     )
     extra = exp.Sub(this=exp.column("n"), expression=exp.Literal.number(1))
     total = exp.Coalesce(this=exp.Sum(this=extra), expressions=[exp.Literal.number(0)])
-    return exp.select(total).from_(groups.subquery("groups")).sql(dialect=DIALECT)
+    return exp.select(total).from_(groups.subquery("key_groups")).sql(dialect=DIALECT)
 
 
 def _run(

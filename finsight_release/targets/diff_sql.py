@@ -62,7 +62,9 @@ def profile_query(
         parts.append(
             exp.cast(exp.Sum(this=column.copy()), "DOUBLE") if is_numeric(data_type) else exp.Null()
         )
-    return exp.select(*parts).from_(_relation(schema, relation)).sql(dialect=dialect)
+    # Each output column named: fakesnow builds rows by column name and would merge two ``NULL``s.
+    named = [exp.alias_(part, f"m{i}") for i, part in enumerate(parts)]
+    return exp.select(*named).from_(_relation(schema, relation)).sql(dialect=dialect)
 
 
 def key_delta_query(schema: str, left: str, right: str, key: Sequence[str], dialect: str) -> str:

@@ -20,10 +20,10 @@ from finsight_release.targets.warehouse_state import DuckDbDiffStore
 LIVE, NEW = "fct_payments__aaaaaaaaaaaa", "fct_payments__bbbbbbbbbbbb"
 # The live mart, then a new version that lost payment 103, gained 105, and NULLs one amount.
 TABLES = {
-    LIVE: "(100, 10.50, 'settled'), (101, 20.00, 'settled'), (102, 5.25, 'failed'), "
-    "(103, 7.00, 'settled')",
-    NEW: "(100, 10.50, 'settled'), (101, 20.00, 'settled'), (102, NULL, 'failed'), "
-    "(105, 1.00, 'settled')",
+    LIVE: "(100, 10.50, 'settled', 'EUR'), (101, 20.00, 'settled', 'EUR'), "
+    "(102, 5.25, 'failed', 'USD'), (103, 7.00, 'settled', NULL)",
+    NEW: "(100, 10.50, 'settled', 'EUR'), (101, 20.00, 'settled', 'EUR'), "
+    "(102, NULL, 'failed', 'USD'), (105, 1.00, 'settled', 'USD')",
 }
 MODEL = ModelVersion(
     unique_id="model.mini.fct_payments",
@@ -43,7 +43,7 @@ def load(execute: Any) -> None:
     for name, values in TABLES.items():
         execute(
             f"CREATE TABLE {PHYSICAL_SCHEMA}.{name} "
-            "(payment_id INTEGER, amount DECIMAL(12, 2), status VARCHAR)"
+            "(payment_id INTEGER, amount DECIMAL(12, 2), status VARCHAR, currency VARCHAR)"
         )
         execute(f"INSERT INTO {PHYSICAL_SCHEMA}.{name} VALUES {values}")
 
@@ -74,6 +74,8 @@ def test_the_same_relations_give_the_same_diff_on_duckdb_and_on_snowflake(
     amount = {c.column: c for c in on_duckdb.columns}["amount"]
     assert (amount.sum_live, amount.sum_new, amount.null_rate_new) == (42.75, 31.5, 0.25)
     assert {c.column: c.sum_new for c in on_duckdb.columns}["status"] is None  # not numeric
+    currency = {c.column: c for c in on_duckdb.columns}["currency"]  # a second text column
+    assert (currency.null_rate_live, currency.null_rate_new) == (0.25, 0.0)
     assert on_duckdb.violations == (
         "1 keys removed > 0",
         "amount null rate 0.000 -> 0.250",
@@ -82,10 +84,11 @@ def test_the_same_relations_give_the_same_diff_on_duckdb_and_on_snowflake(
 
 
 def test_the_queries_are_one_tree_rendered_per_dialect() -> None:
-    columns = [("PAYMENT_ID", "NUMBER"), ("STATUS", "TEXT")]
+    columns = [("PAYMENT_ID", "NUMBER"), ("STATUS", "TEXT"), ("CURRENCY", "TEXT")]
     assert profile_query(PHYSICAL_SCHEMA, NEW, columns, "snowflake") == (
-        'SELECT COUNT(*), COUNT(*) - COUNT("PAYMENT_ID"), CAST(SUM("PAYMENT_ID") AS DOUBLE), '
-        f'COUNT(*) - COUNT("STATUS"), NULL FROM finsight_physical.{NEW}'
+        'SELECT COUNT(*) AS m0, COUNT(*) - COUNT("PAYMENT_ID") AS m1, '
+        'CAST(SUM("PAYMENT_ID") AS DOUBLE) AS m2, COUNT(*) - COUNT("STATUS") AS m3, NULL AS m4, '
+        f'COUNT(*) - COUNT("CURRENCY") AS m5, NULL AS m6 FROM finsight_physical.{NEW}'
     )
     assert key_delta_query(PHYSICAL_SCHEMA, NEW, LIVE, ["payment_id"], "duckdb") == (
         f'SELECT COUNT(*) FROM (SELECT "payment_id" FROM finsight_physical.{NEW} EXCEPT '
