@@ -14,7 +14,12 @@ around the warehouse (translation, statements, bookkeeping), not how fast Snowfl
 - ``rollback_s`` / ``promote_s``: the switch back to v1 and forward to v2 (views replaced in one
   transaction), median of ``--rounds``;
 - ``staging_rows`` / ``mart_rows``: rows of ``stg_payments__payments`` and ``fct_payments`` through
-  the published views after the last switch (the data is there, not only the DDL).
+  the published views after the last switch (the data is there, not only the DDL);
+- ``data_diffs`` / ``data_diffs_blocking``: the data diffs v2's prepare measured in Snowflake SQL
+  (each table it rebuilt whose published view switches), and how many are over a threshold;
+- ``judge_s`` / ``judge_checks`` / ``judge_failed``: the post-deploy judge of v2 on Snowflake (its dbt
+  tests, the 21 contracts, source freshness at ``JUDGED_AT``), and the names of the checks that did
+  not pass.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
@@ -34,6 +40,7 @@ import snowflake.connector
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from finsight_release.checks.snowflake_checks import snowflake_release_checks  # noqa: E402
 from finsight_release.demo import copy_platform  # noqa: E402
 from finsight_release.envs.environment import Environment  # noqa: E402
 from finsight_release.observe.logging import configure_logging  # noqa: E402
@@ -52,6 +59,7 @@ from finsight_release.validate.dbt.sources import DbtTarget, source_tables  # no
 from finsight_release.validate.warehouse.snowflake_preflight import SnowflakeIdentity  # noqa: E402
 
 DEV = Environment.DEV
+JUDGED_AT = datetime(2024, 12, 31, 12, 0)  # half a day after the synthetic data's last loads
 DATABASE, RAW_DATABASE = "ANALYTICS_DEV", "RAW_DEV"
 CHANGED_MODEL = "dbt_project/models/staging/stg_payments__payments.sql"
 
@@ -84,7 +92,7 @@ def timed(step: partial[object]) -> float:
     return time.perf_counter() - start
 
 
-def run(scale: int, rounds: int, work: Path) -> dict[str, float | int]:
+def run(scale: int, rounds: int, work: Path) -> dict[str, float | int | list[str]]:
     repo = ReleaseRepository(LocalObjectStore(work / "store"))
     v1_tree = copy_platform(REPO_ROOT, work / "v1")
     v2_tree = copy_platform(REPO_ROOT, work / "v2")
@@ -119,6 +127,10 @@ def run(scale: int, rounds: int, work: Path) -> dict[str, float | int]:
         for _ in range(rounds):
             rollbacks.append(timed(partial(switch, v1)))
             promotes.append(timed(partial(switch, v2)))
+        diffs = target.diffs(DEV, v2.release_id)
+        judge_start = time.perf_counter()
+        judgement = snowflake_release_checks(target, DEV, JUDGED_AT)
+        judge_s = time.perf_counter() - judge_start
         problems = target.verify(DEV, v2, v2.of_kind(ArtifactKind.DBT_PROJECT))
         if problems:
             raise SystemExit(f"verify after the last switch: {problems}")
@@ -139,6 +151,11 @@ def run(scale: int, rounds: int, work: Path) -> dict[str, float | int]:
         "promote_s": round(statistics.median(promotes), 3),
         "staging_rows": int(staging_rows),
         "mart_rows": int(mart_rows),
+        "data_diffs": len(diffs),
+        "data_diffs_blocking": sum(d.blocking for d in diffs),
+        "judge_s": round(judge_s, 3),
+        "judge_checks": len(judgement.results),
+        "judge_failed": sorted(r.line() for r in judgement.results if not r.passed),
     }
 
 

@@ -1042,18 +1042,12 @@ class ReleaseSystem:
         self, release_id: str, envs: list[Environment] | None = None
     ) -> list[EnvironmentDiff]:
         """The data diff of each changed model of ``release_id``, as measured when it was prepared in
-        each of ``envs`` (default: all) whose warehouse holds one."""
-        import duckdb
-
+        each of ``envs`` (default: all) whose warehouse holds one (DuckDB, or in AWS mode the
+        environment's Snowflake database; one that cannot be reached is logged and left out)."""
         from finsight_release.targets.data_diff import EnvironmentDiff
 
         found = []
         for env in envs or list(Environment):
-            if not self.warehouse_target.database(env).exists():
-                continue
-            try:
-                diffs = self.warehouse_target.diffs(env, release_id)
-            except duckdb.CatalogException:  # a warehouse no release was deployed to yet
-                continue
+            diffs = self.warehouse_target.diffs(env, release_id)
             found += [EnvironmentDiff(environment=str(env), diff=diff) for diff in diffs]
         return found

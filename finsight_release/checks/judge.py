@@ -14,11 +14,15 @@ promotion order and the automation (a rollback) act on.
 - freshness: each source table with a ``loaded_at_field`` and an SLA in the dbt sources
   (``warn_after`` / ``error_after``): its newest load older than ``error_after`` is late data, so
   inconclusive (the load may still arrive), older than ``warn_after`` warns, an empty table blocks.
+
+All three run against the environment's own warehouse: DuckDB here, and for an environment on
+Snowflake (AWS mode) the same checks in Snowflake SQL through the connector
+(:mod:`finsight_release.checks.snowflake_checks`), with results of the same shape.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,7 +87,15 @@ class ReleaseJudgement:
 def run_release_checks(
     target: DuckDbWarehouseTarget, env: Environment, now: datetime | None = None
 ) -> ReleaseJudgement:
-    """Run dbt tests, contracts and freshness against ``env``'s published release."""
+    """Run dbt tests, contracts and freshness against ``env``'s published release, in the
+    environment's own warehouse (a Snowflake environment's: :mod:`~finsight_release.checks.
+    snowflake_checks`)."""
+    from finsight_release.targets.warehouse_by_environment import WarehouseByEnvironment
+
+    if isinstance(target, WarehouseByEnvironment) and target.snowflake.serves(env):
+        from finsight_release.checks.snowflake_checks import snowflake_release_checks
+
+        return snowflake_release_checks(target.snowflake, env, now)
     deployed = environment_models(target, env)
     db, plan, project, release_id = (
         deployed.database,
@@ -183,6 +195,14 @@ def dbt_test_results(
     return results
 
 
+class SourceUnreadable(Exception):
+    """A source table's newest load could not be read (its message says why)."""
+
+
+# Reads a source table's newest load (None: no rows), or raises SourceUnreadable.
+NewestLoad = Callable[[SourceTable], datetime | None]
+
+
 def freshness_results(
     con: duckdb.DuckDBPyConnection,
     plan: ModelPlan,
@@ -190,13 +210,36 @@ def freshness_results(
     env: str,
     now: datetime | None = None,
 ) -> list[CheckResult]:
-    """Each source table's newest load against its SLA (``now``: the clock, UTC)."""
+    """Each source table's newest load in a DuckDB warehouse against its SLA (``now``: the clock)."""
+
+    def newest(source: SourceTable) -> datetime | None:
+        try:
+            row = con.execute(
+                f"select max({source.loaded_at_field}) "  # an expression, as dbt takes it
+                f'from "{source.schema_name}"."{source.identifier}"'
+            ).fetchone()
+        except duckdb.Error as exc:
+            raise SourceUnreadable(str(exc).splitlines()[0]) from exc
+        return row[0] if row else None
+
+    return freshness_from(newest, plan, release_id, env, now)
+
+
+def freshness_from(
+    newest: NewestLoad,
+    plan: ModelPlan,
+    release_id: str,
+    env: str,
+    now: datetime | None = None,
+) -> list[CheckResult]:
+    """Each source table's newest load, as ``newest`` reads it in the environment's warehouse,
+    against its SLA (``now``: the clock, UTC)."""
     moment = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
     results = []
     for source in plan.sources:
         if not source.loaded_at_field or not (source.warn_after_hours or source.error_after_hours):
             continue
-        severity, passed, detail, inconclusive = _freshness(con, source, moment)
+        severity, passed, detail, inconclusive = _freshness(newest, source, moment)
         results.append(
             CheckResult(
                 name="freshness",
@@ -214,19 +257,17 @@ def freshness_results(
 
 
 def _freshness(
-    con: duckdb.DuckDBPyConnection, source: SourceTable, moment: datetime
+    newest_load: NewestLoad, source: SourceTable, moment: datetime
 ) -> tuple[Severity, bool, str, bool]:
     """(severity, passed, detail, inconclusive) of one source table's freshness at ``moment``."""
     try:
-        row = con.execute(
-            f"select max({source.loaded_at_field}) "  # an expression, as dbt takes it
-            f'from "{source.schema_name}"."{source.identifier}"'
-        ).fetchone()
-    except duckdb.Error as exc:
-        return "blocking", False, str(exc).splitlines()[0], True
-    newest = row[0] if row else None
+        newest = newest_load(source)
+    except SourceUnreadable as exc:
+        return "blocking", False, str(exc), True
     if newest is None:
         return "blocking", False, "no rows loaded", False
+    if newest.tzinfo is not None:
+        newest = newest.astimezone(UTC).replace(tzinfo=None)
     age = (moment - newest).total_seconds() / 3600
     detail = f"newest load {newest:%Y-%m-%d %H:%M}, {age:.1f} h old"
     if source.error_after_hours is not None and age > source.error_after_hours:
@@ -243,6 +284,8 @@ def _freshness(
 
 __all__: Sequence[str] = (
     "ReleaseJudgement",
+    "SourceUnreadable",
+    "freshness_from",
     "judge_release",
     "record_judgement",
     "run_release_checks",

@@ -17,29 +17,19 @@ Thresholds in the model's dbt ``meta`` make a diff blocking (the release is not 
           max_sum_change_pct: 1        # per numeric column
 
 The live relation holds the data as of its last build or refresh (``live_as_of`` in the diff); the
-new one was just built from current sources.
+new one was just built from current sources. The comparison is the same on both warehouses: its SQL is
+generated once (:mod:`finsight_release.targets.diff_sql`) and rendered in the dialect of the
+:class:`DiffSource` it runs on (DuckDB locally, Snowflake in AWS mode).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-import duckdb
 from pydantic import BaseModel, ConfigDict
 
+from finsight_release.targets.diff_sql import key_delta_query, profile_query
 from finsight_release.targets.model_plan import ModelVersion
-
-NUMERIC = (
-    "TINYINT",
-    "SMALLINT",
-    "INTEGER",
-    "BIGINT",
-    "HUGEINT",
-    "DOUBLE",
-    "FLOAT",
-    "REAL",
-    "DECIMAL",
-)
 
 
 class ColumnDiff(BaseModel):
@@ -99,37 +89,43 @@ class EnvironmentDiff(BaseModel):
         return f"{self.environment}: {self.diff.summary()}{blocking}"
 
 
-def _profile(
-    con: duckdb.DuckDBPyConnection, schema: str, relation: str
-) -> tuple[int, dict[str, tuple[float, float | None]]]:
-    columns = con.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
-        [schema, relation],
-    ).fetchall()
-    parts = ["count(*)"]
-    for name, dtype in columns:
-        parts.append(f'count(*) filter (where "{name}" is null)')
-        numeric = str(dtype).upper().split("(")[0] in NUMERIC
-        parts.append(f'sum("{name}")::double' if numeric else "null")
-    row = con.execute(f'select {", ".join(parts)} from "{schema}"."{relation}"').fetchone()
-    assert row is not None
+class DiffSource(Protocol):
+    """One warehouse's connection as a data diff reads it: the SQL dialect it speaks, a relation's
+    columns as its catalog spells them, and the first row of a query."""
+
+    dialect: str
+
+    def columns(self, schema: str, relation: str) -> list[tuple[str, str]]:
+        """(column, data type) of ``schema.relation``, in order."""
+        ...
+
+    def first_row(self, sql: str) -> tuple[Any, ...]:
+        """The first row ``sql`` returns."""
+        ...
+
+
+# A relation's profile: its row count and, per column (lower case), its catalog spelling, null rate
+# and sum (None: not numeric, or no non-NULL value).
+Profile = tuple[int, dict[str, tuple[str, float, float | None]]]
+
+
+def _profile(source: DiffSource, schema: str, relation: str) -> Profile:
+    columns = source.columns(schema, relation)
+    row = source.first_row(profile_query(schema, relation, columns, source.dialect))
     rows = int(row[0])
     stats = {}
     for i, (name, _) in enumerate(columns):
         nulls, total = row[1 + 2 * i], row[2 + 2 * i]
-        stats[str(name)] = (nulls / rows if rows else 0.0, None if total is None else float(total))
+        stats[name.lower()] = (
+            name,
+            int(nulls) / rows if rows else 0.0,
+            None if total is None else float(total),
+        )
     return rows, stats
 
 
-def _key_delta(
-    con: duckdb.DuckDBPyConnection, schema: str, left: str, right: str, key: tuple[str, ...]
-) -> int:
-    cols = ", ".join(f'"{k}"' for k in key)
-    row = con.execute(
-        f'select count(*) from (select {cols} from "{schema}"."{left}" '
-        f'except select {cols} from "{schema}"."{right}")'
-    ).fetchone()
+def _key_delta(source: DiffSource, schema: str, left: str, right: str, key: list[str]) -> int:
+    row = source.first_row(key_delta_query(schema, left, right, key, source.dialect))
     return int(row[0]) if row else 0
 
 
@@ -171,27 +167,28 @@ def _violations(diff: dict[str, Any], limits: dict[str, float]) -> list[str]:
 
 
 def diff_model(
-    con: duckdb.DuckDBPyConnection,
+    source: DiffSource,
     schema: str,
     model: ModelVersion,
     live_relation: str,
     live_as_of: str | None = None,
 ) -> ModelDiff:
-    """Compare ``model``'s new relation with ``live_relation`` (both in ``schema``)."""
-    rows_live, live = _profile(con, schema, live_relation)
-    rows_new, new = _profile(con, schema, model.physical_name)
-    key = tuple(k for k in model.key if k in live and k in new)
-    added = _key_delta(con, schema, model.physical_name, live_relation, key) if key else None
-    removed = _key_delta(con, schema, live_relation, model.physical_name, key) if key else None
+    """Compare ``model``'s new relation with ``live_relation`` (both in ``schema`` of ``source``'s
+    warehouse); column names are reported in lower case whatever the catalog's spelling."""
+    rows_live, live = _profile(source, schema, live_relation)
+    rows_new, new = _profile(source, schema, model.physical_name)
+    key = [new[k.lower()][0] for k in model.key if k.lower() in live and k.lower() in new]
+    added = _key_delta(source, schema, model.physical_name, live_relation, key) if key else None
+    removed = _key_delta(source, schema, live_relation, model.physical_name, key) if key else None
     columns = tuple(
         ColumnDiff(
             column=name,
-            null_rate_live=live[name][0] if name in live else None,
+            null_rate_live=live[name][1] if name in live else None,
             null_rate_new=rate,
-            sum_live=live[name][1] if name in live else None,
+            sum_live=live[name][2] if name in live else None,
             sum_new=total,
         )
-        for name, (rate, total) in new.items()
+        for name, (_, rate, total) in new.items()
     )
     fields: dict[str, Any] = {
         "rows_live": rows_live,

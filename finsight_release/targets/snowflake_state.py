@@ -4,7 +4,8 @@ The same records as the DuckDB target's (:mod:`finsight_release.targets.warehous
 Snowflake SQL through a DB-API cursor of ``snowflake.connector`` (parameters in its default
 ``pyformat`` style): ``plans`` (each project version's plan, by digest), ``relations`` (each physical
 relation built, by fingerprint, with when it was built), ``tests`` (fingerprints that passed),
-``published`` (digest, release, when) and ``published_views``. Snowflake has no ``INSERT OR
+``published`` (digest, release, when), ``published_views`` and ``diffs`` (each data diff measured
+before go-live, by the fingerprints of the new and the live relation). Snowflake has no ``INSERT OR
 REPLACE``: an upsert is a delete and an insert. Names read from the catalog are lower-cased (Snowflake
 upper-cases unquoted identifiers; the plan spells them in lower case).
 """
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from finsight_release.targets.data_diff import ModelDiff
 from finsight_release.targets.model_plan import PHYSICAL_SCHEMA, ModelPlan, ModelVersion
 from finsight_release.targets.snowflake_sql import CONTROL_SCHEMA
 from finsight_release.targets.virtual_layer import ViewName, built_fingerprints
@@ -34,6 +36,8 @@ DDL = (
     f"CREATE TABLE IF NOT EXISTS {C}.published (key VARCHAR, value VARCHAR)",
     f"CREATE TABLE IF NOT EXISTS {C}.published_views (schema_name VARCHAR, view_name VARCHAR, "
     "fingerprint VARCHAR)",
+    f"CREATE TABLE IF NOT EXISTS {C}.diffs (fingerprint VARCHAR, live_fingerprint VARCHAR, "
+    "release_id VARCHAR, diff VARCHAR, diffed_at TIMESTAMP_NTZ)",
 )
 
 
@@ -213,3 +217,68 @@ def columns(cur: Cursor, name: str, schema: str = PHYSICAL_SCHEMA) -> list[tuple
             [schema.upper(), name.upper()],
         )
     ]
+
+
+def save_diff(cur: Cursor, fingerprint: str, live: str, release_id: str, diff: ModelDiff) -> None:
+    cur.execute(
+        f"DELETE FROM {C}.diffs WHERE fingerprint = %s AND live_fingerprint = %s",
+        [fingerprint, live],
+    )
+    cur.execute(
+        f"INSERT INTO {C}.diffs VALUES (%s, %s, %s, %s, %s)",
+        [fingerprint, live, release_id, diff.model_dump_json(), now()],
+    )
+
+
+def load_diff(cur: Cursor, fingerprint: str, live: str) -> ModelDiff | None:
+    found = rows(
+        cur,
+        f"SELECT diff FROM {C}.diffs WHERE fingerprint = %s AND live_fingerprint = %s",
+        [fingerprint, live],
+    )
+    return ModelDiff.model_validate_json(found[0][0]) if found else None
+
+
+def diffs_for(cur: Cursor, release_id: str) -> list[ModelDiff]:
+    """The diffs measured when ``release_id`` was prepared here, oldest first."""
+    found = rows(
+        cur,
+        f"SELECT diff FROM {C}.diffs WHERE release_id = %s ORDER BY diffed_at",
+        [release_id],
+    )
+    return [ModelDiff.model_validate_json(diff) for (diff,) in found]
+
+
+class SnowflakeDiffStore:
+    """The data diff gate's view of one Snowflake database (:class:`~finsight_release.targets.
+    diff_gate.DiffStore`), on an open cursor: the diff's queries rendered in Snowflake SQL."""
+
+    dialect = "snowflake"
+
+    def __init__(self, cur: Cursor) -> None:
+        self.cur = cur
+
+    def columns(self, schema: str, relation: str) -> list[tuple[str, str]]:
+        return columns(self.cur, relation, schema)
+
+    def first_row(self, sql: str) -> tuple[Any, ...]:
+        self.cur.execute(sql)
+        row = self.cur.fetchone()
+        return tuple(row) if row is not None else ()
+
+    def relations(self) -> dict[str, str]:
+        present = existing_relations(self.cur)
+        return {
+            str(fp): str(name)
+            for fp, name in rows(self.cur, f"SELECT fingerprint, physical_name FROM {C}.relations")
+            if str(name).lower() in present
+        }
+
+    def live_views(self) -> dict[ViewName, str]:
+        return published_views(self.cur)
+
+    def save_diff(self, fingerprint: str, live: str, release_id: str, diff: ModelDiff) -> None:
+        save_diff(self.cur, fingerprint, live, release_id, diff)
+
+    def load_diff(self, fingerprint: str, live: str) -> ModelDiff | None:
+        return load_diff(self.cur, fingerprint, live)

@@ -37,7 +37,13 @@ import yaml
 from finsight_release.envs.environment import Environment
 from finsight_release.envs.faults import fault_point
 from finsight_release.envs.platform_config import PlatformConfig, load_platform_config
-from finsight_release.errors import DbtRunError, PublishError, SourceReadError, WarehouseDeployError
+from finsight_release.errors import (
+    DbtRunError,
+    NothingPublishedError,
+    PublishError,
+    SourceReadError,
+    WarehouseDeployError,
+)
 from finsight_release.observe.logging import get_logger
 from finsight_release.one_line import one_line
 from finsight_release.release.artifact import Artifact, ArtifactKind
@@ -46,7 +52,9 @@ from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
 from finsight_release.targets import snowflake_sql as sql
 from finsight_release.targets import snowflake_state as state
+from finsight_release.targets.data_diff import ModelDiff
 from finsight_release.targets.dbt_overlay import compile_manifest, project_copy
+from finsight_release.targets.diff_gate import blocked_message, gate_diffs
 from finsight_release.targets.model_plan import ModelPlan, ModelVersion, plan_from_manifest
 from finsight_release.targets.virtual_layer import (
     JanitorReport,
@@ -56,7 +64,7 @@ from finsight_release.targets.virtual_layer import (
     older_tables,
     view_changes,
 )
-from finsight_release.validate.dbt.sources import DbtTarget, source_tables
+from finsight_release.validate.dbt.sources import DbtTarget, SourceTable, source_tables
 from finsight_release.validate.secrets.refs import SecretResolver
 from finsight_release.validate.warehouse.problem import WarehouseProblem
 from finsight_release.validate.warehouse.snowflake_identity import deploy_identity, source_vars
@@ -133,6 +141,17 @@ def refuse_unsupported(plan: ModelPlan) -> None:
         )
 
 
+@dataclass(frozen=True)
+class PublishedVersion:
+    """What an environment's Snowflake database publishes: the release, its plan, its Snowflake SQL
+    and its dbt sources as that environment resolves them."""
+
+    release_id: str
+    plan: ModelPlan
+    sql: sql.ProjectSql
+    sources: list[SourceTable]
+
+
 class SnowflakeWarehouseTarget:
     """Deploys the dbt project into each environment's Snowflake database."""
 
@@ -207,12 +226,20 @@ class SnowflakeWarehouseTarget:
         if repo is not None:
             project = project_copy(self.projects_dir, artifact, repo)
         else:
-            project = self.projects_dir / artifact.digest
-            if not (self.projects_dir / f"{artifact.digest}.manifest.json").is_file():
-                raise WarehouseDeployError(
-                    f"dbt project {artifact.digest[:12]} was never prepared in {self.projects_dir}"
-                )
-        cached = self.projects_dir / f"{artifact.digest}.manifest.json"
+            project = self._prepared_project(artifact.digest)
+        return self._version(env, artifact.digest, artifact.name, project)
+
+    def _prepared_project(self, digest: str) -> Path:
+        if not (self.projects_dir / f"{digest}.manifest.json").is_file():
+            raise WarehouseDeployError(
+                f"dbt project {digest[:12]} was never prepared in {self.projects_dir}"
+            )
+        return self.projects_dir / digest
+
+    def _version(
+        self, env: Environment, digest: str, name: str, project: Path
+    ) -> tuple[ModelPlan, sql.ProjectSql]:
+        cached = self.projects_dir / f"{digest}.manifest.json"
         if cached.is_file():
             manifest = json.loads(cached.read_text())
         else:
@@ -220,21 +247,43 @@ class SnowflakeWarehouseTarget:
                 manifest = compile_manifest(project, PUBLISHED_SCHEMA)
             except DbtRunError as exc:
                 raise WarehouseDeployError(
-                    f"dbt project {artifact.name} ({artifact.digest[:12]}) does not compile: {exc}"
+                    f"dbt project {name} ({digest[:12]}) does not compile: {exc}"
                 ) from exc
             tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
             tmp.write_text(json.dumps(manifest))
             tmp.replace(cached)
-        plan = plan_from_manifest(artifact.digest, manifest)
+        plan = plan_from_manifest(digest, manifest)
         refuse_unsupported(plan)
+        return plan, sql.project_sql(manifest, plan, self.sources(env, project, digest))
+
+    def sources(self, env: Environment, project: Path, digest: str) -> list[SourceTable]:
+        """The dbt sources of ``project`` as they resolve for ``env``'s Snowflake database (its
+        ``FINSIGHT_RAW_DATABASE`` ... variables)."""
         target = self._environment(env)
         try:
-            sources = source_tables(
+            return source_tables(
                 project, DbtTarget("snowflake", target.database), target.source_vars
             )
         except SourceReadError as exc:
-            raise WarehouseDeployError(f"dbt sources of {artifact.digest[:12]}: {exc}") from exc
-        return plan, sql.project_sql(manifest, plan, sources)
+            raise WarehouseDeployError(f"dbt sources of {digest[:12]}: {exc}") from exc
+
+    def published_version(self, env: Environment) -> PublishedVersion:
+        """The release ``env``'s database publishes, with its plan, its Snowflake SQL and its
+        sources; NothingPublishedError when it publishes none (the post-deploy checks read this)."""
+        with self.session(env) as cur:
+            published = state.published(cur)
+            plan = state.load_plan(cur, published.get("digest", "")) if published else None
+        if plan is None or not published.get("release"):
+            raise NothingPublishedError(
+                f"{env} publishes no release in Snowflake database "
+                f"{self._environment(env).database}: promote a release with a dbt project to "
+                f"{env} first"
+            )
+        project = self._prepared_project(plan.digest)
+        _, project_sql = self._version(env, plan.digest, plan.digest[:12], project)
+        return PublishedVersion(
+            published["release"], plan, project_sql, self.sources(env, project, plan.digest)
+        )
 
     # --- prepare ----------------------------------------------------------------------------
 
@@ -249,10 +298,14 @@ class SnowflakeWarehouseTarget:
         database holds them) and run the tests whose fingerprint is new; the published layer is
         untouched. A model that fails is dropped and named with Snowflake's message, its downstream
         models are skipped, the tests of what built still run, and what built and passed stays
-        registered (a retry reuses it)."""
+        registered (a retry reuses it). Then each table built whose published view would switch is
+        diffed against the live relation (:mod:`finsight_release.targets.data_diff`); a diff over
+        a threshold in its model's ``meta`` refuses the release."""
         self.built_models = self.cloned_models = 0
+        where = f"Snowflake database {self._environment(env).database}"
         for artifact in artifacts:
             plan, project_sql = self.version(env, artifact, repo)
+            blocked: list[str] = []
             with self.session(env) as cur:
                 state.save_plan(cur, plan)
                 done = state.built(cur, plan)
@@ -261,12 +314,32 @@ class SnowflakeWarehouseTarget:
                 broken = {m.unique_id for m in todo if m.name in failed}
                 built = {m.unique_id for m in todo} - broken
                 failed |= self._test(cur, plan, project_sql, built, broken)
+                if not failed:
+                    fingerprints = {m.fingerprint for m in todo if m.unique_id in built}
+                    blocked = self._gate_diffs(cur, plan, fingerprints, manifest.release_id)
             if failed:
                 raise WarehouseDeployError(
-                    f"building release {manifest.release_id} in Snowflake database "
-                    f"{self._environment(env).database} failed (published layer unchanged): "
+                    f"building release {manifest.release_id} in {where} failed "
+                    "(published layer unchanged): "
                     + " | ".join(f"{name}: {why}" for name, why in failed.items())
                 )
+            if blocked:
+                raise WarehouseDeployError(blocked_message(manifest.release_id, where, blocked))
+
+    def _gate_diffs(self, cur: Any, plan: ModelPlan, built: set[str], release_id: str) -> list[str]:
+        """Diff each table of ``plan`` just ``built`` whose published view would switch against the
+        relation consumers read, in Snowflake SQL, and store it; the switching tables whose stored
+        diff is over the thresholds of their model's ``meta`` (the release is refused on every
+        retry while one is)."""
+        diffs, blocked = gate_diffs(state.SnowflakeDiffStore(cur), plan, built, release_id)
+        for diff in diffs:
+            self.log.info("data diff", model=diff.model, diff=diff.summary())
+        return blocked
+
+    def diffs(self, env: Environment, release_id: str) -> list[ModelDiff]:
+        """The data diffs recorded when ``release_id`` was prepared in ``env``'s database."""
+        with self.session(env) as cur:
+            return state.diffs_for(cur, release_id)
 
     def _build(
         self,

@@ -42,7 +42,7 @@ from finsight_release.targets.dbt_overlay import (
     compile_plan,
     project_copy,
 )
-from finsight_release.targets.diff_gate import gate_diffs
+from finsight_release.targets.diff_gate import blocked_message, gate_diffs
 from finsight_release.targets.model_plan import (
     PHYSICAL_SCHEMA,
     ModelPlan,
@@ -160,19 +160,23 @@ class DuckDbWarehouseTarget:
     ) -> None:
         """Refuse ``plan`` while a stored data diff of one of its switching tables is over its
         thresholds (the tables just ``built`` are diffed first)."""
-        diffs, blocked = gate_diffs(con, plan, built, release_id)
+        diffs, blocked = gate_diffs(state.DuckDbDiffStore(con), plan, built, release_id)
         for diff in diffs:
             self.log.info("data diff", model=diff.model, diff=diff.summary())
         if blocked:
-            raise WarehouseDeployError(
-                f"data diff blocks release {release_id} in {db} (published layer unchanged): "
-                + " | ".join(blocked)
-            )
+            raise WarehouseDeployError(blocked_message(release_id, str(db), blocked))
 
     def diffs(self, env: Environment, release_id: str) -> list[ModelDiff]:
-        """The data diffs recorded when ``release_id`` was prepared in ``env``."""
-        with self.connect(self.database(env), read_only=True) as con:
-            return state.diffs_for(con, release_id)
+        """The data diffs recorded when ``release_id`` was prepared in ``env`` (none in a warehouse
+        nothing was deployed to)."""
+        db = self.database(env)
+        if not db.exists():
+            return []
+        with self.connect(db, read_only=True) as con:
+            try:
+                return state.diffs_for(con, release_id)
+            except duckdb.CatalogException:  # a warehouse no release was deployed to yet
+                return []
 
     def plan(self, env: Environment, artifact: Artifact, repo: ReleaseRepository) -> ModelPlan:
         """The :class:`ModelPlan` of a dbt project version: from ``env``'s warehouse, else from the

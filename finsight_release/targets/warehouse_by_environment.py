@@ -3,7 +3,7 @@
 An env config with ``warehouse.type: snowflake`` deploys to Snowflake
 (:class:`~finsight_release.targets.snowflake_warehouse.SnowflakeWarehouseTarget`); any other
 environment keeps the local DuckDB warehouse. The class is the DuckDB target with its deploy steps
-(``prepare``, ``switch``, ``verify``, ``after_live``) and readings (``published``,
+(``prepare``, ``switch``, ``verify``, ``after_live``) and readings (``published``, ``diffs``,
 ``refresh_status``) handed to the Snowflake target for the environments it serves, so every caller
 of the warehouse target (the Deployer, status, the janitor) gets the right warehouse per environment.
 """
@@ -19,6 +19,7 @@ from finsight_release.errors import WarehouseDeployError
 from finsight_release.release.artifact import Artifact
 from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.release.repository import ReleaseRepository
+from finsight_release.targets.data_diff import ModelDiff
 from finsight_release.targets.snowflake_warehouse import SnowflakeWarehouseTarget
 from finsight_release.targets.warehouse import DuckDbWarehouseTarget
 
@@ -74,6 +75,17 @@ class WarehouseByEnvironment(DuckDbWarehouseTarget):
         if self.snowflake.serves(env):
             return self.snowflake.published(env)
         return super().published(env)
+
+    def diffs(self, env: Environment, release_id: str) -> list[ModelDiff]:
+        """The data diffs of ``release_id`` in ``env``; for Snowflake none when the database cannot
+        be read (a report must not fail because a warehouse is unreachable: the reason is logged)."""
+        if self.snowflake.serves(env):
+            try:
+                return self.snowflake.diffs(env, release_id)
+            except WarehouseDeployError as exc:
+                self.log.warning("data diffs unreadable", environment=str(env), error=str(exc))
+                return []
+        return super().diffs(env, release_id)
 
     def refresh_status(self, env: Environment) -> dict[str, Any] | None:
         """The last refresh of ``env``; for Snowflake None when it cannot be read (``status`` must

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 
-from finsight_release.targets import virtual_layer
 from finsight_release.targets.data_diff import ModelDiff
 from finsight_release.targets.model_plan import ModelPlan, ModelVersion
 from finsight_release.targets.virtual_layer import built_fingerprints
@@ -250,9 +250,37 @@ def refreshed_at(con: duckdb.DuckDBPyConnection) -> dict[str, datetime]:
     }
 
 
-def switching_tables(
-    con: duckdb.DuckDBPyConnection, plan: ModelPlan
-) -> list[tuple[ModelVersion, str]]:
-    """Table models of ``plan`` whose published view reads another version now, with that version's
-    fingerprint (what publishing ``plan`` would switch)."""
-    return virtual_layer.switching_tables(plan, published_view_fingerprints(con))
+class DuckDbDiffStore:
+    """The data diff gate's view of one DuckDB warehouse (:class:`~finsight_release.targets.diff_gate.
+    DiffStore`), on an open connection."""
+
+    dialect = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def columns(self, schema: str, relation: str) -> list[tuple[str, str]]:
+        return [
+            (str(name), str(kind))
+            for name, kind in self.con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, relation],
+            ).fetchall()
+        ]
+
+    def first_row(self, sql: str) -> tuple[Any, ...]:
+        row = self.con.execute(sql).fetchone()
+        return tuple(row) if row is not None else ()
+
+    def relations(self) -> dict[str, str]:
+        return {row[0]: row[3] for row in relation_rows(self.con)}
+
+    def live_views(self) -> dict[tuple[str, str], str]:
+        return published_view_fingerprints(self.con)
+
+    def save_diff(self, fingerprint: str, live: str, release_id: str, diff: ModelDiff) -> None:
+        save_diff(self.con, fingerprint, live, release_id, diff)
+
+    def load_diff(self, fingerprint: str, live: str) -> ModelDiff | None:
+        return load_diff(self.con, fingerprint, live)

@@ -98,7 +98,24 @@ BREACH = {  # fct_payments against its contract: a column it does not declare, a
         "union all select null as payment_id, 1.0 as amount, 10 as customer_id, 1 as extra\n"
     ),
 }
-VERSIONS = {"v1": {}, "v2": STG_ACCOUNTS_V2, "v3": BROKEN, "v4": BREACH}
+# fct_payments with a primary key and blocking diff thresholds in its meta, losing payment 103.
+SHRINKING = {
+    "dbt_project/models/marts/_marts.yml": (
+        "version: 2\nmodels:\n  - name: fct_payments\n    config:\n      contract: {enforced: true}\n"
+        "      meta: {finsight: {diff: {max_row_change_pct: 10, max_keys_removed: 0}}}\n"
+        "    columns:\n      - name: payment_id\n        data_type: integer\n"
+        "        constraints: [{type: not_null}, {type: primary_key}]\n"
+        "        data_tests: [not_null, unique]\n"
+        "      - name: amount\n        data_type: decimal(12, 2)\n"
+        "      - name: customer_id\n        data_type: integer\n"
+    ),
+    "dbt_project/models/marts/fct_payments.sql": (
+        "select p.payment_id, p.amount, a.customer_id\n"
+        "from {{ ref('stg_payments') }} p join {{ ref('stg_accounts') }} a using (account_id)\n"
+        "where p.payment_id <> 103\n"
+    ),
+}
+VERSIONS = {"v1": {}, "v2": STG_ACCOUNTS_V2, "v3": BROKEN, "v4": BREACH, "v5": SHRINKING}
 
 
 @pytest.fixture(scope="module")
@@ -329,6 +346,35 @@ def test_an_enforced_contract_is_checked_on_the_relation_built(
     fct = warehouse.plan(v4).by_id()["model.mini.fct_payments"]
     assert fct.physical_name not in warehouse.physical()
     assert warehouse.target.published(DEV)["release"] == v1.release_id
+
+
+def test_the_data_diff_runs_in_snowflake_sql_and_meta_thresholds_block_the_release(
+    warehouse: Warehouse, releases: Releases
+) -> None:
+    v1, v2, v5 = releases.get("v1"), releases.get("v2"), releases.get("v5")
+    warehouse.deploy(v1)
+    warehouse.deploy(v2)  # stg_accounts changed: the two tables reading it switch, within limits
+    diffs = {d.model: d for d in warehouse.target.diffs(DEV, v2.release_id)}
+    assert set(diffs) == {"dim_accounts", "fct_payments"}
+    fct = diffs["fct_payments"]
+    by_id = warehouse.plan(v2).by_id()
+    assert fct.new_relation == by_id["model.mini.fct_payments"].physical_name
+    assert fct.live_relation == warehouse.plan(v1).by_id()["model.mini.fct_payments"].physical_name
+    assert (fct.rows_live, fct.rows_new, fct.keys_added, fct.blocking) == (4, 4, None, False)
+    assert {c.column for c in fct.columns} == {"payment_id", "amount", "customer_id"}
+    with pytest.raises(WarehouseDeployError, match="data diff blocks") as info:
+        warehouse.prepare(v5)
+    message = str(info.value)
+    assert f"release {v5.release_id} in Snowflake database ANALYTICS_DEV" in message
+    assert "fct_payments: rows changed 25.0% > 10%; 1 keys removed > 0" in message
+    assert "published layer unchanged" in message and "\n" not in message
+    assert warehouse.target.published(DEV)["release"] == v2.release_id
+    with pytest.raises(WarehouseDeployError, match="data diff blocks"):
+        warehouse.prepare(v5)  # a retry, with the relation already built, is still refused
+    (diff,) = warehouse.target.diffs(DEV, v5.release_id)
+    assert (diff.rows_live, diff.rows_new, diff.keys_added, diff.keys_removed) == (4, 3, 0, 1)
+    amount = next(c for c in diff.columns if c.column == "amount")
+    assert (amount.sum_live, amount.sum_new) == (42.75, 35.75)
 
 
 class _Unreachable(Exception):
@@ -598,6 +644,16 @@ def test_aws_mode_promotes_and_rolls_back_snowflake_environments_through_the_dep
             deployer.promote(STAGING, manifest.release_id, override_reason="snowflake test")
         assert target.published(STAGING)["release"] == v2.release_id
         assert target.built_models == 3  # v2: stg_accounts and the two marts reading it
+        # v2's data diffs, measured in Snowflake, ride on the release's evidence: the validation
+        # report and the deployment's materialization (the instance recorder, promote_job) read
+        # ReleaseSystem.data_diffs (tests/assets/test_data_diff_attachment.py).
+        diffs = system.data_diffs(v2.release_id)
+        assert sorted((d.environment, d.diff.model) for d in diffs) == [
+            ("staging", "dim_accounts"),
+            ("staging", "fct_payments"),
+        ]
+        fct = next(d.diff for d in diffs if d.diff.model == "fct_payments")
+        assert (fct.rows_live, fct.rows_new, fct.verdict()) == (4, 4, "within limits")
         with pytest.raises(PromotionRefusedError, match="outside staging's retention window"):
             deployer.rollback(STAGING)  # the window is the last 1 release
         assert target.published(STAGING)["release"] == v2.release_id
@@ -610,6 +666,17 @@ def test_aws_mode_promotes_and_rolls_back_snowflake_environments_through_the_dep
             "done",
             v1.release_id,
         )
+        # The post-deploy judge reads staging's Snowflake database (its dbt tests; this project
+        # has no contracts or freshness SLAs: tests/checks/test_snowflake_checks.py has them) and
+        # settles the release's health there from the evidence.
+        judgement = system.judge(STAGING)
+        assert (judgement.release_id, judgement.verdict) == (v1.release_id, "passed")
+        assert {(r.kind, r.name) for r in judgement.results} == {
+            ("dbt_test", "not_null_fct_payments_payment_id"),
+            ("dbt_test", "unique_fct_payments_payment_id"),
+        }
+        health = system.deployer.ledger.health(STAGING, v1.release_id)
+        assert health is not None and health.healthy
         report = sweep(
             target, STAGING, protected_digests(system.repo, {v1.release_id: "", v2.release_id: ""})
         )
