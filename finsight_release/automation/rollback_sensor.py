@@ -79,7 +79,8 @@ def rollback_on_failed_checks(
             continue
         failing = evaluation.asset_key.to_user_string()
         check = f"{failing}:{evaluation.check_name}"
-        attribution = system.judge_failed_check(check, attribute(failing, parents, changed), actor)
+        attributed = attribute(failing, parents, changed, evaluation.partition)
+        attribution = system.judge_failed_check(check, attributed, actor)
         context.log.info(f"{check}: {attribution.describe() if attribution else 'not attributed'}")
         if attribution is None:
             continue

@@ -56,14 +56,39 @@ def live_change(
     return LiveChange(env, pointer.release_id, previous, kinds)
 
 
+def deployment_env(asset: str) -> Environment | None:
+    """The environment of a deployment asset (``dev/dbt_models`` -> dev); None for other assets."""
+    head, _, rest = asset.partition("/")
+    if not rest or head not in {str(env) for env in Environment}:
+        return None
+    return Environment.parse(head)
+
+
+def in_partition(parent: str, node: str, env: Environment) -> str:
+    """The parent ``node`` has in ``env``'s partition: platform assets (tables, models) hang off
+    ``prod/<kind>`` in the graph, and in ``env``'s partition they are built from ``<env>/<kind>``."""
+    if deployment_env(node) is None and deployment_env(parent) is Environment.PROD:
+        return f"{env}/{parent.partition('/')[2]}"
+    return parent
+
+
 def attribute(
-    failing: str, parents: Mapping[str, Collection[str]], changed: Mapping[str, LiveChange]
+    failing: str,
+    parents: Mapping[str, Collection[str]],
+    changed: Mapping[str, LiveChange],
+    partition: str | None = None,
 ) -> Attribution | None:
     """The nearest changed asset upstream of ``failing`` (itself included), with the lineage path.
 
     ``parents`` maps an asset to its parents; ``changed`` maps each changed deployment asset to the
-    live change behind it.
+    live change behind it. ``partition``: the partition the failing check judged; an environment
+    (the platform assets are partitioned by environment) scopes the search to that environment's
+    changes, reached through its own deployment assets.
     """
+    # Only environment partitions scope the search (release/<kind> checks are partitioned by release).
+    env = Environment(partition) if partition in {str(e) for e in Environment} else None
+    if env is not None:
+        changed = {asset: change for asset, change in changed.items() if change.env is env}
     came_from: dict[str, str | None] = {failing: None}
     queue = deque([failing])
     while queue:
@@ -74,6 +99,8 @@ def attribute(
                 path.append(child)
             return Attribution(changed[node], tuple(path))
         for parent in sorted(parents.get(node, ())):
+            if env is not None:
+                parent = in_partition(parent, node, env)
             if parent not in came_from:
                 came_from[parent] = node
                 queue.append(parent)

@@ -33,3 +33,21 @@ def test_a_failure_the_change_does_not_reach_is_not_attributed() -> None:
 def test_the_changed_asset_itself_failing_is_attributed() -> None:
     found = attribute("prod/dbt_models", PARENTS, {"prod/dbt_models": CHANGE})
     assert found is not None and found.path == ("prod/dbt_models",)
+
+
+def test_a_failure_in_an_environment_partition_is_traced_through_that_environments_deployment() -> (
+    None
+):
+    dev_change = LiveChange(Environment.DEV, "r-3", "r-2", frozenset({ArtifactKind.DBT_PROJECT}))
+    changed = {"dev/dbt_models": dev_change, "prod/dbt_models": CHANGE}
+    found = attribute("fct_payments", PARENTS, changed, partition="dev")
+    assert found is not None and found.change == dev_change
+    assert found.path == ("dev/dbt_models", "fct_payments")  # not via staging and prod
+    in_prod = attribute("fct_payments", PARENTS, changed, partition="prod")
+    assert in_prod is not None and in_prod.change == CHANGE
+    assert in_prod.path == ("prod/dbt_models", "fct_payments")
+    # Another environment's change never explains a failure judged in this one.
+    assert attribute("fct_payments", PARENTS, {"prod/dbt_models": CHANGE}, "staging") is None
+    # A partition that is no environment (a release id) does not scope the search.
+    by_release = attribute("fct_payments", PARENTS, {"prod/dbt_models": CHANGE}, "r-9")
+    assert by_release is not None and by_release.change == CHANGE
