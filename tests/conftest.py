@@ -14,6 +14,7 @@ from tests.newcomer import newcomer_path
 
 if TYPE_CHECKING:
     from tests.targets.airflow_world import AirflowWorld
+    from tests.targets.streaming.stream_world import Broker
 
 FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -103,3 +104,15 @@ def airflow_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowW
         yield world
     finally:
         world.airflow.stop()
+
+
+@pytest.fixture
+def broker() -> Iterator[Broker]:
+    """A Tansu broker on loopback for the test (streaming rollouts), stopped after it."""
+    from tests.targets.streaming.stream_world import start_broker
+
+    running = start_broker()
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -30,7 +29,7 @@ from finsight_release.settings import REPO_ROOT, load_settings
 from finsight_release.system import ReleaseSystem
 from finsight_release.targets.streaming.runtime import LocalConsumerRuntime
 from finsight_release.targets.streaming.service_spec import ServiceSpec, read_service
-from tests.targets.streaming.stream_world import Broker, produce, start_broker, wait_caught_up
+from tests.targets.streaming.stream_world import Broker, produce, wait_caught_up
 
 DEV = Environment.DEV
 TOPIC = "payments.events"
@@ -56,15 +55,6 @@ def run_checks(
     )
     result = defs.resolve_job_def("streaming").execute_in_process(instance=instance)
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
-
-
-@pytest.fixture
-def broker() -> Iterator[Broker]:
-    running = start_broker()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def test_the_reference_platform_has_one_asset_per_topic() -> None:

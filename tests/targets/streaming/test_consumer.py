@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import duckdb
-import pytest
 from confluent_kafka import Producer
 
 from finsight_release.targets.streaming.local_service import LocalConsumerService, TaskHandle
@@ -23,20 +21,10 @@ from tests.targets.streaming.stream_world import (
     payment_event,
     produce,
     reference_spec,
-    start_broker,
     wait_caught_up,
 )
 
 V1 = "1" * 16
-
-
-@pytest.fixture
-def broker() -> Iterator[Broker]:
-    running = start_broker()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def wait_consuming(service: LocalConsumerService, task: TaskHandle) -> dict[str, object]:

@@ -15,7 +15,7 @@ from finsight_release.system import ReleaseSystem
 from finsight_release.targets.streaming.local_service import LocalConsumerService, is_alive
 from finsight_release.targets.streaming.runtime import LocalConsumerRuntime
 from finsight_release.targets.streaming.service_spec import ServiceSpec
-from tests.targets.streaming.stream_world import Broker, produce, start_broker, wait_caught_up
+from tests.targets.streaming.stream_world import Broker, produce, wait_caught_up
 from tests.targets.streaming.topic_releases import topic_release
 
 DEV = Environment.DEV
@@ -28,15 +28,6 @@ SERVICE = ServiceSpec(
     "consumer.py",
     "stream_payments_sink",
 )
-
-
-@pytest.fixture
-def broker() -> Iterator[Broker]:
-    running = start_broker()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

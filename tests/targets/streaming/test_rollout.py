@@ -28,20 +28,10 @@ from tests.targets.streaming.stream_world import (
     produce,
     reference_spec,
     sink_rows,
-    start_broker,
     wait_caught_up,
 )
 
 V1, V2 = "1" * 16, "2" * 16
-
-
-@pytest.fixture
-def broker() -> Iterator[Broker]:
-    running = start_broker()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture
