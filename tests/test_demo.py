@@ -97,15 +97,15 @@ def test_demo_end_to_end(system: ReleaseSystem) -> None:
         )
         assert promote_run.is_success and rollback_run.is_success
         assert rollback_run.tags["finsight/attribution"] == " -> ".join(path)
-        # The promote run judged v2 (failed, ERROR); the rollback run judged v1 again (passed).
+        # The promote run judged v2: the contract failed, severity ERROR, with v2's release id.
         key = dg.AssetCheckKey(dg.AssetKey([REGRESSED_MART]), "soda_contract")
-        history = instance.event_log_storage.get_asset_check_execution_history(key, limit=10)
-        by_run = {r.run_id: r.evaluation for r in history}
-        failed, restored = by_run[promote_run.run_id], by_run[rollback_run.run_id]
-        assert failed and not failed.passed and failed.metadata["release_id"].value == v2
-        assert failed.severity == dg.AssetCheckSeverity.ERROR
-        assert restored and restored.passed and restored.metadata["release_id"].value == v1
-        assert history[0].run_id == rollback_run.run_id
+        (record,) = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+            [key]
+        ).values()
+        assert record.run_id == promote_run.run_id
+        assert record.evaluation and not record.evaluation.passed
+        assert record.evaluation.metadata["release_id"].value == v2
+        assert record.evaluation.severity == dg.AssetCheckSeverity.ERROR
         deployed = instance.get_latest_materialization_event(dg.AssetKey(["dev", "dbt_models"]))
         assert deployed and deployed.asset_materialization
         assert deployed.asset_materialization.metadata["release_id"].value == v1  # rolled back

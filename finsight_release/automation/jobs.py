@@ -7,6 +7,7 @@ without a daemon.
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 
@@ -85,7 +86,7 @@ def judged_now(context: dg.OpExecutionContext, system: ReleaseSystem, env: Envir
 
 
 def _deployed(
-    context: dg.OpExecutionContext, system: ReleaseSystem, record: OperationRecord
+    context: dg.OpExecutionContext, system: ReleaseSystem, record: OperationRecord, judge: bool
 ) -> Iterator[dg.AssetMaterialization]:
     live = record.live_release  # a rollback that undid a crashed operation: its from_release
     if live is None:
@@ -93,10 +94,9 @@ def _deployed(
     manifest = system.repo.get(live)
     # The environment's DORA metrics of the week ride on each deployment: the UI plots them; the
     # verdict of the checks judged in this run tells after_deployments not to judge it again.
-    extra = {
-        **dora_metadata(system.dora(), str(record.environment)),
-        JUDGED_METADATA: judged_now(context, system, record.environment),
-    }
+    extra: dict[str, Any] = dict(dora_metadata(system.dora(), str(record.environment)))
+    if judge:
+        extra[JUDGED_METADATA] = judged_now(context, system, record.environment)
     yield from deployment_materializations(
         record.environment,
         manifest,
@@ -145,7 +145,7 @@ def promote_op(
             override_reason=config.emergency_override or None,
         )
     context.log.info(f"{record.environment}: {record.to_release} {record.state} ({record.id})")
-    yield from _deployed(context, system, record)
+    yield from _deployed(context, system, record, judge=True)
     yield dg.Output(record.id, "operation_id")
 
 
@@ -158,7 +158,9 @@ def rollback_op(
     with log_context(dagster_run_id=context.run_id):
         record = system.deployer.rollback(Environment.parse(config.env), config.to_release or None)
     context.log.info(f"{record.environment}: rolled back to {record.to_release} ({record.id})")
-    yield from _deployed(context, system, record)
+    # Not judged here: the run ends as soon as the previous release is live again, and
+    # after_deployments judges it in a run of its own.
+    yield from _deployed(context, system, record, judge=False)
     yield dg.Output(record.id, "operation_id")
 
 

@@ -4,7 +4,7 @@ release with the post-deploy checks.
 ``after_deployments`` watches the ``<env>/<kind>`` deployment assets, whichever door recorded them (a
 ``promote_job`` / ``rollback_job`` run, or the CLI's InstanceRecorder). A new deployment in an
 environment requests ``post_deploy_checks_job`` for it (unless the deploying run judged it already,
-as ``promote_job`` and ``rollback_job`` do: metadata ``post_deploy_checks``), and ``observe_raw_tables_job`` when the
+as ``promote_job`` does: metadata ``post_deploy_checks``), and ``observe_raw_tables_job`` when the
 release runs a dbt project there (the sensor's first tick only notes what is deployed already: the
 schedule judges that). The checks run
 ``ReleaseSystem.judge`` through the ``release_contracts`` asset check, so the release's health comes
