@@ -26,6 +26,7 @@ import yaml
 from dagster_airlift.core import assets_with_dag_mappings
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from finsight_release.assets.raw_observations import SAFE_LOADER
 from finsight_release.assets.releases import deployment_key
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.envs.environment import Environment
@@ -47,9 +48,7 @@ def source_table_specs(platform: Path) -> list[dg.AssetSpec | dg.AssetsDefinitio
     """One spec per source table in the YAML definitions, mapped to its ingestion DAG."""
     mappings: dict[str, list[dg.AssetSpec]] = {}
     for path in sorted((platform / SOURCES_DIR).glob("*.yaml")):
-        doc = (
-            yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
-        )
+        doc = yaml.load(path.read_text(), Loader=SAFE_LOADER) or {}
         source = doc.get("source", path.stem)
         for group, spec in (doc.get("groups") or {}).items():
             dag_id = ingest_dag_id(source, group)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import dagster as dg
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.dagster_run import RunsFilter
 
 from finsight_release.assets.judgement_checks import CONTRACT_CHECK
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from finsight_release.system import ReleaseSystem
 
 RUN_KEY_TAG = "dagster/run_key"
+FAILED = AssetCheckExecutionRecordStatus.FAILED
 QUIET_CONSOLE = {"console": {"config": {"log_level": "WARNING"}}}
 
 
@@ -129,7 +131,7 @@ class InProcessPipeline:
         key = dg.AssetCheckKey(dg.AssetKey([asset]), CONTRACT_CHECK)
         latest = self.instance.event_log_storage.get_latest_asset_check_execution_by_key([key])
         record = latest.get(key)
-        if record is None or record.event is None or record.status.value != "FAILED":
+        if record is None or record.event is None or record.status is not FAILED:
             raise FinsightError(f"no failing {CONTRACT_CHECK} check recorded on {asset}")
         return time.perf_counter() - (time.time() - record.event.timestamp)
 

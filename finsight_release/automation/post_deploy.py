@@ -93,7 +93,7 @@ def after_deployments(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         materialization = newest.asset_materialization
         metadata = materialization.metadata if materialization is not None else {}
         release = str(metadata["release_id"].value) if "release_id" in metadata else ""
-        judged = JUDGED_METADATA in metadata  # promote_job / rollback_job judged it in the run
+        judged = JUDGED_METADATA in metadata  # promote_job judged it in the run
         context.log.info(f"{env} now runs {release or 'a new release'}: observe and judge it")
         tags = {"finsight/actor": ACTOR, "finsight/environment": str(env)}
         dbt = latest.get(deployment_key(env, ArtifactKind.DBT_PROJECT))

@@ -56,12 +56,13 @@ def live_change(
     return LiveChange(env, pointer.release_id, previous, kinds)
 
 
+ENVIRONMENT_NAMES = frozenset(str(env) for env in Environment)
+
+
 def deployment_env(asset: str) -> Environment | None:
     """The environment of a deployment asset (``dev/dbt_models`` -> dev); None for other assets."""
     head, _, rest = asset.partition("/")
-    if not rest or head not in {str(env) for env in Environment}:
-        return None
-    return Environment.parse(head)
+    return Environment(head) if rest and head in ENVIRONMENT_NAMES else None
 
 
 def in_partition(parent: str, node: str, env: Environment) -> str:
@@ -86,7 +87,7 @@ def attribute(
     changes, reached through its own deployment assets.
     """
     # Only environment partitions scope the search (release/<kind> checks are partitioned by release).
-    env = Environment(partition) if partition in {str(e) for e in Environment} else None
+    env = Environment(partition) if partition in ENVIRONMENT_NAMES else None
     if env is not None:
         changed = {asset: change for asset, change in changed.items() if change.env is env}
     came_from: dict[str, str | None] = {failing: None}

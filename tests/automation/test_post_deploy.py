@@ -22,7 +22,9 @@ from finsight_release.automation.post_deploy import (
 from finsight_release.definitions import defs
 from finsight_release.envs.environment import Environment
 from finsight_release.release.artifact import ArtifactKind
+from finsight_release.release.manifest import ReleaseManifest
 from finsight_release.settings import load_settings
+from finsight_release.system import ReleaseSystem
 from tests.mini_platform import make_platform
 
 DEV = Environment.DEV
@@ -34,14 +36,22 @@ def resource(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ReleaseSystemRe
     return ReleaseSystemResource(home=str(tmp_path / "home"), actor="ci")
 
 
-def test_a_promote_run_judges_its_deployment_and_the_sensor_does_not_judge_it_again(
+def built_and_idle(
     resource: ReleaseSystemResource, tmp_path: Path
-) -> None:
+) -> tuple[ReleaseSystem, ReleaseManifest, dg.DagsterInstance, dg.SensorResult]:
+    """A release built (nothing deployed) and the sensor's tick before any deployment."""
     system = resource.system()
     release, _ = system.build(make_platform(tmp_path / "p", without="dbt_project"))
     instance = dg.DagsterInstance.ephemeral()
     idle = after_deployments.evaluate_tick(dg.build_sensor_context(instance=instance, cursor="{}"))
     assert not idle.run_requests and idle.skip_message == "no new deployment"
+    return system, release, instance, idle
+
+
+def test_a_promote_run_judges_its_deployment_and_the_sensor_does_not_judge_it_again(
+    resource: ReleaseSystemResource, tmp_path: Path
+) -> None:
+    system, release, instance, idle = built_and_idle(resource, tmp_path)
     promote_job.execute_in_process(
         run_config={
             "ops": {"promote_op": {"config": {"env": "dev", "release_id": release.release_id}}}
@@ -69,10 +79,7 @@ def test_a_promote_run_judges_its_deployment_and_the_sensor_does_not_judge_it_ag
 def test_a_deployment_recorded_without_a_judgement_requests_the_checks_once(
     resource: ReleaseSystemResource, tmp_path: Path
 ) -> None:
-    system = resource.system()
-    release, _ = system.build(make_platform(tmp_path / "p", without="dbt_project"))
-    instance = dg.DagsterInstance.ephemeral()
-    idle = after_deployments.evaluate_tick(dg.build_sensor_context(instance=instance, cursor="{}"))
+    system, release, instance, idle = built_and_idle(resource, tmp_path)
     record = system.promote(DEV, release.release_id)  # the CLI's door: recorded, not judged
     for materialization in deployment_materializations(
         DEV, release, "ci", record.kind, record.change_set.summary()
