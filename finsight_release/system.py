@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from finsight_release.store.base import ObjectStore
     from finsight_release.targets.airflow_health import AirflowHealth
     from finsight_release.targets.data_diff import EnvironmentDiff
+    from finsight_release.targets.dbt_overlay import DbtInvoker
     from finsight_release.targets.environment_models import EnvironmentModels
     from finsight_release.targets.janitor import JanitorReport
     from finsight_release.targets.mwaa import MwaaTarget
@@ -78,6 +79,8 @@ class ReleaseSystem:
 
     settings: Settings = field(default_factory=load_settings)
     observers: list[OperationObserver] = field(default_factory=list)
+    # How the warehouse target runs dbt (None: a subprocess); a Dagster run passes dagster-dbt's.
+    dbt_invoker: DbtInvoker | None = None
 
     @cached_property
     def repo(self) -> ReleaseRepository:
@@ -174,8 +177,12 @@ class ReleaseSystem:
             environments = snowflake_environments(self.settings.platform)
             if environments:
                 snowflake = SnowflakeWarehouseTarget(projects, environments)
-                return WarehouseByEnvironment(self.settings.warehouse_path, projects, snowflake)
-        return DuckDbWarehouseTarget(self.settings.warehouse_path, projects)
+                routed = WarehouseByEnvironment(self.settings.warehouse_path, projects, snowflake)
+                routed.dbt_invoker = self.dbt_invoker or routed.dbt_invoker
+                return routed
+        target = DuckDbWarehouseTarget(self.settings.warehouse_path, projects)
+        target.dbt_invoker = self.dbt_invoker or target.dbt_invoker
+        return target
 
     @cached_property
     def deployer(self) -> Deployer:

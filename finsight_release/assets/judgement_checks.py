@@ -14,10 +14,12 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import yaml
 
+from finsight_release.assets.platform import ENVIRONMENTS
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.checks.results import CheckResult
 from finsight_release.envs.environment import Environment
@@ -92,10 +94,39 @@ def judgement_evaluations(results: list[CheckResult]) -> Iterator[dg.AssetCheckE
 
 
 class JudgementConfig(dg.Config):
-    """Judge what ``env`` publishes; ``now`` (ISO 8601, empty: the clock) is what freshness reads."""
+    """Judge what ``env`` publishes (empty: the run's partition, ``dagster/partition``, which it
+    must equal); ``now`` (ISO 8601, empty: the clock) is what freshness reads."""
 
-    env: str
+    env: str = ""
     now: str = ""
+
+
+def judgement_run(env: str) -> dict[str, Any]:
+    """The run config and tags of a judgement of ``env``: its partition (the check specs are
+    partitioned by environment) and the same environment in config."""
+    return {
+        "run_config": {"ops": {"release_contracts": {"config": {"env": env}}}},
+        "tags": {"dagster/partition": env},
+    }
+
+
+def judged_environment(context: dg.AssetCheckExecutionContext, config: JudgementConfig) -> str:
+    """The environment a judgement run is for: its partition (the checks are partitioned by
+    environment, so Dagster records each result in it), which ``config.env`` may repeat but never
+    contradict."""
+    op_context = context.op_execution_context
+    partition = op_context.partition_key if op_context.has_partition_key else ""
+    if not partition:
+        raise dg.Failure(
+            "release_contracts: the run has no partition; launch it for the environment to judge "
+            "(dev, staging or prod: tag dagster/partition)"
+        )
+    if config.env and config.env != partition:
+        raise dg.Failure(
+            f"release_contracts: config env {config.env!r} contradicts the run's partition "
+            f"{partition!r}"
+        )
+    return partition
 
 
 def _specs() -> list[dg.AssetCheckSpec]:
@@ -105,6 +136,7 @@ def _specs() -> list[dg.AssetCheckSpec]:
             CONTRACT_CHECK,
             asset=key,
             blocking=True,
+            partitions_def=ENVIRONMENTS,
             description="Soda data contract (dbt_project/contracts) on what the environment publishes",
         )
         for key in contract_assets(platform)
@@ -123,7 +155,7 @@ def release_contracts(
 
     system = release_system.system(actor=run_actor(context.op_execution_context, release_system))
     now = datetime.fromisoformat(config.now) if config.now else None
-    judgement = system.judge(Environment.parse(config.env), now)
+    judgement = system.judge(Environment.parse(judged_environment(context, config)), now)
     selected = set(context.selected_asset_check_keys)
     for evaluation in judgement_evaluations(judgement.results):
         key = dg.AssetCheckKey(evaluation.asset_key, evaluation.check_name)

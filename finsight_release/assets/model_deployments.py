@@ -7,6 +7,9 @@ reads, so the UI shows per environment which release (and which model version) e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import dagster as dg
 
 from finsight_release.envs.operation import OperationRecord
@@ -23,10 +26,14 @@ def model_asset_key(model: DeployedModel) -> dg.AssetKey:
 
 
 def model_materializations(
-    models: EnvironmentModels, record: OperationRecord
+    models: EnvironmentModels,
+    record: OperationRecord,
+    built: Mapping[dg.AssetKey, Mapping[str, Any]] | None = None,
 ) -> list[dg.AssetMaterialization]:
-    """One materialization per model ``models`` publishes, in partition ``models.environment``."""
+    """One materialization per model ``models`` publishes, in partition ``models.environment``; a
+    model the operation's own dbt build made carries dagster-dbt's metadata from ``built``."""
     changed = set(record.change_set.changed_names)
+    built = built or {}
     return [
         dg.AssetMaterialization(
             asset_key=model_asset_key(model),
@@ -34,6 +41,8 @@ def model_materializations(
             description=f"{models.environment} runs {model.name}@{model.fingerprint[:12]} "
             f"of {models.release_id} ({record.kind} {record.id})",
             metadata={
+                **built.get(model_asset_key(model), {}),
+                "built_in_this_run": model_asset_key(model) in built,
                 "environment": models.environment,
                 "release_id": models.release_id,
                 "fingerprint": model.fingerprint,

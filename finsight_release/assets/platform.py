@@ -72,7 +72,8 @@ def source_table_specs(platform: Path) -> list[dg.AssetSpec | dg.AssetsDefinitio
 
 
 class PlatformDbtTranslator(DagsterDbtTranslator):
-    """dbt sources map to ``raw/<table>``; every model depends on the prod dbt deployment."""
+    """dbt sources map to ``raw/<table>``; every model depends on the prod dbt deployment; each dbt
+    test is a check partitioned by environment, like the model it tests."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -89,6 +90,16 @@ class PlatformDbtTranslator(DagsterDbtTranslator):
             deployed = deployment_key(Environment.PROD, ArtifactKind.DBT_PROJECT)
             spec = spec.merge_attributes(deps=[deployed])
         return spec
+
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        return spec._replace(partitions_def=ENVIRONMENTS) if spec is not None else None
 
 
 def dbt_project(platform: Path) -> DbtProject:

@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 
 from finsight_release.assets.checks import release_validation
+from finsight_release.assets.dbt_in_run import DbtInRun
 from finsight_release.assets.judgement_checks import judgement_evaluations
 from finsight_release.assets.model_deployments import model_materializations
 from finsight_release.assets.releases import (
@@ -26,6 +27,7 @@ from finsight_release.envs.environment import Environment
 from finsight_release.envs.operation import OperationRecord
 from finsight_release.observe.dora import dora_metadata
 from finsight_release.observe.logging import log_context
+from finsight_release.reference.dbt_runner import dbt_executable
 from finsight_release.system import ReleaseSystem
 
 # Deployment metadata: the verdict of the post-deploy checks the deploying run judged.
@@ -86,7 +88,11 @@ def judged_now(context: dg.OpExecutionContext, system: ReleaseSystem, env: Envir
 
 
 def _deployed(
-    context: dg.OpExecutionContext, system: ReleaseSystem, record: OperationRecord, judge: bool
+    context: dg.OpExecutionContext,
+    system: ReleaseSystem,
+    record: OperationRecord,
+    judge: bool,
+    built: DbtInRun | None = None,
 ) -> Iterator[dg.AssetMaterialization]:
     live = record.live_release  # a rollback that undid a crashed operation: its from_release
     if live is None:
@@ -109,7 +115,7 @@ def _deployed(
     yield from spark_job_materializations(record.environment, manifest, record)
     models = system.environment_models(record.environment)
     if models is not None:  # each dbt model env now runs, in its partition
-        yield from model_materializations(models, record)
+        yield from model_materializations(models, record, built.built if built else None)
     yield from topic_materializations(record.environment, manifest, record)
 
 
@@ -136,8 +142,10 @@ def run_actor(context: dg.OpExecutionContext, release_system: ReleaseSystemResou
 def promote_op(
     context: dg.OpExecutionContext, config: PromoteConfig, release_system: ReleaseSystemResource
 ) -> Iterator[dg.AssetMaterialization | dg.Output]:
-    """Promote a release through the core state machine."""
-    system = release_system.system(actor=run_actor(context, release_system))
+    """Promote a release through the core state machine; its dbt builds run through dagster-dbt in
+    this run (:class:`DbtInRun`)."""
+    dbt = DbtInRun(context, dbt_executable())
+    system = release_system.system(actor=run_actor(context, release_system), dbt_invoker=dbt)
     with log_context(dagster_run_id=context.run_id):  # on every log line, metric and audit event
         record = system.deployer.promote(
             Environment.parse(config.env),
@@ -145,7 +153,7 @@ def promote_op(
             override_reason=config.emergency_override or None,
         )
     context.log.info(f"{record.environment}: {record.to_release} {record.state} ({record.id})")
-    yield from _deployed(context, system, record, judge=True)
+    yield from _deployed(context, system, record, judge=True, built=dbt)
     yield dg.Output(record.id, "operation_id")
 
 

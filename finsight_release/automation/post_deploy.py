@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from finsight_release.assets.judgement_checks import release_contracts
+from finsight_release.assets.judgement_checks import judgement_run, release_contracts
 from finsight_release.assets.raw_observations import observe_raw_tables_job
 from finsight_release.assets.releases import deployment_key
 from finsight_release.assets.resources import ReleaseSystemResource
@@ -50,8 +50,8 @@ def post_deploy_requests(
             dg.RunRequest(
                 job_name=post_deploy_checks_job.name,
                 run_key=f"checks:{env}:{key}",
-                run_config={"ops": {"release_contracts": {"config": {"env": str(env)}}}},
-                tags=tags,
+                run_config=judgement_run(str(env))["run_config"],
+                tags={**tags, **judgement_run(str(env))["tags"]},
             )
         )
     if has_warehouse:
@@ -130,8 +130,11 @@ def post_deploy_checks_schedule(
     return [
         dg.RunRequest(
             run_key=f"scheduled-checks:{env}:{tick}",
-            run_config={"ops": {"release_contracts": {"config": {"env": str(env)}}}},
-            tags={"finsight/actor": "schedule:post_deploy_checks_schedule"},
+            run_config=judgement_run(str(env))["run_config"],
+            tags={
+                "finsight/actor": "schedule:post_deploy_checks_schedule",
+                **judgement_run(str(env))["tags"],
+            },
         )
         for env in running
     ]

@@ -23,7 +23,9 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import yaml
 
 from finsight_release.errors import DbtRunError
 from finsight_release.reference.dbt_runner import run_dbt
@@ -33,6 +35,7 @@ from finsight_release.targets.folder import make_readable
 from finsight_release.targets.model_plan import ModelPlan, plan_from_manifest
 
 OVERLAY_FILE = "_finsight_virtual_layer.sql"
+MANIFEST_FILE = "target/manifest.json"  # a project copy's parsed manifest, written once
 OVERRIDDEN = ("generate_schema_name", "generate_alias_name")
 _SIGNATURES = {
     "generate_schema_name": ("custom_schema_name, node", "custom_schema_name, node", 0),
@@ -105,8 +108,11 @@ def compile_manifest(project: Path, published_schema: str) -> dict[str, Any]:
 
 
 def compile_plan(project: Path, digest: str, published_schema: str) -> ModelPlan:
-    """The :class:`ModelPlan` of the project from its compiled manifest (:func:`compile_manifest`)."""
-    return plan_from_manifest(digest, compile_manifest(project, published_schema))
+    """The :class:`ModelPlan` of the project from its compiled manifest (:func:`compile_manifest`),
+    which is kept in the project copy for :func:`project_manifest`."""
+    manifest = compile_manifest(project, published_schema)
+    _keep_manifest(project, json.dumps(manifest))
+    return plan_from_manifest(digest, manifest)
 
 
 def project_copy(projects_dir: Path, artifact: Artifact, repo: ReleaseRepository) -> Path:
@@ -128,6 +134,57 @@ def project_copy(projects_dir: Path, artifact: Artifact, repo: ReleaseRepository
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return project
+
+
+class DbtInvoker(Protocol):
+    """Runs one dbt command (``args``) for a project copy against a DuckDB file, nodes outside the
+    physical mapping in ``schema``; ``run_results.json`` lands in ``target_path``. Raises
+    DbtRunError when dbt fails. The default runs dbt as a subprocess (:func:`dbt_subprocess`); the
+    Dagster layer runs it through dagster-dbt inside the run that deploys."""
+
+    def __call__(
+        self, args: Sequence[str], project: Path, database: Path, schema: str, target_path: Path
+    ) -> None: ...
+
+
+def dbt_subprocess(
+    args: Sequence[str], project: Path, database: Path, schema: str, target_path: Path
+) -> None:
+    """The default :class:`DbtInvoker`: the dbt CLI of this virtualenv as a subprocess."""
+    run_dbt(list(args), project, database, schema, target_path=target_path)
+
+
+def write_duckdb_profile(folder: Path, project: Path, database: Path, schema: str) -> Path:
+    """Write a ``profiles.yml`` into ``folder`` pointing ``project``'s profile at the DuckDB file
+    ``database`` (``schema``: the default schema of nodes outside the physical mapping)."""
+    config = yaml.safe_load((project / "dbt_project.yml").read_text()) or {}
+    profile = str(config.get("profile") or "default")
+    output = {"type": "duckdb", "path": str(database), "schema": schema, "threads": 4}
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "profiles.yml").write_text(
+        yaml.safe_dump({profile: {"target": "duckdb", "outputs": {"duckdb": output}}})
+    )
+    return folder
+
+
+def project_manifest(project: Path) -> dict[str, Any]:
+    """The parsed ``manifest.json`` of a project copy: written by its compile
+    (:func:`compile_plan`), else parsed now and kept (under a temporary name first)."""
+    path = project / MANIFEST_FILE
+    if not path.is_file():
+        with tempfile.TemporaryDirectory(prefix="finsight-parse-") as scratch:
+            run_dbt(["parse"], project, target_path=Path(scratch))
+            _keep_manifest(project, (Path(scratch) / "manifest.json").read_text())
+    manifest: dict[str, Any] = json.loads(path.read_text())
+    return manifest
+
+
+def _keep_manifest(project: Path, text: str) -> None:
+    path = project / MANIFEST_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
 
 
 class SelectionFailed(DbtRunError):
@@ -178,14 +235,17 @@ def build_selection(
     dbt_vars: Mapping[str, Any],
     select: Sequence[str],
     command: str = "build",
+    invoke: DbtInvoker = dbt_subprocess,
 ) -> BuildOutcome:
-    """``dbt <command> --select <select>`` with the physical mapping; returns per-node outcomes, raising
-    DbtRunError (naming each failed node with dbt's message) when anything failed."""
+    """``dbt <command> --select <select>`` with the physical mapping, run by ``invoke``; returns
+    per-node outcomes, raising DbtRunError (naming each failed node with dbt's message) when
+    anything failed."""
     with tempfile.TemporaryDirectory(prefix="finsight-build-") as scratch:
         target_path = Path(scratch) / "target"
-        args = [command, "--select", *select, "--vars", json.dumps(dict(dbt_vars))]
+        # One --select value (dbt splits it on spaces): dagster-dbt reads a single value per flag.
+        args = [command, "--select", " ".join(select), "--vars", json.dumps(dict(dbt_vars))]
         try:
-            run_dbt(args, project, database, published_schema, target_path=target_path)
+            invoke(args, project, database, published_schema, target_path)
             error: DbtRunError | None = None
         except DbtRunError as exc:
             error = exc

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from finsight_release.envs.environment import Environment
 from finsight_release.errors import NothingPublishedError
 from finsight_release.targets import warehouse_state as state
+from finsight_release.targets.dbt_overlay import write_duckdb_profile
 from finsight_release.targets.model_plan import PHYSICAL_SCHEMA, ModelPlan, physical_vars
 
 if TYPE_CHECKING:
@@ -69,24 +68,7 @@ class EnvironmentModels:
     def write_profiles(self, folder: Path, schema: str) -> Path:
         """Write a ``profiles.yml`` into ``folder`` pointing the project's profile at this
         environment's DuckDB file (``schema``: the default schema of nodes outside the mapping)."""
-        project = yaml.safe_load((self.project / "dbt_project.yml").read_text()) or {}
-        profile = str(project.get("profile") or "default")
-        folder.mkdir(parents=True, exist_ok=True)
-        profiles = {
-            profile: {
-                "target": "duckdb",
-                "outputs": {
-                    "duckdb": {
-                        "type": "duckdb",
-                        "path": str(self.database),
-                        "schema": schema,
-                        "threads": 4,
-                    }
-                },
-            }
-        }
-        (folder / "profiles.yml").write_text(yaml.safe_dump(profiles, sort_keys=False))
-        return folder
+        return write_duckdb_profile(folder, self.project, self.database, schema)
 
 
 def environment_models(target: DuckDbWarehouseTarget, env: Environment) -> EnvironmentModels:

@@ -37,9 +37,11 @@ from finsight_release.targets import warehouse_state as state
 from finsight_release.targets.data_diff import ModelDiff
 from finsight_release.targets.dbt_overlay import (
     BuildOutcome,
+    DbtInvoker,
     SelectionFailed,
     build_selection,
     compile_plan,
+    dbt_subprocess,
     project_copy,
 )
 from finsight_release.targets.diff_gate import blocked_message, gate_diffs
@@ -83,12 +85,14 @@ class DuckDbWarehouseTarget:
         seed_scale: int = 1,
         lock_timeout_s: float = 120.0,
         background_refresh: bool = True,
+        dbt_invoker: DbtInvoker = dbt_subprocess,
     ) -> None:
         self.warehouse_dir = Path(warehouse_dir)
         self.projects_dir = Path(projects_dir)
         self.seed_scale = seed_scale
         self.lock_timeout_s = lock_timeout_s
         self.background_refresh = background_refresh
+        self.dbt_invoker = dbt_invoker  # how a release's models are built (the Dagster layer's run)
         self.built_models = 0  # models the last prepare built (the benchmark reports it)
         self.compile_seconds = 0.0  # the last dbt compile that made a plan
         self.log = get_logger("finsight_release.warehouse")
@@ -238,7 +242,9 @@ class DuckDbWarehouseTarget:
         try:
             outcome = self.wait_for_lock(
                 db,
-                lambda: build_selection(project, db, PUBLISHED_SCHEMA, dbt_vars, select),
+                lambda: build_selection(
+                    project, db, PUBLISHED_SCHEMA, dbt_vars, select, invoke=self.dbt_invoker
+                ),
             )
         except DbtRunError as exc:
             error = exc

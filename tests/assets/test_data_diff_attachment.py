@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 
 from finsight_release.assets.instance_recorder import InstanceRecorder
-from finsight_release.assets.judgement_checks import release_contracts
+from finsight_release.assets.judgement_checks import judgement_run, release_contracts
 from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.automation.jobs import promote_job
 from finsight_release.envs.environment import Environment
@@ -86,11 +86,10 @@ def test_the_diff_is_on_the_deployment_materialization_and_the_validation_report
     defs = dg.Definitions(
         asset_checks=[release_contracts], jobs=[judge], resources={"release_system": resource}
     )
-    run = defs.get_job_def("judge").execute_in_process(
-        run_config={"ops": {"release_contracts": {"config": {"env": "dev"}}}}, instance=instance
-    )
+    run = defs.get_job_def("judge").execute_in_process(**judgement_run("dev"), instance=instance)
     (evaluation,) = run.get_asset_check_evaluations()
     assert evaluation.asset_key == dg.AssetKey(["fct_payments"]) and evaluation.passed
+    assert evaluation.partition == "dev"  # the check is partitioned by environment, like the mart
     assert evaluation.metadata["release_id"].value == v2.release_id
     assert evaluation.metadata["checks"].value == 3  # row count, missing and duplicate ids
     # A release never prepared anywhere has none, and no warehouse is created to say so.

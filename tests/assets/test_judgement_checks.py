@@ -4,14 +4,22 @@ only a blocking failure has severity ERROR."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import dagster as dg
+import pytest
 
 from finsight_release.assets.judgement_checks import (
     CONTRACT_CHECK,
     asset_of,
     contract_assets,
     judgement_evaluations,
+    judgement_run,
+    release_contracts,
 )
+from finsight_release.assets.platform import ENVIRONMENTS
+from finsight_release.assets.resources import ReleaseSystemResource
 from finsight_release.checks.results import CheckResult
 from finsight_release.settings import REPO_ROOT
 
@@ -74,3 +82,45 @@ def test_every_contract_of_the_reference_platform_is_declared_on_its_asset() -> 
     assert dg.AssetKey(["agg_daily_payments"]) in keys
     assert dg.AssetKey(["raw", "core_banking__accounts"]) in keys
     assert asset_of("analytics.fct_payments") == dg.AssetKey(["fct_payments"])
+
+
+def test_the_contract_checks_are_partitioned_by_environment_and_judged_per_partition() -> None:
+    assert {spec.partitions_def for spec in release_contracts.check_specs} == {ENVIRONMENTS}
+    run = judgement_run("staging")
+    assert run["tags"] == {"dagster/partition": "staging"}
+    assert run["run_config"]["ops"]["release_contracts"]["config"]["env"] == "staging"
+
+
+def _judge(tmp_path: Path, **run: Any) -> dg.ExecuteInProcessResult:
+    job = dg.define_asset_job("judge", selection=dg.AssetSelection.checks(release_contracts))
+    defs = dg.Definitions(
+        asset_checks=[release_contracts],
+        jobs=[job],
+        resources={"release_system": ReleaseSystemResource(home=str(tmp_path))},
+    )
+    return defs.resolve_job_def("judge").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False, **run
+    )
+
+
+@pytest.mark.parametrize(
+    ("run", "message"),
+    [
+        (
+            {"run_config": {"ops": {"release_contracts": {"config": {"env": "dev"}}}}},
+            "the run has no partition; launch it for the environment to judge",
+        ),
+        (
+            {**judgement_run("dev"), "tags": {"dagster/partition": "prod"}},
+            "config env 'dev' contradicts the run's partition 'prod'",
+        ),
+    ],
+)
+def test_a_judgement_without_its_partition_fails_with_one_clear_error(
+    tmp_path: Path, run: dict[str, Any], message: str
+) -> None:
+    result = _judge(tmp_path, **run)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert message in str(failure.step_failure_data.error.message)
+    assert result.get_asset_check_evaluations() == []

@@ -16,18 +16,7 @@ from finsight_release.envs.environment import Environment
 from finsight_release.errors import NothingPublishedError
 from finsight_release.settings import load_settings
 from finsight_release.system import ReleaseSystem
-from tests.targets.warehouse_project import PROJECT
-
-# Only the dbt project (a release of one artifact keeps the module fast); profiles with defaults so
-# the code location can parse it without a warehouse.
-DBT_ONLY = {
-    **{k: v for k, v in PROJECT.items()},
-    "dbt_project/profiles.yml": (
-        "mini:\n  target: duckdb\n  outputs:\n    duckdb:\n      type: duckdb\n"
-        "      path: \"{{ env_var('FINSIGHT_DUCKDB_PATH', 'mini.duckdb') }}\"\n"
-        "      schema: \"{{ env_var('FINSIGHT_DBT_SCHEMA', 'analytics') }}\"\n      threads: 1\n"
-    ),
-}
+from tests.targets.warehouse_project import DBT_ONLY
 
 DEV, STAGING, PROD = Environment.DEV, Environment.STAGING, Environment.PROD
 FCT = dg.AssetKey(["marts_x", "fct_payments"])  # a custom schema: dagster-dbt keys it under it
@@ -56,6 +45,8 @@ def test_environments_are_one_partition_dimension_of_the_models(
     system, _, _ = world
     (models,) = dbt_model_assets(system.settings.platform)
     assert models.partitions_def == ENVIRONMENTS
+    # Each dbt test is a check of its model in one environment, like the model itself.
+    assert models.check_specs and {s.partitions_def for s in models.check_specs} == {ENVIRONMENTS}
     assert ENVIRONMENTS.get_partition_keys() == ["dev", "staging", "prod"]
     assert {key.to_user_string() for key in models.keys} >= {"marts_x/fct_payments", "stg_payments"}
 

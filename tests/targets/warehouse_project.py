@@ -67,6 +67,16 @@ PROJECT = {
         "{% endsnapshot %}\n"
     ),
 }
+# Only the dbt project, its profile with defaults so a code location can parse it without a
+# warehouse: a platform tree whose release is one artifact (a fast module to promote through jobs).
+DBT_ONLY = {
+    **PROJECT,
+    "dbt_project/profiles.yml": (
+        "mini:\n  target: duckdb\n  outputs:\n    duckdb:\n      type: duckdb\n"
+        "      path: \"{{ env_var('FINSIGHT_DUCKDB_PATH', 'mini.duckdb') }}\"\n"
+        "      schema: \"{{ env_var('FINSIGHT_DBT_SCHEMA', 'analytics') }}\"\n      threads: 1\n"
+    ),
+}
 # A change to one staging model: it and its two downstream marts get new fingerprints.
 STG_ACCOUNTS_V2 = {
     "dbt_project/models/stg_accounts.sql": (
