@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.file_costs import heaviest_files_first, load_costs
 from tests.newcomer import newcomer_path
 
 if TYPE_CHECKING:
@@ -23,6 +24,19 @@ FAKE_AWS_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
 }
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the order :func:`pytest_collection_modifyitems` sets: xdist's ``loadfile`` otherwise
+    reorders files by their number of tests, which queued the slowest few-test files last."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Heaviest files first (``tests/file_costs.py``): with ``-n 2 --dist loadfile`` the two workers
+    then finish together instead of one running the demo alone at the end."""
+    heaviest_files_first(items, load_costs())
 
 
 @pytest.fixture(scope="session", autouse=True)
