@@ -75,6 +75,7 @@ class GapWatch:
         self.max_gap_s = 0.0
         self.lag = 0
         self.error: Exception | None = None
+        self._lock = threading.Lock()  # the rollout samples too (see _settle)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"gap-watch-{group}", daemon=True)
 
@@ -96,13 +97,14 @@ class GapWatch:
 
     def sample(self) -> None:
         """Read the group's position once."""
-        position = self.probe.position(self.group, self.topic)
-        now = time.monotonic()
-        self.lag = position.lag
-        if position.committed > self.committed or position.lag == 0:
-            self.last_progress = now
-        self.committed = max(self.committed, position.committed)
-        self.max_gap_s = max(self.max_gap_s, now - self.last_progress)
+        with self._lock:
+            position = self.probe.position(self.group, self.topic)
+            now = time.monotonic()
+            self.lag = position.lag
+            if position.committed > self.committed or position.lag == 0:
+                self.last_progress = now
+            self.committed = max(self.committed, position.committed)
+            self.max_gap_s = max(self.max_gap_s, now - self.last_progress)
 
     @property
     def gap_s(self) -> float:
@@ -250,6 +252,9 @@ class RollingDeployment:
     def _settle(self, watch: GapWatch) -> None:
         """After the old tasks stop: wait until the new ones have committed progress (or nothing is
         waiting), within the gap budget."""
+        # A fresh read: the old tasks' last commits (made as they stopped) are not the new ones'
+        # progress, and the watch's thread may not have seen them yet.
+        watch.sample()
         before = watch.committed
         while True:
             self._watch(watch)
