@@ -1,14 +1,16 @@
 """Run dbt (the real dbt-core CLI) against a DuckDB file, with isolated target and log paths.
 
-dbt runs as a subprocess of this virtualenv's ``dbt``: each invocation gets a clean process (dbt's
-adapters keep global state, and DuckDB allows one writer per file), and concurrent runs never share
-``target/`` because every run gets its own target path.
+Each invocation gets a clean process (dbt's adapters keep global state, and DuckDB allows one writer per
+file): a child forked from a server that imported dbt once (:mod:`finsight_release.reference.dbt_forked`),
+or this virtualenv's ``dbt`` as a subprocess when dbt is not importable here. Concurrent runs never
+share ``target/`` because every run gets its own target path.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from finsight_release import toolchain
 from finsight_release.errors import DbtRunError
+from finsight_release.reference import dbt_forked
 
 
 @dataclass(frozen=True)
@@ -68,24 +71,54 @@ def run_dbt(
         "--no-use-colors",
     ]
     start = time.perf_counter()
-    proc = subprocess.run(
-        args, capture_output=True, text=True, env=_env(duckdb_path, schema, target), cwd=project_dir
-    )
+    returncode, stdout, stderr = _execute(args, _env(duckdb_path, schema, target), project_dir)
     seconds = time.perf_counter() - start
     statuses = _statuses(target_path / "run_results.json")
     failed = sorted(n for n, s in statuses.items() if s in {"error", "fail", "runtime error"})
-    if proc.returncode != 0 or failed:
+    if returncode != 0 or failed:
         if failed:
             detail = f"failing nodes: {', '.join(failed[:8])}" + (" ..." if len(failed) > 8 else "")
         else:
-            errors = [line.strip() for line in proc.stdout.splitlines() if "error" in line.lower()]
             detail = (
-                errors[-1]
-                if errors
-                else (proc.stderr.strip().splitlines() or ["exit " + str(proc.returncode)])[-1]
+                _error_line(stdout)
+                or (stderr.strip().splitlines() or ["exit " + str(returncode)])[-1]
             )
         raise DbtRunError(f"dbt {command[0]} of {project_dir} failed: {detail}")
     return DbtResult(True, statuses, seconds, target_path)
+
+
+def _error_line(output: str) -> str:
+    """dbt's last error in ``output`` on one line: an ``Encountered an error:`` header joined with
+    the lines that say what the error is."""
+    lines = [line.strip() for line in output.splitlines()]
+    marked = [i for i, line in enumerate(lines) if "error" in line.lower()]
+    if not marked:
+        return ""
+    last = marked[-1]
+    if not lines[last].endswith(":"):
+        return lines[last]
+    # dbt logs each line with a time prefix; the explanation follows the header.
+    following = [re.sub(r"^(\x1b\[0m)?\d\d:\d\d:\d\d\s*", "", line) for line in lines[last + 1 :]]
+    return " ".join([lines[last], *[line for line in following if line][:3]])
+
+
+def _execute(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
+    """Run the dbt command line ``args``: forked from a server with dbt imported when this
+    interpreter has dbt and the server is free (:mod:`~finsight_release.reference.dbt_forked`), else
+    as a subprocess; exit code, stdout and stderr."""
+    if dbt_forked.available():
+        fd, name = tempfile.mkstemp(prefix="finsight-dbt-", suffix=".out")
+        os.close(fd)
+        output = Path(name)
+        try:
+            code = dbt_forked.run(args[1:], env, cwd, output)
+            text = output.read_text(errors="replace")
+        finally:
+            output.unlink(missing_ok=True)
+        if code is not None:
+            return code, text, text
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, cwd=cwd)
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 def _statuses(run_results: Path) -> dict[str, str]:
