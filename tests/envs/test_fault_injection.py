@@ -191,8 +191,16 @@ def children(pid: int) -> list[int]:
 
 
 def dbt_running(pid: int) -> bool:
-    """Whether a dbt invocation runs under ``pid``: a child of its dbt server."""
-    return any(children(server) for server in children(pid))
+    """Whether a dbt invocation runs under ``pid``: a child of its dbt server
+    (:mod:`finsight_release.reference.dbt_forked`)."""
+    for server in children(pid):
+        try:
+            command = Path(f"/proc/{server}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"dbt_forked" in command and children(server):
+            return True
+    return False
 
 
 def test_kill_during_dbt_build_then_rerun_waits_for_the_orphan_and_finishes(
@@ -210,11 +218,12 @@ def test_kill_during_dbt_build_then_rerun_waits_for_the_orphan_and_finishes(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    # dbt runs in a child of the CLI's dbt server (finsight_release.reference.dbt_forked).
     deadline = time.monotonic() + 60
-    while not dbt_running(proc.pid) and time.monotonic() < deadline:
+    started = False
+    while not started and time.monotonic() < deadline:
+        started = dbt_running(proc.pid)
         time.sleep(0.05)
-    assert dbt_running(proc.pid), "dbt never started"
+    assert started, "dbt never started"
     time.sleep(1.0)  # dbt is now connected to the warehouse
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

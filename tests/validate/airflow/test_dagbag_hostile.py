@@ -33,7 +33,7 @@ HOSTILE: dict[str, tuple[str, int, str]] = {
         "did not end within the 2s timeout",
     ),
     "hogs_memory.py": (
-        "from airflow import DAG\nchunks = []\nwhile True:\n    chunks.append(bytearray(50_000_000))\n",
+        "from airflow import DAG\nchunks = []\nwhile True:\n    chunks.append(bytearray(1_000_000_000))\n",
         4,
         "MemoryError",
     ),
