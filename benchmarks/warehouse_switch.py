@@ -7,8 +7,8 @@ One run, one DuckDB warehouse with the synthetic raw data at ``--scale`` (100: ~
 - ``full_build_s``: a plain ``dbt build`` (40 models and their tests) of the reference project into
   its own schema, the baseline;
 - the reference platform (v1) promoted to dev through the whole release system (every model built once
-  into its physical relation), then v2, whose only dbt change is one staging model
-  (``stg_payments__payments``): ``one_model_change_models_built`` models rebuilt in
+  into its physical relation, and the platform's other artifacts deployed), then v2, the demo's change
+  (one mart, ``agg_daily_payments``, and a DAG's retries): ``one_model_change_models_built`` models rebuilt in
   ``one_model_change_s`` (the whole promotion, its prepare included), of which
   ``one_model_change_compile_s`` is the one ``dbt compile`` that fingerprints the new project version;
 - ``rollback_s``: dev rolled back to v1; ``promote_s``: v2 promoted again (both prepared: switches
