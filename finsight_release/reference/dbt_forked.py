@@ -19,6 +19,7 @@ import atexit
 import importlib.util
 import json
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -26,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+IDLE_S = float(os.environ.get("FINSIGHT_DBT_SERVER_IDLE_S", "600"))
 _lock = threading.Lock()
 _server: subprocess.Popen[bytes] | None = None
 
@@ -80,16 +82,25 @@ def _running_server() -> subprocess.Popen[bytes]:
 def _stop_server() -> None:
     global _server
     if _server is not None:
-        _server.kill()
-        _server.wait()
+        try:  # end of input: the server returns and exits cleanly
+            assert _server.stdin is not None
+            _server.stdin.close()
+            _server.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            _server.kill()
+            _server.wait()
         _server = None
 
 
-def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
+def serve(requests: IO[bytes], replies: IO[bytes], idle_s: float = IDLE_S) -> None:
     """The server: import dbt and warm it, then fork a child per request line until ``requests``
-    ends."""
+    ends or stays silent for ``idle_s`` (a long-lived client, such as a Dagster code server, does not
+    keep an idle dbt in memory; its next invocation starts a server again)."""
     _warm()
-    for line in requests:
+    while select.select([requests], [], [], idle_s)[0]:
+        line = requests.readline()
+        if not line:
+            return
         pid = os.fork()
         if pid == 0:
             _invoke(json.loads(line))

@@ -59,7 +59,7 @@ def test_a_failing_model_and_a_broken_project_are_reported_by_name(tmp_path: Pat
         run_dbt(["parse"], broken, target_path=tmp_path / "t4")
 
 
-def test_a_busy_or_dead_server_falls_back_or_restarts(
+def test_a_busy_dead_or_idle_server_falls_back_or_restarts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = tiny_project(tmp_path / "project")
@@ -79,5 +79,12 @@ def test_a_busy_or_dead_server_falls_back_or_restarts(
     server.kill()  # killed between invocations: the next one starts a new server
     server.wait()
     assert dbt_forked.run(args, env, project, out) == 0 and dbt_forked._server is not server
+    dbt_forked._stop_server()
+    monkeypatch.setenv("FINSIGHT_DBT_SERVER_IDLE_S", "1")
+    assert dbt_forked.run(args, env, project, out) == 0
+    idle = dbt_forked._server
+    assert idle is not None and idle.wait(timeout=60) == 0  # it ended on its own once idle
+    assert dbt_forked.run(args, env, project, out) == 0 and dbt_forked._server is not idle
+    dbt_forked._stop_server()
     monkeypatch.setenv("FINSIGHT_DBT", "/usr/bin/false")
     assert not dbt_forked.available()  # an explicit executable is run as a subprocess
