@@ -69,7 +69,9 @@ def test_a_busy_dead_or_idle_server_falls_back_or_restarts(
     args += ["--target-path", str(tmp_path / "t5")]
     with dbt_forked._lock:  # another thread of this process is using the server
         busy: list[int | None] = []
-        caller = threading.Thread(target=lambda: busy.append(dbt_forked.run(args, env, project, out)))
+        caller = threading.Thread(
+            target=lambda: busy.append(dbt_forked.run(args, env, project, out))
+        )
         caller.start()
         caller.join()
     assert busy == [None]
