@@ -59,6 +59,9 @@ def run(args: Sequence[str], env: Mapping[str, str], cwd: Path, output: Path) ->
                 reply = server.stdout.readline()
             except OSError:
                 reply = b""
+            except BaseException:  # interrupted mid-call: its late reply must not answer the next one
+                _stop_server(graceful=False)
+                raise
             if reply:
                 return int(json.loads(reply)["code"])
             _stop_server()
@@ -79,13 +82,13 @@ def _running_server() -> subprocess.Popen[bytes]:
     return _server
 
 
-def _stop_server() -> None:
+def _stop_server(graceful: bool = True) -> None:
     global _server
     if _server is not None:
         try:  # end of input: the server returns and exits cleanly
             assert _server.stdin is not None
             _server.stdin.close()
-            _server.wait(timeout=5)
+            _server.wait(timeout=5 if graceful else 0)
         except (OSError, subprocess.TimeoutExpired):
             _server.kill()
             _server.wait()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -92,6 +93,10 @@ def test_promote_job_materializes_the_topic_and_a_dead_consumer_fails_rollout_he
         runtimes.append(runtime)
         produce(broker.bootstrap, 50)
         wait_caught_up(broker.bootstrap, runtime.service.spec.group_id)
+        # A task reports its last event with its health (every 0.5 s): wait for that report.
+        deadline = time.monotonic() + 15
+        while runtime.service.last_event_at() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
 
         checks = run_checks(resource, instance)
         assert checks[f"dev_{COMPATIBILITY_CHECK}"].passed
