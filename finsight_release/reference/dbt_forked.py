@@ -59,7 +59,9 @@ def run(args: Sequence[str], env: Mapping[str, str], cwd: Path, output: Path) ->
                 reply = server.stdout.readline()
             except OSError:
                 reply = b""
-            except BaseException:  # interrupted mid-call: its late reply must not answer the next one
+            except (
+                BaseException
+            ):  # interrupted mid-call: its late reply must not answer the next one
                 _stop_server(graceful=False)
                 raise
             if reply:
