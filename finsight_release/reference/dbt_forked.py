@@ -72,6 +72,15 @@ def run(args: Sequence[str], env: Mapping[str, str], cwd: Path, output: Path) ->
         _lock.release()
 
 
+def _forget_server() -> None:
+    """In a child forked from a client: the parent's server and lock are the parent's."""
+    global _server, _lock
+    _server, _lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_server)
+
+
 def _running_server() -> subprocess.Popen[bytes]:
     global _server
     if _server is None or _server.poll() is not None:

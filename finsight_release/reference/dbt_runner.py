@@ -89,17 +89,18 @@ def run_dbt(
 
 def _error_line(output: str) -> str:
     """dbt's last error in ``output`` on one line: an ``Encountered an error:`` header joined with
-    the lines that say what the error is."""
-    lines = [line.strip() for line in output.splitlines()]
-    marked = [i for i, line in enumerate(lines) if "error" in line.lower()]
-    if not marked:
-        return ""
-    last = marked[-1]
-    if not lines[last].endswith(":"):
-        return lines[last]
-    # dbt logs each line with a time prefix; the explanation follows the header.
-    following = [re.sub(r"^(\x1b\[0m)?\d\d:\d\d:\d\d\s*", "", line) for line in lines[last + 1 :]]
-    return " ".join([lines[last], *[line for line in following if line][:3]])
+    the lines that say what it is (``Parsing Error`` and its reason), else the last line naming an
+    error."""
+    # dbt logs each line with a time prefix.
+    lines = [
+        re.sub(r"^(\x1b\[0m)?\d\d:\d\d:\d\d\s*", "", line.strip()) for line in output.splitlines()
+    ]
+    headers = [i for i, line in enumerate(lines) if line.lower().startswith("encountered an error")]
+    if headers:
+        following = [line for line in lines[headers[-1] + 1 :] if line][:3]
+        return " ".join([lines[headers[-1]], *following])
+    marked = [line for line in lines if "error" in line.lower()]
+    return marked[-1] if marked else ""
 
 
 def _execute(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str, str]:

@@ -3,6 +3,7 @@ directory, failures reported as dbt reports them, and the executable whenever th
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -90,3 +91,27 @@ def test_a_busy_dead_or_idle_server_falls_back_or_restarts(
     dbt_forked._stop_server()
     monkeypatch.setenv("FINSIGHT_DBT", "/usr/bin/false")
     assert not dbt_forked.available()  # an explicit executable is run as a subprocess
+
+
+def test_a_process_forked_from_a_client_starts_its_own_server(tmp_path: Path) -> None:
+    project = tiny_project(tmp_path / "project")
+    db = tmp_path / "e.duckdb"
+    run_dbt(["parse"], project, db, "main", tmp_path / "t6")
+    parent_server = dbt_forked._server
+    assert parent_server is not None
+    pid = os.fork()
+    if pid == 0:  # the child: a server of its own, the parent's untouched
+        try:
+            run_dbt(["parse"], project, db, "main", tmp_path / "t7")
+            ok = dbt_forked._server is not None and dbt_forked._server is not parent_server
+            dbt_forked._stop_server()
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert dbt_forked._server is parent_server and parent_server.poll() is None
+    assert run_dbt(["parse"], project, db, "main", tmp_path / "t8").success
+    with pytest.raises(
+        DbtRunError, match=r"Encountered an error: Parsing Error .*FINSIGHT_DUCKDB_PATH"
+    ):
+        run_dbt(["parse"], project, target_path=tmp_path / "t9")  # the profile's env var unset
