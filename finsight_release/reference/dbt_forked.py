@@ -3,9 +3,9 @@
 Importing dbt-core and its DuckDB adapter takes about 2.5 s, as long as parsing and compiling a
 40-model project, and a release runs dbt several times. Each invocation must still get a clean process
 (dbt's adapters keep global state; DuckDB allows one writer per file). So one server per client process
-imports dbt once, warms it with one compile of a one-model project, and forks a fresh child for each
-invocation; the child takes the invocation's
-arguments, environment and working directory, writes its output to a file and exits with dbt's code.
+imports dbt once, warms it with one parse of a one-model project, and forks a fresh child for each
+invocation; the child takes the invocation's arguments, environment and working directory, writes its
+output to a file and exits with dbt's code.
 
 The protocol is one JSON line each way over the server's stdin and stdout. The server ends when its
 client does (end of stdin). One invocation at a time per server: a caller that finds it busy (another
@@ -20,6 +20,7 @@ import importlib.util
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -59,9 +60,8 @@ def run(args: Sequence[str], env: Mapping[str, str], cwd: Path, output: Path) ->
                 reply = server.stdout.readline()
             except OSError:
                 reply = b""
-            except (
-                BaseException
-            ):  # interrupted mid-call: its late reply must not answer the next one
+            except BaseException:
+                # Interrupted mid-call: that call's late reply must not answer the next one.
                 _stop_server(graceful=False)
                 raise
             if reply:
@@ -117,6 +117,7 @@ def serve(requests: IO[bytes], replies: IO[bytes], idle_s: float = IDLE_S) -> No
             return
         pid = os.fork()
         if pid == 0:
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C stops dbt, as before
             _invoke(json.loads(line))
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
@@ -170,9 +171,9 @@ def _invoke(request: dict[str, Any]) -> None:
         result = dbtRunner().invoke(request["args"])
         code = 0 if result.success else (1 if result.exception is None else 2)
         if result.exception is not None:
-            sys.stdout.write(f"Encountered an error:\n{result.exception}\n")
+            _report(result.exception)
     except BaseException as exc:  # noqa: BLE001 - whatever happens, the child must not return
-        sys.stdout.write(f"Encountered an error:\n{exc}\n")
+        _report(exc)
     finally:
         # Exit handlers as a process ending normally runs them (dbt's semaphores are unlinked),
         # but no return into the server's loop.
@@ -182,8 +183,16 @@ def _invoke(request: dict[str, Any]) -> None:
         os._exit(code)
 
 
+def _report(exc: BaseException) -> None:
+    """An exception dbt did not print, as dbt's CLI prints one (``KeyboardInterrupt`` named)."""
+    sys.stdout.write(f"Encountered an error:\n{str(exc) or type(exc).__name__}\n")
+
+
 if __name__ == "__main__":
     # The protocol owns the original stdout; anything printed by the server itself goes to stderr.
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
+    # Ctrl-C reaches the whole process group: the running dbt child stops, the client decides
+    # whether the server goes too.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     serve(sys.stdin.buffer, replies)
