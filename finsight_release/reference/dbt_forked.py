@@ -23,8 +23,10 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Mapping, Sequence
+from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,12 +37,16 @@ _server: subprocess.Popen[bytes] | None = None
 
 def available() -> bool:
     """Whether dbt can run in a child of this interpreter (installed here, not named elsewhere)."""
-    if os.environ.get("FINSIGHT_DBT") or not hasattr(os, "fork"):
-        return False
-    try:
-        return importlib.util.find_spec("dbt.cli.main") is not None
-    except ModuleNotFoundError:
-        return False
+    return not os.environ.get("FINSIGHT_DBT") and hasattr(os, "fork") and _dbt_installed()
+
+
+@cache
+def _dbt_installed() -> bool:
+    """dbt-core's CLI is in this interpreter, found without importing dbt (2.3 s: the server's
+    work, not the client's)."""
+    spec = importlib.util.find_spec("dbt")
+    locations = (spec.submodule_search_locations or []) if spec else []
+    return any((Path(folder) / "cli" / "main.py").is_file() for folder in locations)
 
 
 def run(args: Sequence[str], env: Mapping[str, str], cwd: Path, output: Path) -> int | None:
@@ -140,8 +146,6 @@ def _warm() -> None:
     first use (about 3 s), and every child forked afterwards starts with them done. dbt supports
     sequential invocations in one process, so a child starts as a second invocation would. A parse
     opens no connection (a DuckDB database's threads would not survive the fork)."""
-    import tempfile
-
     from dbt.cli.main import dbtRunner
 
     with tempfile.TemporaryDirectory(prefix="finsight-dbt-warm-") as folder:
