@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,28 @@ def assert_untouched(world: AirflowWorld, release_id: str | None, live_digest: s
     pointer = world.deployer.board.read(DEV)[0]
     assert pointer.release_id == release_id and pointer.pending is None
     assert world.target.live_digest(DEV, DAGS) == live_digest
+
+
+def stop_between_transactions(pgid: int, database: Path) -> None:
+    """SIGSTOP the process group at a moment it holds no lock on Airflow's SQLite database.
+
+    Stopped inside a transaction, the scheduler would keep the database locked and every write the
+    API makes (pausing a DAG) would time out: Airflow's API would not answer, which is another test.
+    ``BEGIN EXCLUSIVE`` succeeds only when no other connection holds any lock.
+    """
+    for _ in range(50):
+        os.killpg(pgid, signal.SIGSTOP)
+        probe = sqlite3.connect(database, timeout=0.5, isolation_level=None)
+        try:
+            probe.execute("BEGIN EXCLUSIVE")
+            probe.execute("ROLLBACK")
+            return
+        except sqlite3.OperationalError:
+            os.killpg(pgid, signal.SIGCONT)
+            time.sleep(0.1)
+        finally:
+            probe.close()
+    raise AssertionError(f"the scheduler held {database} locked at every one of 50 tries")
 
 
 def test_deploy_pauses_swaps_verifies_and_unpauses(airflow_world: AirflowWorld) -> None:
@@ -139,7 +163,7 @@ def test_a_scheduler_that_never_parses_the_file_is_rolled_back(airflow_world: Ai
     before, digest = live_release(world), world.target.live_digest(DEV, DAGS)
     release = world.release()
     scheduler = world.airflow.processes["scheduler"].pid
-    os.killpg(scheduler, signal.SIGSTOP)
+    stop_between_transactions(scheduler, world.airflow.home / "airflow.db")
     try:
         with pytest.raises(
             PromotionFailedError,
