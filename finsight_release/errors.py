@@ -149,8 +149,8 @@ class EvidenceTamperedError(FinsightError):
 
 
 class AirflowApiError(FinsightError):
-    """Airflow's REST API cannot be used: unreachable, refused credentials (401/403), or an unexpected
-    answer; names the URL and the cause."""
+    """Airflow's REST API cannot be used: unreachable, no answer in time, refused credentials
+    (401/403), or an unexpected answer; names the URL and the cause."""
 
 
 class AirflowStartError(FinsightError):

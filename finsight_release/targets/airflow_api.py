@@ -2,9 +2,9 @@
 
 Basic auth (``[api] auth_backends = airflow.api.auth.backend.basic_auth``), JSON in and out, a
 timeout on every call. Every failure is one :class:`~finsight_release.errors.AirflowApiError` line
-naming the URL and the cause: unreachable, 401 (credentials refused), 403 (the user lacks the
-permission), or another status with Airflow's ``detail``. Nothing here retries: the caller decides
-how long it waits for Airflow to catch up.
+naming the URL and the cause: unreachable, no answer within the timeout, 401 (credentials
+refused), 403 (the user lacks the permission), or another status with Airflow's ``detail``.
+Nothing here retries: the caller decides how long it waits for Airflow to catch up.
 """
 
 from __future__ import annotations
@@ -66,6 +66,13 @@ class AirflowApi:
             raise AirflowApiError(self._status_line(method, url, exc)) from None
         except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
+            if isinstance(exc, TimeoutError):
+                # Asked but not answered (urllib wraps connect failures in URLError): an overloaded
+                # webserver or a locked metadata database, not a wrong address.
+                raise AirflowApiError(
+                    f"Airflow API {self.endpoint.url} did not answer {method} {path} within "
+                    f"{self.endpoint.timeout_s:g} s"
+                ) from None
             raise AirflowApiError(
                 f"Airflow API {self.endpoint.url} unreachable ({method} {path}): {one_line(reason)}"
             ) from None
