@@ -86,7 +86,9 @@ def test_the_diff_is_on_the_deployment_materialization_and_the_validation_report
     defs = dg.Definitions(
         asset_checks=[release_contracts], jobs=[judge], resources={"release_system": resource}
     )
-    run = defs.get_job_def("judge").execute_in_process(**judgement_run("dev"), instance=instance)
+    run = defs.resolve_job_def("judge").execute_in_process(
+        **judgement_run("dev"), instance=instance
+    )
     (evaluation,) = run.get_asset_check_evaluations()
     assert evaluation.asset_key == dg.AssetKey(["fct_payments"]) and evaluation.passed
     assert evaluation.partition == "dev"  # the check is partitioned by environment, like the mart
