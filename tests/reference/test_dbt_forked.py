@@ -101,6 +101,7 @@ def test_a_process_forked_from_a_client_starts_its_own_server(tmp_path: Path) ->
     assert parent_server is not None
     pid = os.fork()
     if pid == 0:  # the child: a server of its own, the parent's untouched
+        ok = False  # bound before anything can raise: the child must never return into pytest
         try:
             run_dbt(["parse"], project, db, "main", tmp_path / "t7")
             ok = dbt_forked._server is not None and dbt_forked._server is not parent_server
