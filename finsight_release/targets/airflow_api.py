@@ -65,7 +65,6 @@ class AirflowApi:
         except urllib.error.HTTPError as exc:
             raise AirflowApiError(self._status_line(method, url, exc)) from None
         except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
             if isinstance(exc, TimeoutError):
                 # Asked but not answered (urllib wraps connect failures in URLError): an overloaded
                 # webserver or a locked metadata database, not a wrong address.
@@ -73,6 +72,7 @@ class AirflowApi:
                     f"Airflow API {self.endpoint.url} did not answer {method} {path} within "
                     f"{self.endpoint.timeout_s:g} s"
                 ) from None
+            reason = getattr(exc, "reason", exc)
             raise AirflowApiError(
                 f"Airflow API {self.endpoint.url} unreachable ({method} {path}): {one_line(reason)}"
             ) from None

@@ -14,24 +14,23 @@ from finsight_release.targets.airflow_api import AirflowApi, AirflowEndpoint
 from tests.conftest import free_port
 
 
-class Silent(BaseHTTPRequestHandler):
-    """Reads the request and never answers: a webserver stuck on a locked metadata database."""
-
-    def do_GET(self) -> None:
-        self.server.release.wait(10)  # type: ignore[attr-defined]
-
+class Quiet(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
 
 
-class NotJson(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
+class Silent(Quiet):
+    """Reads the request and never answers: a webserver stuck on a locked metadata database."""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self.server.release.wait(10)  # type: ignore[attr-defined]
+
+
+class NotJson(Quiet):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
         self.send_response(200)
         self.end_headers()
         self.wfile.write(b"<html>login</html>")
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 def serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
@@ -70,9 +69,10 @@ def test_no_answer_within_the_timeout_is_told_apart_from_unreachable(silent_url:
 
 
 def test_nothing_listening_is_unreachable() -> None:
-    url = f"http://127.0.0.1:{free_port()}"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
     with socket.socket() as probe:  # the port is free: nothing accepts on it
-        assert probe.connect_ex(("127.0.0.1", int(url.rsplit(":", 1)[1]))) != 0
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
     api = AirflowApi(AirflowEndpoint(url, "admin", "admin", timeout_s=2))
     with pytest.raises(AirflowApiError, match=rf"^Airflow API {url} unreachable \(GET health\): "):
         api.health()
