@@ -22,7 +22,17 @@ def pg_bin() -> str | None:
 
 def _as_postgres(cmd: list[str]) -> list[str]:
     # PostgreSQL refuses to run as root; CI and sessions here run as root.
-    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+    return [_runuser(), "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+def _runuser() -> str:
+    """util-linux's runuser, which lives in /usr/sbin: a PATH without the sbin folders (a user's,
+    not root's login PATH) must not hide it."""
+    search = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+    found = shutil.which("runuser", path=search)
+    if found is None:
+        raise RuntimeError("runuser (util-linux) not found: needed to run PostgreSQL as root")
+    return found
 
 
 @pytest.fixture(scope="session")
